@@ -1,0 +1,136 @@
+"""Validate a Pipeline and freeze it into a Plan; every wiring mistake is reported at once."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pipelinekit.compile.plan import InputWiring, Plan
+from pipelinekit.dsl.node import Channel, Node, did_you_mean
+from pipelinekit.dsl.pipeline import Pipeline
+from pipelinekit.dsl.spec import type_name
+from pipelinekit.errors import CompileError
+
+__all__ = ["compile_pipeline"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def compile_pipeline(pipeline: Pipeline) -> Plan:
+    """Check ``pipeline`` and return its Plan, or raise CompileError listing every problem."""
+    nodes = pipeline.all_nodes()
+    problems = _name_problems(pipeline, nodes)
+    for node in nodes:
+        problems.extend(_node_problems(node))
+    layers, cycle_problem = _layers(nodes)
+    if cycle_problem:
+        problems.append(cycle_problem)
+    if problems:
+        raise CompileError(pipeline.pipeline_name, problems)
+    by_id = {node.id: node for node in nodes}
+    return Plan(
+        pipeline_name=pipeline.pipeline_name,
+        pipeline_root=pipeline.pipeline_root,
+        metadata=pipeline.metadata,
+        enable_cache=pipeline.enable_cache,
+        beam_pipeline_args=tuple(pipeline.beam_pipeline_args),
+        nodes={node_id: by_id[node_id] for layer in layers for node_id in layer},
+        upstream={n.id: tuple(u.id for u in n.upstream_nodes) for n in nodes},
+        wiring={n.id: _wiring(n) for n in nodes},
+        layers=layers,
+    )
+
+
+def _name_problems(pipeline: Pipeline, nodes: list[Node]) -> list[str]:
+    problems = []
+    if not _NAME.match(pipeline.pipeline_name or ""):
+        problems.append(f"pipeline name {pipeline.pipeline_name!r} must start with a letter or digit and use only A-Z a-z 0-9 _ . -")
+    seen: dict[str, Node] = {}
+    for node in nodes:
+        if not _NAME.match(node.id or ""):
+            problems.append(f"node id {node.id!r} must start with a letter or digit and use only A-Z a-z 0-9 _ . -")
+        if node.id in seen:
+            problems.append(
+                f"node id {node.id!r} is used by two nodes ({seen[node.id]!r} and {node!r}); "
+                f"give each a unique id with .with_id('...')"
+            )
+        seen.setdefault(node.id, node)
+    return problems
+
+
+def _node_problems(node: Node) -> list[str]:
+    spec = node.definition.spec
+    where = f"node {node.id!r}"
+    problems = [_misplaced(where, node, name) for name in node.misplaced_arguments]
+    for name, input_spec in spec.inputs.items():
+        value = node.inputs.get(name)
+        expected = input_spec.type.TYPE_NAME
+        if value is None:
+            if not input_spec.optional:
+                problems.append(f"{where}: required input {name!r} ({expected}) is not wired")
+        elif isinstance(value, Node):
+            problems.append(
+                f"{where}, input {name!r}: got node {value.id!r}; pass one of its outputs, "
+                f"e.g. {value.id}.outputs[{next(iter(value.outputs), 'name')!r}]"
+            )
+        elif not isinstance(value, Channel):
+            problems.append(f"{where}, input {name!r}: expects a channel of {expected}, got {type(value).__name__} {value!r}")
+        elif not issubclass(value.type, input_spec.type):
+            problems.append(f"{where}, input {name!r}: expects {expected}, got {value.type.TYPE_NAME} from {value!r}")
+    for name, parameter in spec.parameters.items():
+        problems.extend(_parameter_problems(where, name, parameter, node.given_parameters))
+    return problems
+
+
+def _misplaced(where: str, node: Node, name: str) -> str:
+    spec = node.definition.spec
+    if name in spec.outputs:
+        return f"{where}: {name!r} is an output; outputs are created by the node, read it as .outputs[{name!r}]"
+    inputs = ", ".join(spec.inputs) or "none"
+    parameters = ", ".join(spec.parameters) or "none"
+    hint = did_you_mean(name, [*spec.inputs, *spec.parameters])
+    return f"{where}: unknown argument {name!r}{hint}; {node.definition.name} takes inputs: {inputs}; parameters: {parameters}"
+
+
+def _parameter_problems(where: str, name: str, parameter: Any, given: dict[str, Any]) -> list[str]:
+    if name not in given:
+        return [f"{where}: required parameter {name!r} ({type_name(parameter.type)}) is not set"] if parameter.required else []
+    value = given[name]
+    if value is None and not parameter.required and parameter.default is None:
+        return []
+    problem = parameter.problem_with(value)
+    return [f"{where}, parameter {name!r}: {problem}"] if problem else []
+
+
+def _wiring(node: Node) -> dict[str, InputWiring]:
+    return {
+        name: InputWiring(value.producer.id, value.output_key)
+        for name, value in node.inputs.items()
+        if isinstance(value, Channel)
+    }
+
+
+def _layers(nodes: list[Node]) -> tuple[tuple[tuple[str, ...], ...], str | None]:
+    """Group nodes by longest path from a source (Kahn's algorithm); report a cycle if one remains."""
+    level: dict[int, int] = {}
+    remaining = list(nodes)
+    while remaining:
+        ready = [n for n in remaining if all(id(u) in level for u in n.upstream_nodes)]
+        if not ready:
+            return (), "cycle between nodes: " + _describe_cycle(remaining)
+        for node in ready:
+            level[id(node)] = 1 + max((level[id(u)] for u in node.upstream_nodes), default=-1)
+        remaining = [n for n in remaining if id(n) not in level]
+    depth = max(level.values(), default=-1) + 1
+    return tuple(tuple(n.id for n in nodes if level[id(n)] == d) for d in range(depth)), None
+
+
+def _describe_cycle(stuck: list[Node]) -> str:
+    """Follow upstream links inside ``stuck`` until a node repeats: that loop is the cycle."""
+    path = [stuck[0]]
+    while True:
+        nxt = next(u for u in path[-1].upstream_nodes if u in stuck)
+        if nxt in path:
+            loop = path[path.index(nxt):] + [nxt]
+            return " -> ".join(n.id for n in reversed(loop)) + "; remove one of these dependencies"
+        path.append(nxt)

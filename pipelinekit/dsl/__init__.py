@@ -1,0 +1,26 @@
+"""Declaring pipelines: components, nodes, channels and the Pipeline itself."""
+
+from pipelinekit.dsl.component import Component, ComponentDefinition, FunctionComponent, component
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.dsl.metadata_config import MetadataConfig, mysql_metadata, sqlite_metadata
+from pipelinekit.dsl.node import Channel, Node
+from pipelinekit.dsl.pipeline import Pipeline
+from pipelinekit.dsl.spec import ComponentSpec, InputSpec, OutputSpec, ParameterSpec
+
+__all__ = [
+    "component",
+    "Component",
+    "ComponentDefinition",
+    "FunctionComponent",
+    "ComponentSpec",
+    "InputSpec",
+    "OutputSpec",
+    "ParameterSpec",
+    "ExecutionContext",
+    "Channel",
+    "Node",
+    "Pipeline",
+    "MetadataConfig",
+    "sqlite_metadata",
+    "mysql_metadata",
+]

@@ -1,0 +1,180 @@
+"""The two ways to declare a component: ``@component`` on a typed function, or a ``Component`` class.
+
+Both produce one frozen :class:`ComponentDefinition`; calling the decorated function (or
+instantiating the class) with keyword arguments makes a :class:`Node`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.dsl.node import Node
+from pipelinekit.dsl.spec import (
+    REQUIRED,
+    ComponentSpec,
+    InputSpec,
+    OutputSpec,
+    ParameterSpec,
+    is_supported_parameter_type,
+)
+from pipelinekit.errors import ComponentDefinitionError
+from pipelinekit.types.annotations import parse_annotation
+from pipelinekit.types.artifact import Artifact
+
+__all__ = ["ComponentDefinition", "FunctionComponent", "component", "Component"]
+
+Executor = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ComponentDefinition:
+    """A component: its name, spec, and the executor that does the work.
+
+    ``executor`` is a callable, or a ``"package.module:function"`` path imported only when the
+    node runs, so declaring a pipeline never pays for heavy imports.
+    """
+
+    name: str
+    spec: ComponentSpec
+    executor: Executor | str
+    context_argument: str | None = None
+    libraries: tuple[str, ...] = ()
+
+    def load_executor(self) -> Executor:
+        """The executor callable, importing its module if it was given as a path."""
+        if callable(self.executor):
+            return self.executor
+        module_name, _, attribute = self.executor.partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise ComponentDefinitionError(
+                f"component {self.name!r}: cannot load executor {self.executor!r}: {error}"
+            ) from error
+
+
+class FunctionComponent:
+    """A component made by ``@component``: call it with keyword arguments to make a node.
+
+    The undecorated function stays available as ``.fn`` for unit tests.
+    """
+
+    def __init__(self, fn: Callable[..., Any], definition: ComponentDefinition) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.definition = definition
+
+    def __call__(self, *args: Any, **arguments: Any) -> Node:
+        if args:
+            raise ComponentDefinitionError(
+                f"component {self.definition.name!r} takes keyword arguments only, "
+                f"e.g. {self.definition.name}({', '.join(f'{n}=...' for n in self.definition.spec.argument_names()[:2])})"
+            )
+        return Node(self.definition, arguments)
+
+    def __repr__(self) -> str:
+        return f"<component {self.definition.name}>"
+
+
+def component(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None, libraries: tuple[str, ...] = ()
+) -> Any:
+    """Turn a function whose arguments are annotated ``InputArtifact[T]``, ``OutputArtifact[T]`` or
+    ``Parameter[T]`` into a component. ``libraries`` names extra distributions whose versions
+    belong in the cache key."""
+
+    def wrap(func: Callable[..., Any]) -> FunctionComponent:
+        spec, context_argument = _spec_from_signature(func)
+        definition = ComponentDefinition(name or func.__name__, spec, func, context_argument, tuple(libraries))
+        return FunctionComponent(func, definition)
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def _spec_from_signature(func: Callable[..., Any]) -> tuple[ComponentSpec, str | None]:
+    where = f"component {func.__name__!r} ({func.__module__})"
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception as error:  # a NameError in a string annotation, for instance
+        raise ComponentDefinitionError(f"{where}: cannot read its annotations: {error}") from error
+    spec = ComponentSpec()
+    context_argument = None
+    for argument in inspect.signature(func).parameters.values():
+        hint = hints.get(argument.name)
+        if hint is ExecutionContext:
+            context_argument = argument.name
+            continue
+        _add_argument(spec, where, argument, hint)
+    return spec, context_argument
+
+
+def _add_argument(spec: ComponentSpec, where: str, argument: inspect.Parameter, hint: Any) -> None:
+    parsed = parse_annotation(hint)
+    label = f"{where}, argument {argument.name!r}"
+    has_default = argument.default is not inspect.Parameter.empty
+    if parsed is None:
+        raise ComponentDefinitionError(
+            f"{label}: annotate it as InputArtifact[T], OutputArtifact[T], Parameter[T] or ExecutionContext "
+            f"(got {hint!r})"
+        )
+    if parsed.role != "parameter" and not (isinstance(parsed.value_type, type) and issubclass(parsed.value_type, Artifact)):
+        raise ComponentDefinitionError(f"{label}: {parsed.value_type!r} is not an Artifact subclass")
+    if parsed.role == "input":
+        if has_default and argument.default is not None:
+            raise ComponentDefinitionError(f"{label}: an optional input may only default to None")
+        spec.inputs[argument.name] = InputSpec(parsed.value_type, optional=parsed.optional or has_default)
+    elif parsed.role == "output":
+        if has_default or parsed.optional:
+            raise ComponentDefinitionError(f"{label}: outputs cannot be optional or have a default")
+        spec.outputs[argument.name] = OutputSpec(parsed.value_type)
+    else:
+        spec.parameters[argument.name] = _parameter_spec(label, parsed.value_type, argument.default if has_default else REQUIRED)
+
+
+def _parameter_spec(label: str, value_type: Any, default: Any) -> ParameterSpec:
+    if not is_supported_parameter_type(value_type):
+        raise ComponentDefinitionError(
+            f"{label}: Parameter[{value_type!r}] is not supported; use int, float, str, bool, dict, list or ModuleFile"
+        )
+    parameter = ParameterSpec(value_type, default)
+    problem = None if parameter.required or default is None else parameter.problem_with(default)
+    if problem:
+        raise ComponentDefinitionError(f"{label}: default {default!r} does not fit: {problem}")
+    return parameter
+
+
+_NODE_ATTRIBUTES = frozenset({"id", "inputs", "outputs", "parameters", "definition", "given_parameters", "with_id"})
+
+
+class Component(Node):
+    """Base of class-declared components. Subclasses list ``InputSpec``, ``OutputSpec`` and
+    ``ParameterSpec`` class attributes and set ``EXECUTOR``, a ``"module:function"`` path of a
+    function called as ``executor(context, **arguments)``."""
+
+    EXECUTOR: ClassVar[str | Executor]
+    LIBRARIES: ClassVar[tuple[str, ...]] = ()
+    definition: ComponentDefinition
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = {k: v for k, v in vars(cls).items() if isinstance(v, (InputSpec, OutputSpec, ParameterSpec))}
+        clashes = sorted(_NODE_ATTRIBUTES & set(declared))
+        if clashes:
+            raise ComponentDefinitionError(f"component {cls.__name__!r}: {clashes} are reserved names; rename them")
+        if not hasattr(cls, "EXECUTOR"):
+            raise ComponentDefinitionError(f"component {cls.__name__!r}: set EXECUTOR to 'module:function'")
+        spec = ComponentSpec(
+            inputs={k: v for k, v in declared.items() if isinstance(v, InputSpec)},
+            outputs={k: v for k, v in declared.items() if isinstance(v, OutputSpec)},
+            parameters={k: v for k, v in declared.items() if isinstance(v, ParameterSpec)},
+        )
+        cls.definition = ComponentDefinition(cls.__name__, spec, cls.EXECUTOR, "context", tuple(cls.LIBRARIES))
+
+    def __init__(self, **arguments: Any) -> None:
+        super().__init__(type(self).definition, arguments)

@@ -1,0 +1,267 @@
+"""A thread-safe facade over the ML Metadata store that speaks in pipelinekit terms.
+
+Contexts: ``pipeline`` (one per pipeline), ``pipeline_run`` (one per run) and ``node`` (one per
+node of a pipeline). Each node run is an execution whose type is the component name; INPUT and
+OUTPUT events tie it to artifacts. Publishing writes execution, artifacts and events in one
+MLMD transaction (``put_execution``), so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from pipelinekit.dsl.metadata_config import MetadataConfig
+from pipelinekit.errors import MetadataError, MissingDependencyError
+from pipelinekit.types.artifact import Artifact
+
+__all__ = ["MetadataStore", "ExecutionRecord", "RunRecord", "PIPELINE", "PIPELINE_RUN", "NODE"]
+
+PIPELINE, PIPELINE_RUN, NODE = "pipeline", "pipeline_run", "node"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One stored execution: its id, component type, state and custom properties."""
+
+    id: int
+    type_name: str
+    state: str
+    properties: dict[str, Any]
+
+    @property
+    def node_id(self) -> str:
+        return self.properties.get("node_id", "")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One pipeline run as recorded in its ``pipeline_run`` context."""
+
+    context_id: int
+    run_id: str
+    properties: dict[str, Any]
+
+
+def _locked(method: F) -> F:
+    """Serialize calls on one store and turn MLMD errors into MetadataError naming the store."""
+
+    @functools.wraps(method)
+    def wrapper(self: MetadataStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except self._mlmd_errors as error:
+                raise MetadataError(f"ML Metadata store {self.config.describe()}: {method.__name__} failed: {error}") from error
+
+    return wrapper  # type: ignore[return-value]
+
+
+class MetadataStore:
+    """Opens the store described by ``config``; use one instance per process and share it."""
+
+    def __init__(self, config: MetadataConfig) -> None:
+        try:
+            from ml_metadata import errors as mlmd_errors
+            from ml_metadata.metadata_store import metadata_store
+            from ml_metadata.proto import metadata_store_pb2
+        except ImportError as error:  # pragma: no cover - ml-metadata is a core dependency
+            raise MissingDependencyError("ml_metadata", "recording lineage", "pip install ml-metadata==1.16.0") from error
+        self.config = config
+        self._pb = metadata_store_pb2
+        self._mlmd_errors = (mlmd_errors.StatusError,)
+        self._lock = threading.RLock()
+        self._type_ids: dict[tuple[str, str], int] = {}
+        self._contexts: dict[tuple[str, str], Any] = {}
+        if config.kind == "sqlite":
+            import os
+
+            os.makedirs(os.path.dirname(config.path) or ".", exist_ok=True)
+        try:
+            self._store = metadata_store.MetadataStore(config.to_connection_config())
+        except self._mlmd_errors as error:
+            raise MetadataError(f"cannot open ML Metadata store {config.describe()}: {error}") from error
+
+    @property
+    def raw(self) -> Any:
+        """The underlying ``ml_metadata.MetadataStore``, for queries this facade does not cover."""
+        return self._store
+
+    # Types and contexts -------------------------------------------------------------------------
+
+    def _type_id(self, kind: str, name: str, artifact_class: type[Artifact] | None = None) -> int:
+        key = (kind, name)
+        if key not in self._type_ids:
+            if kind == "artifact":
+                from pipelinekit.metadata.convert import artifact_type_proto
+
+                proto = artifact_type_proto(artifact_class)  # type: ignore[arg-type]
+                self._type_ids[key] = self._store.put_artifact_type(proto, can_add_fields=True, can_omit_fields=True)
+            elif kind == "execution":
+                self._type_ids[key] = self._store.put_execution_type(self._pb.ExecutionType(name=name))
+            else:
+                self._type_ids[key] = self._store.put_context_type(self._pb.ContextType(name=name))
+        return self._type_ids[key]
+
+    @_locked
+    def context(self, type_name: str, name: str, properties: dict[str, Any] | None = None) -> Any:
+        """Get or create the context ``name`` of ``type_name`` (pipeline, pipeline_run or node)."""
+        key = (type_name, name)
+        if key not in self._contexts:
+            existing = self._store.get_context_by_type_and_name(type_name, name)
+            if existing is None:
+                existing = self._pb.Context(type_id=self._type_id("context", type_name), name=name)
+                self._set_custom(existing, properties or {})
+                [existing.id] = self._store.put_contexts([existing])
+            self._contexts[key] = existing
+        return self._contexts[key]
+
+    @_locked
+    def update_context(self, type_name: str, name: str, properties: dict[str, Any]) -> None:
+        """Set custom properties on an existing context (for example a run's status)."""
+        context = self._store.get_context_by_type_and_name(type_name, name)
+        self._set_custom(context, properties)
+        self._store.put_contexts([context])
+        self._contexts[(type_name, name)] = context
+
+    # Executions ---------------------------------------------------------------------------------
+
+    @_locked
+    def register_execution(self, type_name: str, contexts: list[Any], inputs: dict[str, list[Artifact]], properties: dict[str, Any]) -> int:
+        """Record a RUNNING execution with INPUT events for ``inputs``; returns its id."""
+        execution = self._pb.Execution(type_id=self._type_id("execution", type_name), last_known_state=self._pb.Execution.RUNNING)
+        self._set_custom(execution, properties)
+        pairs = self._artifact_events(inputs, self._pb.Event.INPUT)
+        execution_id, _, _ = self._store.put_execution(execution, pairs, contexts, reuse_context_if_already_exist=True)
+        return execution_id
+
+    @_locked
+    def publish_execution(self, execution_id: int, contexts: list[Any], outputs: dict[str, list[Artifact]], properties: dict[str, Any]) -> None:
+        """Mark the execution COMPLETE and store its outputs LIVE with OUTPUT events, in one transaction."""
+        for artifacts in outputs.values():
+            for artifact in artifacts:
+                artifact.state = "LIVE"
+        self._finish(execution_id, "COMPLETE", contexts, outputs, properties)
+
+    @_locked
+    def fail_execution(self, execution_id: int, contexts: list[Any], properties: dict[str, Any]) -> None:
+        """Mark the execution FAILED; it gets no output artifacts."""
+        self._finish(execution_id, "FAILED", contexts, {}, properties)
+
+    @_locked
+    def record_cached_execution(
+        self, type_name: str, contexts: list[Any], inputs: dict[str, list[Artifact]], outputs: dict[str, list[Artifact]], properties: dict[str, Any]
+    ) -> int:
+        """Record a CACHED execution linked to the inputs it would have read and the outputs it reuses."""
+        execution = self._pb.Execution(type_id=self._type_id("execution", type_name), last_known_state=self._pb.Execution.CACHED)
+        self._set_custom(execution, properties)
+        pairs = self._artifact_events(inputs, self._pb.Event.INPUT) + self._artifact_events(outputs, self._pb.Event.OUTPUT)
+        execution_id, _, _ = self._store.put_execution(execution, pairs, contexts, reuse_context_if_already_exist=True)
+        return execution_id
+
+    def _finish(self, execution_id: int, state: str, contexts: list[Any], outputs: dict[str, list[Artifact]], properties: dict[str, Any]) -> None:
+        [execution] = self._store.get_executions_by_id([execution_id])
+        execution.last_known_state = self._pb.Execution.State.Value(state)
+        self._set_custom(execution, properties)
+        pairs = self._artifact_events(outputs, self._pb.Event.OUTPUT)
+        _, artifact_ids, _ = self._store.put_execution(execution, pairs, contexts, reuse_context_if_already_exist=True)
+        for artifact, artifact_id in zip([a for group in outputs.values() for a in group], artifact_ids):
+            artifact.id = artifact_id
+
+    def _artifact_events(self, artifacts: dict[str, list[Artifact]], event_type: int) -> list[tuple[Any, Any]]:
+        from pipelinekit.metadata.convert import artifact_to_proto
+
+        pairs = []
+        for key, group in artifacts.items():
+            for index, artifact in enumerate(group):
+                type_id = self._type_id("artifact", artifact.TYPE_NAME, type(artifact))
+                event = self._pb.Event(type=event_type)
+                event.path.steps.add(key=key)
+                event.path.steps.add(index=index)
+                pairs.append((artifact_to_proto(artifact, type_id), event))
+        return pairs
+
+    def _set_custom(self, proto: Any, properties: dict[str, Any]) -> None:
+        from pipelinekit.metadata.convert import to_value
+
+        for key, value in properties.items():
+            if value is not None:
+                proto.custom_properties[key].CopyFrom(to_value(value))
+
+    # Queries ------------------------------------------------------------------------------------
+
+    @_locked
+    def executions_in_context(self, type_name: str, name: str) -> list[ExecutionRecord]:
+        """Executions attributed to a context, newest first; empty if the context does not exist."""
+        context = self._store.get_context_by_type_and_name(type_name, name)
+        if context is None:
+            return []
+        executions = self._store.get_executions_by_context(context.id)
+        return sorted((self._record(e) for e in executions), key=lambda r: r.id, reverse=True)
+
+    @_locked
+    def executions_by_id(self, execution_ids: list[int]) -> list[ExecutionRecord]:
+        return [self._record(e) for e in self._store.get_executions_by_id(execution_ids)]
+
+    def _record(self, execution: Any) -> ExecutionRecord:
+        from pipelinekit.metadata.convert import from_value
+
+        type_name = self._execution_type_name(execution.type_id)
+        properties = {k: from_value(v) for k, v in execution.custom_properties.items()}
+        state = self._pb.Execution.State.Name(execution.last_known_state)
+        return ExecutionRecord(execution.id, type_name, state, properties)
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - one store per process, types never change name
+    def _execution_type_name(self, type_id: int) -> str:
+        return self._store.get_execution_types_by_id([type_id])[0].name
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019
+    def _artifact_type_name(self, type_id: int) -> str:
+        return self._store.get_artifact_types_by_id([type_id])[0].name
+
+    @_locked
+    def artifacts_by_id(self, artifact_ids: list[int]) -> list[Artifact]:
+        from pipelinekit.metadata.convert import artifact_from_proto
+
+        protos = self._store.get_artifacts_by_id(artifact_ids)
+        return [artifact_from_proto(p, self._artifact_type_name(p.type_id)) for p in protos]
+
+    @_locked
+    def artifacts_of_execution(self, execution_id: int, direction: str) -> dict[str, list[Artifact]]:
+        """The artifacts an execution read (``"INPUT"``) or wrote (``"OUTPUT"``), by key, in order."""
+        wanted = self._pb.Event.Type.Value(direction)
+        events = [e for e in self._store.get_events_by_execution_ids([execution_id]) if e.type == wanted]
+        by_id = {a.id: a for a in self.artifacts_by_id([e.artifact_id for e in events])}
+        grouped: dict[str, list[tuple[int, Artifact]]] = {}
+        for event in events:
+            key = event.path.steps[0].key if event.path.steps else ""
+            index = event.path.steps[1].index if len(event.path.steps) > 1 else 0
+            grouped.setdefault(key, []).append((index, by_id[event.artifact_id]))
+        return {key: [a for _, a in sorted(pairs, key=lambda p: p[0])] for key, pairs in grouped.items()}
+
+    @_locked
+    def events_of_artifact(self, artifact_id: int) -> list[tuple[str, int]]:
+        """``(event type, execution id)`` for every event touching the artifact."""
+        events = self._store.get_events_by_artifact_ids([artifact_id])
+        return [(self._pb.Event.Type.Name(e.type), e.execution_id) for e in events]
+
+    @_locked
+    def runs(self, pipeline_name: str) -> list[RunRecord]:
+        """Runs of a pipeline, newest first."""
+        from pipelinekit.metadata.convert import from_value
+
+        contexts = self._store.get_contexts_by_type(PIPELINE_RUN)
+        prefix = f"{pipeline_name}."
+        records = [
+            RunRecord(c.id, c.name[len(prefix):], {k: from_value(v) for k, v in c.custom_properties.items()})
+            for c in contexts
+            if c.name.startswith(prefix)
+        ]
+        return sorted(records, key=lambda r: r.context_id, reverse=True)
+
+    @_locked
+    def pipeline_names(self) -> list[str]:
+        return sorted(c.name for c in self._store.get_contexts_by_type(PIPELINE))

@@ -1,0 +1,156 @@
+"""Digests of code, files and folders: the raw material of cache keys.
+
+Code is hashed by source so a one-line change is seen; a component function's digest also
+covers the same-module helpers and constants it references, and nothing else in its file, so
+editing one component re-runs only that component.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import inspect
+import marshal
+import os
+import sys
+import types
+from typing import Any, Callable, Iterable
+
+__all__ = [
+    "digest",
+    "path_fingerprint",
+    "path_manifest",
+    "code_fingerprint",
+    "distribution_versions",
+    "libraries_used_by",
+]
+
+_CONSTANT_TYPES = (int, float, str, bool, bytes, tuple, frozenset, type(None))
+
+
+def digest(*parts: str | bytes) -> str:
+    """A hex sha256 of the parts, each length-prefixed so boundaries matter."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _files_under(path: str) -> Iterable[tuple[str, str]]:
+    """``(relative path, absolute path)`` for every file under ``path``, in sorted order."""
+    if os.path.isfile(path):
+        yield os.path.basename(path), path
+        return
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            yield os.path.relpath(full, path), full
+
+
+def path_fingerprint(path: str) -> str:
+    """A digest of the names and bytes of every file under ``path`` (a file or a folder)."""
+    h = hashlib.sha256()
+    for relative, full in _files_under(path):
+        h.update(relative.encode() + b"\0")
+        with open(full, "rb") as handle:
+            for block in iter(functools.partial(handle.read, 1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def path_manifest(path: str) -> str:
+    """A cheap digest of names and sizes under ``path``: tells whether files were removed or cut."""
+    if not os.path.exists(path):
+        return "missing"
+    entries = [f"{rel}:{os.path.getsize(full)}" for rel, full in _files_under(path)]
+    return digest(*entries)
+
+
+def code_fingerprint(implementation: Callable[..., Any] | str) -> str:
+    """Digest of an executor: a function with its same-module helpers, or a whole module given as
+    ``"package.module:function"`` (read from disk, not imported)."""
+    if isinstance(implementation, str):
+        module_name = implementation.partition(":")[0]
+        spec = importlib.util.find_spec(module_name)
+        if spec is None or not spec.origin:
+            return digest("unresolved", implementation)
+        with open(spec.origin, "rb") as handle:
+            return digest(implementation, handle.read())
+    return digest(*_function_parts(implementation))
+
+
+def _function_parts(root: Callable[..., Any]) -> list[str]:
+    parts: list[str] = []
+    seen: set[int] = set()
+    module = getattr(root, "__module__", None)
+    pending: list[Any] = [root]
+    while pending:
+        obj = pending.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        parts.append(_source_of(obj))
+        namespace = getattr(obj, "__globals__", None) or vars(sys.modules.get(module or "", types.ModuleType("_")))
+        for name in sorted(_referenced_names(obj)):
+            target = namespace.get(name)
+            if (inspect.isfunction(target) or inspect.isclass(target)) and getattr(target, "__module__", None) == module:
+                pending.append(target)
+            elif isinstance(target, _CONSTANT_TYPES):
+                parts.append(f"{name}={target!r}")
+    return parts
+
+
+def _source_of(obj: Any) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        code = getattr(obj, "__code__", None)
+        return marshal.dumps(code).hex() if code is not None else repr(obj)
+
+
+def _referenced_names(obj: Any) -> set[str]:
+    """Global names used by a function, or by any method of a class."""
+    if inspect.isclass(obj):
+        codes = [m.__code__ for m in vars(obj).values() if inspect.isfunction(m)]
+        names = {base.__name__ for base in obj.__bases__}
+    else:
+        codes = [obj.__code__] if hasattr(obj, "__code__") else []
+        names = set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return names
+
+
+@functools.lru_cache(maxsize=1)
+def _module_to_distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def distribution_versions(names: Iterable[str]) -> dict[str, str]:
+    """Installed versions of the given distributions or top-level module names (unknown ones skipped)."""
+    versions: dict[str, str] = {}
+    for name in names:
+        for distribution in _module_to_distributions().get(name, [name]):
+            try:
+                versions[distribution] = importlib.metadata.version(distribution)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return dict(sorted(versions.items()))
+
+
+def libraries_used_by(fn: Callable[..., Any]) -> set[str]:
+    """Top-level third-party packages a function uses: imported in its module (``np`` for numpy)
+    or inside its body (``import tensorflow``)."""
+    names = {name for name in _referenced_names(fn) if name in _module_to_distributions()}
+    for value in getattr(fn, "__globals__", {}).values():
+        if isinstance(value, types.ModuleType):
+            names.add(value.__name__.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"builtins"}

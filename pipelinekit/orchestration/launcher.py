@@ -1,0 +1,213 @@
+"""Runs one node through named phases: resolve inputs, look up the cache, register the
+execution, run the executor in a staging folder, publish atomically (or record the failure)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import traceback
+from typing import Any
+
+import pipelinekit
+from pipelinekit.compile.plan import Plan
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.errors import ComponentFailedError, RunError
+from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore
+from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change
+from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
+from pipelinekit.orchestration.listener import RunListener
+from pipelinekit.orchestration.result import CACHED, FAILED, RAN, NodeResult
+from pipelinekit.types.artifact import Artifact
+
+__all__ = ["NodeLauncher", "user_traceback"]
+
+_LIBRARY_DIR = os.path.dirname(os.path.abspath(pipelinekit.__file__))
+
+
+def user_traceback(error: BaseException) -> str:
+    """The traceback of ``error`` without pipelinekit's own frames: just the code the user wrote."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not os.path.abspath(f.filename).startswith(_LIBRARY_DIR)]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
+    return "".join(lines)
+
+
+class NodeLauncher:
+    """Launches the nodes of one run of ``plan``; safe to call from several threads at once."""
+
+    def __init__(self, plan: Plan, store: MetadataStore, run_id: str, listener: RunListener) -> None:
+        self.plan = plan
+        self.store = store
+        self.run_id = run_id
+        self.listener = listener
+
+    def contexts(self, node_id: str) -> list[Any]:
+        name = self.plan.pipeline_name
+        return [
+            self.store.context(PIPELINE, name),
+            self.store.context(PIPELINE_RUN, f"{name}.{self.run_id}"),
+            self.store.context(NODE, f"{name}.{node_id}"),
+        ]
+
+    def launch(self, node_id: str, finished: dict[str, NodeResult], cached_only: bool = False) -> NodeResult | None:
+        """Run or reuse ``node_id``; ``finished`` holds the results of its upstream nodes.
+        With ``cached_only``, return ``None`` instead of running on a cache miss."""
+        started = time.time()
+        inputs = self._resolve_inputs(node_id, finished)
+        key = compute_cache_key(self.plan.nodes[node_id], inputs)
+        if self.plan.enable_cache:
+            outputs, reason = self._look_up_cache(node_id, key)
+            if outputs is not None:
+                return self._record_cached(node_id, key, inputs, outputs, reason, started)
+        else:
+            reason = "cache disabled"
+        if cached_only:
+            return None
+        self.listener.node_started(node_id, reason)
+        return self._execute(node_id, key, inputs, reason, started)
+
+    # Phase 1: inputs ----------------------------------------------------------------------------
+
+    def _resolve_inputs(self, node_id: str, finished: dict[str, NodeResult]) -> dict[str, Artifact | None]:
+        inputs: dict[str, Artifact | None] = {name: None for name in self.plan.nodes[node_id].definition.spec.inputs}
+        for name, wiring in self.plan.wiring[node_id].items():
+            produced = finished[wiring.producer].outputs.get(wiring.output_key) or []
+            inputs[name] = produced[0] if produced else None
+        return inputs
+
+    # Phase 2: cache -----------------------------------------------------------------------------
+
+    def _look_up_cache(self, node_id: str, key: CacheKey) -> tuple[dict[str, list[Artifact]] | None, str]:
+        previous = self.store.executions_in_context(NODE, f"{self.plan.pipeline_name}.{node_id}")
+        stale = ""
+        for record in previous:
+            if record.state != "COMPLETE" or record.properties.get("cache_key") != key.digest:
+                continue
+            outputs = self.store.artifacts_of_execution(record.id, "OUTPUT")
+            damaged = [a.uri for group in outputs.values() for a in group if path_manifest(a.uri) != a.custom_properties.get("manifest")]
+            if not damaged:
+                return outputs, f"cache hit: same key as execution {record.id}"
+            stale = f"outputs of execution {record.id} with the same key were deleted or changed ({damaged[0]})"
+        if stale:
+            return None, stale
+        keyed = [r for r in previous if isinstance(r.properties.get("cache_parts"), dict)]
+        if not keyed:
+            return None, "first run of this node"
+        return None, describe_change(keyed[0].properties["cache_parts"], key.parts)
+
+    def _record_cached(
+        self, node_id: str, key: CacheKey, inputs: dict[str, Artifact | None], outputs: dict[str, list[Artifact]], reason: str, started: float
+    ) -> NodeResult:
+        properties = self._execution_properties(node_id, key, started) | {"finished_at": time.time(), "reason": reason}
+        execution_id = self.store.record_cached_execution(
+            self.plan.nodes[node_id].definition.name, self.contexts(node_id), _present(inputs), outputs, properties
+        )
+        return NodeResult(node_id, CACHED, reason, key.digest, execution_id, outputs, started, time.time())
+
+    # Phases 3-5: register, execute, publish -----------------------------------------------------
+
+    def _execution_properties(self, node_id: str, key: CacheKey, started: float) -> dict[str, Any]:
+        return {
+            "node_id": node_id,
+            "run_id": self.run_id,
+            "pipeline_name": self.plan.pipeline_name,
+            "cache_key": key.digest,
+            "cache_parts": key.parts,
+            "started_at": started,
+        }
+
+    def _execute(self, node_id: str, key: CacheKey, inputs: dict[str, Artifact | None], reason: str, started: float) -> NodeResult:
+        node = self.plan.nodes[node_id]
+        contexts = self.contexts(node_id)
+        properties = self._execution_properties(node_id, key, started) | {"reason": reason}
+        execution_id = self.store.register_execution(node.definition.name, contexts, _present(inputs), properties)
+        staging = os.path.join(self.plan.pipeline_root, node_id, ".staging", str(execution_id))
+        try:
+            outputs = self._prepare_outputs(node_id, execution_id, staging)
+            self._call_executor(node_id, execution_id, inputs, outputs, staging)
+            published = self._publish(node_id, execution_id, contexts, outputs)
+        except BaseException as error:  # noqa: BLE001 - every failure must leave a FAILED execution
+            failure = ComponentFailedError(node_id, self.run_id, execution_id, error)
+            failure.__cause__ = error
+            trace = user_traceback(error)
+            self.store.fail_execution(
+                execution_id, contexts, {"finished_at": time.time(), "error": str(failure), "traceback": trace[-4000:]}
+            )
+            if not isinstance(error, Exception):
+                raise
+            return NodeResult(node_id, FAILED, reason, key.digest, execution_id, {}, started, time.time(), failure, trace)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            _remove_if_empty(os.path.dirname(staging))
+        return NodeResult(node_id, RAN, reason, key.digest, execution_id, published, started, time.time())
+
+    def _final_uri(self, node_id: str, key: str, execution_id: int) -> str:
+        return os.path.join(self.plan.pipeline_root, node_id, key, str(execution_id))
+
+    def _prepare_outputs(self, node_id: str, execution_id: int, staging: str) -> dict[str, Artifact]:
+        outputs = {}
+        for key, spec in self.plan.nodes[node_id].definition.spec.outputs.items():
+            final = self._final_uri(node_id, key, execution_id)
+            if os.path.exists(final):
+                raise RunError(
+                    f"output folder {final} already exists but ML Metadata ({self.plan.metadata.describe()}) does not know it; "
+                    f"the store was probably replaced. Move that folder away or use a new pipeline_root; nothing was changed"
+                )
+            artifact = spec.type(os.path.join(staging, key))
+            os.makedirs(artifact.uri)
+            artifact.set_custom_property("producer_node", node_id)
+            artifact.set_custom_property("output_key", key)
+            outputs[key] = artifact
+        return outputs
+
+    def _call_executor(
+        self, node_id: str, execution_id: int, inputs: dict[str, Artifact | None], outputs: dict[str, Artifact], staging: str
+    ) -> None:
+        node = self.plan.nodes[node_id]
+        definition = node.definition
+        arguments: dict[str, Any] = {**node.parameters, **inputs, **outputs}
+        if definition.context_argument:
+            tmp_dir = os.path.join(staging, ".tmp")
+            os.makedirs(tmp_dir, exist_ok=True)
+            arguments[definition.context_argument] = ExecutionContext(
+                self.plan.pipeline_name,
+                self.plan.pipeline_root,
+                node_id,
+                self.run_id,
+                execution_id,
+                tmp_dir,
+                list(self.plan.beam_pipeline_args),
+            )
+        definition.load_executor()(**arguments)
+
+    def _publish(self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]) -> dict[str, list[Artifact]]:
+        """Move outputs from staging into place, then record everything in one MLMD transaction;
+        if recording fails, the moved folders are removed again."""
+        moved: list[str] = []
+        try:
+            for key, artifact in outputs.items():
+                final = self._final_uri(node_id, key, execution_id)
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.replace(artifact.uri, final)
+                moved.append(final)
+                artifact.uri = final
+                artifact.set_custom_property("fingerprint", path_fingerprint(final))
+                artifact.set_custom_property("manifest", path_manifest(final))
+            published = {key: [artifact] for key, artifact in outputs.items()}
+            self.store.publish_execution(execution_id, contexts, published, {"finished_at": time.time()})
+        except BaseException:
+            for folder in moved:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return published
+
+
+def _present(artifacts: dict[str, Artifact | None]) -> dict[str, list[Artifact]]:
+    return {key: [artifact] for key, artifact in artifacts.items() if artifact is not None}
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass

@@ -1,0 +1,29 @@
+"""LocalDagRunner: runs the nodes one after another in this process; simplest to debug."""
+
+from __future__ import annotations
+
+from pipelinekit.compile.compiler import compile_pipeline
+from pipelinekit.compile.plan import Plan
+from pipelinekit.dsl.pipeline import Pipeline
+from pipelinekit.orchestration.listener import RunListener
+from pipelinekit.orchestration.result import RunResult
+from pipelinekit.orchestration.session import RunSession
+
+__all__ = ["LocalDagRunner"]
+
+
+class LocalDagRunner:
+    """Runs a pipeline serially, in dependency order, with the same launcher as the Beam runner.
+
+    Use it in tests and under a debugger: an executor's breakpoint is hit in this thread.
+    """
+
+    def __init__(self, listener: RunListener | None = None) -> None:
+        self.listener = listener
+
+    def run(self, pipeline: Pipeline | Plan) -> RunResult:
+        plan = pipeline if isinstance(pipeline, Plan) else compile_pipeline(pipeline)
+        session = RunSession(plan, self.listener)
+        for node_id in plan.order:
+            session.run_node(node_id)
+        return session.finish()

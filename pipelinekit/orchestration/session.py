@@ -1,0 +1,96 @@
+"""One run of a plan: opens the store, records the run, runs nodes (in any order the runner
+chooses, from any thread), and sums up the result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+from pipelinekit.compile.plan import Plan
+from pipelinekit.errors import ComponentFailedError
+from pipelinekit.metadata.store import PIPELINE, PIPELINE_RUN, MetadataStore
+from pipelinekit.orchestration.launcher import NodeLauncher, user_traceback
+from pipelinekit.orchestration.listener import LoggingListener, RunListener
+from pipelinekit.orchestration.result import FAILED, SKIPPED, NodeResult, RunResult
+
+__all__ = ["RunSession", "new_run_id"]
+
+
+def new_run_id() -> str:
+    """A sortable, readable run id such as ``20261125-143001-123456``."""
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+
+
+class RunSession:
+    """The state of one run. ``run_node`` is thread-safe and never raises for a node failure."""
+
+    def __init__(self, plan: Plan, listener: RunListener | None = None, store: MetadataStore | None = None) -> None:
+        self.plan = plan
+        self.run_id = new_run_id()
+        self.listener = listener or LoggingListener()
+        self.store = store or MetadataStore(plan.metadata)
+        self.launcher = NodeLauncher(plan, self.store, self.run_id, self.listener)
+        self.results: dict[str, NodeResult] = {}
+        self._lock = threading.Lock()
+        self.started_at = time.time()
+        self._run_context_name = f"{plan.pipeline_name}.{self.run_id}"
+        self.store.context(PIPELINE, plan.pipeline_name)
+        self.store.context(
+            PIPELINE_RUN, self._run_context_name, {"run_id": self.run_id, "started_at": self.started_at, "status": "RUNNING"}
+        )
+
+    def run_node(self, node_id: str) -> NodeResult:
+        """Run one node whose upstream nodes have all finished; skip it if one of them did not succeed."""
+        result = self._settle(node_id, cached_only=False)
+        assert result is not None
+        return result
+
+    def reuse_cached_nodes(self) -> list[str]:
+        """Settle, in order, every node whose result is already in the cache, stopping below the
+        first miss; returns the nodes still to run. Lets a fully cached rerun skip the Beam start-up."""
+        if not self.plan.enable_cache:
+            return list(self.plan.order)
+        for node_id in self.plan.order:
+            if all(self.results.get(u) is not None and self.results[u].ok for u in self.plan.upstream[node_id]):
+                self._settle(node_id, cached_only=True)
+        return [node_id for node_id in self.plan.order if node_id not in self.results]
+
+    def _settle(self, node_id: str, cached_only: bool) -> NodeResult | None:
+        with self._lock:
+            finished = dict(self.results)
+        blocked = [u for u in self.plan.upstream[node_id] if not finished[u].ok]
+        if blocked:
+            upstream = finished[blocked[0]]
+            now = time.time()
+            result: NodeResult | None = NodeResult(
+                node_id, SKIPPED, f"upstream node {blocked[0]!r} {upstream.status}", started_at=now, finished_at=now
+            )
+        else:
+            result = self._launch(node_id, finished, cached_only)
+        if result is None:
+            return None
+        with self._lock:
+            self.results[node_id] = result
+        self.listener.node_finished(result)
+        return result
+
+    def _launch(self, node_id: str, finished: dict[str, NodeResult], cached_only: bool) -> NodeResult | None:
+        started = time.time()
+        try:
+            return self.launcher.launch(node_id, finished, cached_only)
+        except Exception as error:  # a failure outside the executor: cache key, store, file system
+            failure = ComponentFailedError(node_id, self.run_id, None, error)
+            failure.__cause__ = error
+            return NodeResult(node_id, FAILED, "could not launch", "", None, {}, started, time.time(), failure, user_traceback(error))
+
+    def finish(self) -> RunResult:
+        """Record the run's end and status in its ``pipeline_run`` context and return the result."""
+        ordered = {node_id: self.results[node_id] for node_id in self.plan.order if node_id in self.results}
+        result = RunResult(self.plan.pipeline_name, self.run_id, ordered, self.started_at, time.time())
+        self.store.update_context(
+            PIPELINE_RUN,
+            self._run_context_name,
+            {"finished_at": result.finished_at, "status": result.status, **{k: v for k, v in result.summary().items() if k != "duration_s"}},
+        )
+        return result

@@ -1,0 +1,63 @@
+"""Prometheus metrics of one model server: requests by model, API and status, and latency.
+
+Each server owns its registry, so several servers in one process (as in tests) do not clash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["ServerMetrics", "CONTENT_TYPE"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ServerMetrics:
+    """Request counters and latency histograms, plus a gauge of the versions each model serves."""
+
+    def __init__(self, available_versions: Callable[[], dict[str, list[int]]]) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "pipelinekit_serving_requests",
+            "Requests handled, by model, API (e.g. grpc.Predict, rest.predict) and status code.",
+            ["model", "api", "status"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "pipelinekit_serving_request_latency_seconds",
+            "Request latency in seconds, by model, API and status code.",
+            ["model", "api", "status"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_VersionsCollector(available_versions))
+
+    def observe(self, model: str, api: str, status: str, seconds: float) -> None:
+        """Record one finished request."""
+        self._requests.labels(model, api, status).inc()
+        self._latency.labels(model, api, status).observe(seconds)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+
+class _VersionsCollector(Collector):
+    """Reads the serving versions at scrape time, so the gauge is never stale."""
+
+    def __init__(self, available_versions: Callable[[], dict[str, list[int]]]) -> None:
+        self._available_versions = available_versions
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "pipelinekit_serving_model_versions_available", "Versions of each model that are serving now.", labels=["model"]
+        )
+        for model, versions in self._available_versions().items():
+            gauge.add_metric([model], len(versions))
+        yield gauge

@@ -1,0 +1,187 @@
+"""TF Serving's REST API as a Starlette ASGI app, plus metrics and health endpoints.
+
+``GET /v1/models/{m}[/versions/{v}|/labels/{l}][/metadata]`` and
+``POST /v1/models/{m}[/versions/{v}|/labels/{l}]:(predict|classify|regress)``; errors are
+``{"error": "..."}`` with the HTTP status TF Serving gives each gRPC code. Model work runs in a
+thread pool, so a slow model never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import json_format
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from tensorflow_serving.apis import (
+    classification_pb2,
+    get_model_metadata_pb2,
+    input_pb2,
+    model_pb2,
+    regression_pb2,
+)
+
+from pipelinekit.serving.errors import DeadlineExceededError, InvalidInputError, RequestTooLargeError, StatusError, http_status_for_code
+from pipelinekit.serving.inference import InferenceService
+from pipelinekit.serving.metrics import CONTENT_TYPE, ServerMetrics
+from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.tensors import examples_from_json, json_to_inputs, outputs_to_json
+
+__all__ = ["create_rest_app", "METRICS_PATH", "HEALTH_PATH"]
+
+METRICS_PATH = "/monitoring/prometheus/metrics"
+HEALTH_PATH = "/healthz"
+
+_MODEL_PATH = re.compile(
+    r"/v1/models/(?P<model>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
+    r"(?::(?P<verb>predict|classify|regress)|/(?P<metadata>metadata))?"
+)
+
+
+def _proto_json(message: Any) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True, including_default_value_fields=True)
+
+
+class _RestHandlers:
+    """The request handlers, sharing the services, the limits and the metrics."""
+
+    def __init__(self, service: InferenceService, manager: ModelManager, metrics: ServerMetrics, max_request_bytes: int, timeout_s: float) -> None:
+        self._service = service
+        self._manager = manager
+        self._metrics = metrics
+        self._max_request_bytes = max_request_bytes
+        self._timeout_s = timeout_s
+
+    async def models(self, request: Request) -> Response:
+        """Every ``/v1/...`` request: parse the path, dispatch, answer JSON."""
+        start = time.perf_counter()
+        match = _MODEL_PATH.fullmatch(request.url.path)
+        model = match["model"] if match else ""
+        api, code = "rest.unknown", "OK"
+        try:
+            if match is None:
+                raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
+            api, call = await self._dispatch(request, match)
+            return JSONResponse(await self._run(call))
+        except StatusError as exc:
+            code = exc.code
+            status = 413 if isinstance(exc, RequestTooLargeError) else http_status_for_code(code)
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        finally:
+            self._metrics.observe(model, api, code, time.perf_counter() - start)
+
+    async def _dispatch(self, request: Request, match: re.Match[str]) -> tuple[str, Callable[[], dict[str, Any]]]:
+        spec = model_pb2.ModelSpec(name=match["model"])
+        if match["version"]:
+            spec.version.value = int(match["version"])
+        elif match["label"]:
+            spec.version_label = match["label"]
+        verb = match["verb"]
+        if request.method == "POST" and verb:
+            body = await self._read_json(request)
+            spec.signature_name = _signature_name(body)
+            handler = {"predict": self._predict, "classify": self._classify, "regress": self._regress}[verb]
+            return f"rest.{verb}", lambda: handler(spec, body)
+        if request.method == "GET" and not verb:
+            if match["metadata"]:
+                return "rest.metadata", lambda: self._metadata(spec)
+            return "rest.status", lambda: _proto_json(self._manager.status_response(spec))
+        raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
+
+    async def _run(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            return await asyncio.wait_for(run_in_threadpool(call), self._timeout_s)
+        except asyncio.TimeoutError:
+            raise DeadlineExceededError(f"the request took longer than --rest_api_timeout_in_ms ({self._timeout_s * 1000:.0f} ms)") from None
+
+    async def _read_json(self, request: Request) -> dict[str, Any]:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._max_request_bytes:
+                raise RequestTooLargeError(
+                    f"the request body is over {self._max_request_bytes} bytes; raise --max_request_bytes or send less per request"
+                )
+        try:
+            parsed = json.loads(body)
+        except ValueError as exc:
+            raise InvalidInputError(f"JSON Parse error: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        return parsed
+
+    def _predict(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
+        servable = self._manager.servable(spec)
+        where = servable.describe(spec.signature_name or "serving_default")
+        inputs, row_format = json_to_inputs(body, servable.signature_def(spec.signature_name), where)
+        spec.version.value = servable.version  # run exactly the version whose signature shaped the inputs
+        _, outputs = self._service.predict_arrays(spec, inputs)
+        return outputs_to_json(outputs, row_format, where)
+
+    def _classify(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
+        request = classification_pb2.ClassificationRequest(model_spec=spec, input=_input(body, spec))
+        result = self._service.classify(request).result
+        return {"result": [[[c.label, c.score] for c in row.classes] for row in result.classifications]}
+
+    def _regress(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
+        request = regression_pb2.RegressionRequest(model_spec=spec, input=_input(body, spec))
+        return {"result": [r.value for r in self._service.regress(request).result.regressions]}
+
+    def _metadata(self, spec: model_pb2.ModelSpec) -> dict[str, Any]:
+        request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=spec, metadata_field=["signature_def"])
+        response = self._service.metadata(request)
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        response.metadata["signature_def"].Unpack(signature_map)
+        return {"model_spec": _proto_json(response.model_spec), "metadata": {"signature_def": _proto_json(signature_map)}}
+
+    async def prometheus(self, request: Request) -> Response:
+        return Response(self._metrics.render(), media_type=CONTENT_TYPE)
+
+    async def health(self, request: Request) -> Response:
+        """200 when every model serves at least one version, else 503 naming the ones that do not."""
+        versions = self._manager.available_versions()
+        waiting = sorted(name for name, served in versions.items() if not served)
+        body = {"status": "ok" if not waiting else "unavailable", "models": versions}
+        if waiting:
+            body["not_serving"] = waiting
+        return JSONResponse(body, status_code=503 if waiting else 200)
+
+
+def _signature_name(body: dict[str, Any]) -> str:
+    name = body.get("signature_name", "")
+    if not isinstance(name, str):
+        raise InvalidInputError(f"'signature_name' must be a string, got {name!r}")
+    return name
+
+
+def _input(body: dict[str, Any], spec: model_pb2.ModelSpec) -> input_pb2.Input:
+    examples, context = examples_from_json(body, f"model {spec.name!r}")
+    request_input = input_pb2.Input()
+    if context is None:
+        request_input.example_list.examples.extend(examples)
+    else:
+        request_input.example_list_with_context.examples.extend(examples)
+        request_input.example_list_with_context.context.CopyFrom(context)
+    return request_input
+
+
+def create_rest_app(
+    service: InferenceService, manager: ModelManager, metrics: ServerMetrics, max_request_bytes: int, timeout_s: float
+) -> Starlette:
+    """The ASGI app of the REST port."""
+    handlers = _RestHandlers(service, manager, metrics, max_request_bytes, timeout_s)
+    return Starlette(
+        routes=[
+            Route("/v1/{path:path}", handlers.models, methods=["GET", "POST"]),
+            Route(METRICS_PATH, handlers.prometheus, methods=["GET"]),
+            Route(HEALTH_PATH, handlers.health, methods=["GET"]),
+        ]
+    )

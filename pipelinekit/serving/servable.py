@@ -1,0 +1,129 @@
+"""One loaded version of one model: a SavedModel and its signatures, ready to run.
+
+The SignatureDefs come from the ``serve`` MetaGraph in ``saved_model.pb`` itself, so the
+metadata we report is byte-for-byte what TF Serving reports; the signatures run through
+``tf.saved_model.load``, which serves both TF1 and TF2 (Keras 3 ``model.export``) SavedModels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
+
+from pipelinekit.serving.errors import InvalidInputError, ModelLoadError, SignatureNotFoundError, StatusError
+
+__all__ = ["Servable", "DEFAULT_SIGNATURE", "SERVE_TAG"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SIGNATURE = "serving_default"
+SERVE_TAG = "serve"
+
+
+class Servable:
+    """A loaded model version; thread-safe to run from many request threads at once."""
+
+    def __init__(self, name: str, version: int, path: str) -> None:
+        self.name = name
+        self.version = version
+        self.path = path
+        self.signature_defs = _read_signature_defs(path, name, version)
+        try:
+            self._functions = tf.saved_model.load(path, tags=[SERVE_TAG]).signatures
+        except Exception as exc:  # TF raises many unrelated types for a broken SavedModel
+            raise ModelLoadError(f"model {name!r} version {version}: loading the SavedModel at {path!r} failed: {exc}") from exc
+
+    def describe(self, signature_name: str = "") -> str:
+        """``model 'm' version 3 signature 's'``, the prefix of every message about a request."""
+        text = f"model {self.name!r} version {self.version}"
+        return f"{text} signature {signature_name!r}" if signature_name else text
+
+    def signature_def(self, signature_name: str, not_found_code: str = "FAILED_PRECONDITION") -> meta_graph_pb2.SignatureDef:
+        """The SignatureDef of ``signature_name`` (empty means ``serving_default``)."""
+        key = signature_name or DEFAULT_SIGNATURE
+        signature = self.signature_defs.get(key)
+        if signature is None:
+            known = ", ".join(sorted(self.signature_defs))
+            raise SignatureNotFoundError(
+                f"Serving signature key {key!r} not found in {self.describe()}. Known signatures: {known}.",
+                code=not_found_code,
+            )
+        return signature
+
+    def run(
+        self, signature_name: str, inputs: Mapping[str, np.ndarray], output_filter: Sequence[str] = ()
+    ) -> dict[str, np.ndarray]:
+        """Run a signature on named input arrays; return the (filtered) named output arrays."""
+        key = signature_name or DEFAULT_SIGNATURE
+        signature = self.signature_def(key)
+        where = self.describe(key)
+        _check_input_names(where, signature, inputs)
+        wanted = _check_output_filter(where, signature, output_filter)
+        tensors = {name: _to_tensor(where, name, value, signature.inputs[name].dtype) for name, value in inputs.items()}
+        try:
+            outputs = self._functions[key](**tensors)
+        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as exc:
+            raise InvalidInputError(f"{where}: the inputs do not fit the signature: {_first_line(exc)}") from exc
+        except tf.errors.OpError as exc:
+            raise StatusError(f"{where}: running the model failed: {_first_line(exc)}") from exc
+        return {name: outputs[name].numpy() for name in wanted}
+
+
+def _read_signature_defs(path: str, name: str, version: int) -> dict[str, meta_graph_pb2.SignatureDef]:
+    """The SignatureDefs of the ``serve`` MetaGraph of the SavedModel at ``path``."""
+    pb_path = os.path.join(path, "saved_model.pb")
+    try:
+        with open(pb_path, "rb") as handle:
+            saved_model = saved_model_pb2.SavedModel.FromString(handle.read())
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"model {name!r} version {version}: cannot read {pb_path!r} ({exc}); "
+            "a version folder must hold a SavedModel written by tf.saved_model.save or model.export"
+        ) from exc
+    for meta_graph in saved_model.meta_graphs:
+        if SERVE_TAG in meta_graph.meta_info_def.tags:
+            return dict(meta_graph.signature_def)
+    raise ModelLoadError(f"model {name!r} version {version}: the SavedModel at {path!r} has no MetaGraph tagged 'serve'")
+
+
+def _check_input_names(where: str, signature: meta_graph_pb2.SignatureDef, inputs: Mapping[str, np.ndarray]) -> None:
+    expected, sent = set(signature.inputs), set(inputs)
+    if expected != sent:
+        raise InvalidInputError(
+            f"{where}: the inputs do not match the signature. Expected {sorted(expected)}, got {sorted(sent)}; "
+            f"missing {sorted(expected - sent)}, unexpected {sorted(sent - expected)}."
+        )
+
+
+def _check_output_filter(where: str, signature: meta_graph_pb2.SignatureDef, output_filter: Sequence[str]) -> list[str]:
+    unknown = sorted(set(output_filter) - set(signature.outputs))
+    if unknown:
+        raise InvalidInputError(
+            f"{where}: output_filter names {unknown}, which are not outputs of the signature; "
+            f"choose from {sorted(signature.outputs)}."
+        )
+    return list(output_filter) or list(signature.outputs)
+
+
+def _to_tensor(where: str, name: str, value: np.ndarray, dtype_enum: int) -> tf.Tensor:
+    expected = tf.dtypes.as_dtype(dtype_enum)
+    try:
+        tensor = tf.convert_to_tensor(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"{where}: input {name!r} cannot be made a tensor: {exc}") from exc
+    if tensor.dtype != expected:
+        raise InvalidInputError(
+            f"{where}: input {name!r} is {tensor.dtype.name} but the signature expects {expected.name}; "
+            f"send a {expected.name} tensor."
+        )
+    return tensor
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

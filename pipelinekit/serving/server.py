@@ -1,0 +1,126 @@
+"""The model server: the model manager, the gRPC port and the REST port, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from pipelinekit.serving.batching import BatchingOptions, Batcher
+from pipelinekit.serving.grpc_service import create_grpc_server
+from pipelinekit.serving.inference import InferenceService, run_direct
+from pipelinekit.serving.metrics import ServerMetrics
+from pipelinekit.serving.model_config import ModelServerConfig
+from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.rest_app import create_rest_app
+
+__all__ = ["ServerOptions", "ModelServer"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerOptions:
+    """How to run a ModelServer. Port 0 picks a free port; ``rest_port=None`` turns REST off."""
+
+    config: ModelServerConfig
+    host: str = "127.0.0.1"
+    grpc_port: int = 8500
+    rest_port: int | None = 8501
+    poll_wait_seconds: float = 1.0
+    enable_warmup: bool = True
+    max_request_bytes: int = 64 * 1024 * 1024
+    rest_timeout_s: float = 30.0
+    grpc_max_threads: int = 16
+    batching: BatchingOptions | None = None
+
+
+class ModelServer:
+    """Serves the configured models over TF Serving's gRPC and REST APIs.
+
+    ``start()`` returns once the initial versions are loaded and both ports accept requests;
+    ``stop()`` stops taking requests, lets running ones finish, then unloads the models.
+    """
+
+    def __init__(self, options: ServerOptions) -> None:
+        self.options = options
+        self.manager = ModelManager(options.config, options.poll_wait_seconds, options.enable_warmup)
+        self.metrics = ServerMetrics(self.manager.available_versions)
+        runner = Batcher(options.batching).run if options.batching else run_direct
+        self.service = InferenceService(self.manager.servable, runner)
+        self.grpc_port = 0
+        self.rest_port: int | None = None
+        self._grpc_server = None
+        self._rest_server: uvicorn.Server | None = None
+        self._rest_thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.options.host}:{self.grpc_port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.options.host}:{self.rest_port}"
+
+    def start(self) -> ModelServer:
+        self.manager.start()
+        self._grpc_server, self.grpc_port = create_grpc_server(
+            self.service,
+            self.manager,
+            self.metrics,
+            f"{self.options.host}:{self.options.grpc_port}",
+            self.options.grpc_max_threads,
+            self.options.max_request_bytes,
+        )
+        self._grpc_server.start()
+        logger.info("gRPC API at %s", self.grpc_address)
+        if self.options.rest_port is not None:
+            self._start_rest(self.options.rest_port)
+            logger.info("REST API at %s", self.rest_url)
+        return self
+
+    def _start_rest(self, port: int) -> None:
+        app = create_rest_app(self.service, self.manager, self.metrics, self.options.max_request_bytes, self.options.rest_timeout_s)
+        sock = socket.socket(socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.options.host, port))
+        self.rest_port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10)
+        self._rest_server = uvicorn.Server(config)
+        self._rest_thread = threading.Thread(
+            target=self._rest_server.run, kwargs={"sockets": [sock]}, name="pipelinekit-rest", daemon=True
+        )
+        self._rest_thread.start()
+        deadline = time.monotonic() + 30
+        while not self._rest_server.started:
+            if not self._rest_thread.is_alive() or time.monotonic() > deadline:
+                raise OSError(f"the REST server on {self.options.host}:{self.rest_port} did not start; see the log above")
+            time.sleep(0.01)
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Graceful shutdown: refuse new requests, finish running ones (up to ``grace_s``), unload."""
+        if self._stopped.is_set():
+            return
+        if self._rest_server is not None and self._rest_thread is not None:
+            self._rest_server.should_exit = True
+            self._rest_thread.join(timeout=grace_s + 10)
+        if self._grpc_server is not None:
+            self._grpc_server.stop(grace_s).wait()
+        self.manager.stop()
+        self._stopped.set()
+        logger.info("model server stopped")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server is stopped (by ``stop()`` from another thread); True if it is."""
+        return self._stopped.wait(timeout)
+
+    def __enter__(self) -> ModelServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,189 @@
+"""Conversions between TensorProtos, numpy arrays, JSON values and tf.Examples.
+
+The JSON forms are TF Serving's REST forms: row (``instances``) and columnar (``inputs``)
+requests, ``predictions`` and ``outputs`` answers, and ``{"b64": "..."}`` for bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
+
+from pipelinekit.serving.errors import InvalidInputError
+
+__all__ = [
+    "to_tensor_proto",
+    "from_tensor_proto",
+    "json_to_inputs",
+    "outputs_to_json",
+    "to_json_value",
+    "example_from_features",
+    "examples_from_json",
+]
+
+
+def to_tensor_proto(value: Any) -> tensor_pb2.TensorProto:
+    """A TensorProto of an array-like value (numpy array, list, scalar, bytes)."""
+    return tf.make_tensor_proto(value)
+
+
+def from_tensor_proto(proto: tensor_pb2.TensorProto, name: str = "") -> np.ndarray:
+    """The numpy array a TensorProto holds; a malformed proto is an InvalidInputError naming ``name``."""
+    try:
+        return tf.make_ndarray(proto)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"input {name!r} is not a valid TensorProto: {exc}") from exc
+
+
+def json_to_inputs(body: Mapping[str, Any], signature: meta_graph_pb2.SignatureDef, where: str) -> tuple[dict[str, np.ndarray], bool]:
+    """Named input arrays from a REST predict body; also whether it used the row format.
+
+    ``where`` names the model, version and signature in error messages.
+    """
+    has_rows, has_columns = "instances" in body, "inputs" in body
+    if has_rows == has_columns:
+        raise InvalidInputError(
+            f"{where}: a predict request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)."
+        )
+    names = list(signature.inputs)
+    if has_rows:
+        columns = _rows_to_columns(body["instances"], names, where)
+    else:
+        columns = _columns(body["inputs"], names, where)
+    return {name: _to_array(value, signature.inputs[name].dtype, where, name) for name, value in columns.items()}, has_rows
+
+
+def _rows_to_columns(instances: Any, names: list[str], where: str) -> dict[str, list[Any]]:
+    if not isinstance(instances, list) or not instances:
+        raise InvalidInputError(f"{where}: 'instances' must be a non-empty list, one element per example.")
+    if not all(isinstance(row, dict) and "b64" not in row for row in instances):
+        if len(names) != 1:
+            raise InvalidInputError(
+                f"{where}: the signature has inputs {sorted(names)}, so each instance must be an object naming them."
+            )
+        return {names[0]: instances}
+    keys = set(instances[0])
+    for index, row in enumerate(instances):
+        if set(row) != keys:
+            raise InvalidInputError(
+                f"{where}: instance {index} has keys {sorted(row)} but instance 0 has {sorted(keys)}; every instance "
+                "must name the same inputs."
+            )
+    return {key: [row[key] for row in instances] for key in keys}
+
+
+def _columns(inputs: Any, names: list[str], where: str) -> dict[str, Any]:
+    if isinstance(inputs, dict) and "b64" not in inputs:
+        return inputs
+    if len(names) != 1:
+        raise InvalidInputError(f"{where}: the signature has inputs {sorted(names)}, so 'inputs' must be an object naming them.")
+    return {names[0]: inputs}
+
+
+def _to_array(value: Any, dtype_enum: int, where: str, name: str) -> np.ndarray:
+    dtype = tf.dtypes.as_dtype(dtype_enum)
+    try:
+        if dtype == tf.string:
+            return np.array(_decode_strings(value), dtype=object)
+        return np.asarray(value, dtype=dtype.as_numpy_dtype)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidInputError(f"{where}: input {name!r} is not a valid {dtype.name} value: {exc}") from exc
+
+
+def _decode_strings(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode_strings(item) for item in value]
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return base64.b64decode(value["b64"], validate=True)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    raise TypeError(f"expected a string or {{'b64': ...}}, got {value!r}")
+
+
+def outputs_to_json(outputs: Mapping[str, np.ndarray], row_format: bool, where: str) -> dict[str, Any]:
+    """The REST predict answer: ``{"predictions": ...}`` for rows, ``{"outputs": ...}`` for columns."""
+    values = {name: to_json_value(array, binary=name.endswith("_bytes")) for name, array in outputs.items()}
+    if not row_format:
+        return {"outputs": next(iter(values.values())) if len(values) == 1 else values}
+    if len(values) == 1:
+        return {"predictions": next(iter(values.values()))}
+    sizes = {name: np.shape(array)[0] if np.ndim(array) else None for name, array in outputs.items()}
+    if len(set(sizes.values())) != 1 or None in sizes.values():
+        raise InvalidInputError(
+            f"{where}: the outputs have different batch sizes {sizes}, so they cannot be given as rows; "
+            "send the request in columnar format ('inputs')."
+        )
+    count = next(iter(sizes.values()))
+    return {"predictions": [{name: value[i] for name, value in values.items()} for i in range(count)]}
+
+
+def to_json_value(array: np.ndarray, binary: bool = False) -> Any:
+    """A JSON-ready nested list of an array; bytes become text, or ``{"b64": ...}`` if ``binary`` or not UTF-8."""
+    if array.dtype != object:
+        return array.tolist()
+    return _encode_strings(array.tolist(), binary)
+
+
+def _encode_strings(value: Any, binary: bool) -> Any:
+    if isinstance(value, list):
+        return [_encode_strings(item, binary) for item in value]
+    if not binary:
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return {"b64": base64.b64encode(value).decode("ascii")}
+
+
+def example_from_features(features: Mapping[str, Any]) -> tf.train.Example:
+    """A tf.Example of a dict of feature name to value or list (int, float, str, bytes or ``{"b64": ...}``)."""
+    example = tf.train.Example()
+    for name, value in features.items():
+        _fill_feature(example.features.feature[name], name, value)
+    return example
+
+
+def _fill_feature(feature: tf.train.Feature, name: str, value: Any) -> None:
+    values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    if all(isinstance(v, (bool, int, np.integer)) for v in values):
+        feature.int64_list.value.extend(int(v) for v in values)
+    elif all(isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+        feature.float_list.value.extend(float(v) for v in values)
+    else:
+        try:
+            feature.bytes_list.value.extend(_as_bytes(v) for v in values)
+        except (TypeError, binascii.Error) as exc:
+            raise InvalidInputError(f"feature {name!r}: {exc}") from exc
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return base64.b64decode(value["b64"], validate=True)
+    raise TypeError(f"values must be numbers, strings, bytes or {{'b64': ...}}, got {value!r}")
+
+
+def examples_from_json(body: Mapping[str, Any], where: str) -> tuple[list[tf.train.Example], tf.train.Example | None]:
+    """The examples and the optional shared context of a REST classify or regress body."""
+    examples = body.get("examples")
+    if not isinstance(examples, list) or not all(isinstance(e, dict) for e in examples):
+        raise InvalidInputError(f"{where}: the request needs 'examples', a list of objects mapping feature names to values.")
+    context = body.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise InvalidInputError(f"{where}: 'context' must be an object mapping feature names to values.")
+    return [example_from_features(e) for e in examples], (example_from_features(context) if context else None)
+
+
+def stack_examples(examples: Sequence[tf.train.Example]) -> np.ndarray:
+    """The serialized examples as a 1-D string array, the input of a classify or regress signature."""
+    return np.array([example.SerializeToString() for example in examples], dtype=object)
