@@ -16,6 +16,7 @@ from pipelinekit.dsl import (
     ParameterSpec,
     Pipeline,
     component,
+    load_pipeline,
     mysql_metadata,
     sqlite_metadata,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Channel",
     "Node",
     "Pipeline",
+    "load_pipeline",
     "MetadataConfig",
     "sqlite_metadata",
     "mysql_metadata",

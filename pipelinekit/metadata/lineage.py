@@ -8,7 +8,7 @@ from pipelinekit.errors import MetadataError
 from pipelinekit.metadata.store import ExecutionRecord, MetadataStore
 from pipelinekit.types.artifact import Artifact
 
-__all__ = ["LineageStep", "upstream", "downstream", "render"]
+__all__ = ["LineageStep", "upstream", "downstream", "render", "latest_output"]
 
 
 @dataclass
@@ -47,36 +47,46 @@ def _artifact(store: MetadataStore, artifact_id: int) -> Artifact:
 
 def upstream(store: MetadataStore, artifact_id: int) -> LineageStep:
     """The chain back to the raw inputs: the execution that wrote the artifact (the original run,
-    not later cache hits), its inputs, and so on."""
-    step = LineageStep(_artifact(store, artifact_id))
-    producers = store.executions_by_id([e for kind, e in store.events_of_artifact(artifact_id) if kind == "OUTPUT"])
-    writers = [r for r in producers if r.state == "COMPLETE"] or producers
-    for record in sorted(writers, key=lambda r: r.id)[:1]:
-        inputs = store.artifacts_of_execution(record.id, "INPUT")
-        step.executions.append((record, {k: [upstream(store, a.id) for a in group] for k, group in inputs.items()}))  # type: ignore[arg-type]
-    return step
+    not later cache hits), its inputs, and so on. Shared ancestors appear once, as one object."""
+    return _walk(store, artifact_id, "OUTPUT", "INPUT", {})
 
 
 def downstream(store: MetadataStore, artifact_id: int) -> LineageStep:
-    """Everything that read the artifact, what those executions wrote, and so on."""
-    step = LineageStep(_artifact(store, artifact_id))
-    consumers = store.executions_by_id(sorted({e for kind, e in store.events_of_artifact(artifact_id) if kind == "INPUT"}))
-    for record in consumers:
-        outputs = store.artifacts_of_execution(record.id, "OUTPUT")
-        step.executions.append((record, {k: [downstream(store, a.id) for a in group] for k, group in outputs.items()}))  # type: ignore[arg-type]
+    """Every execution that read the artifact and produced something new (cache hits only reuse
+    outputs, so they are left out), what those executions wrote, and so on."""
+    return _walk(store, artifact_id, "INPUT", "OUTPUT", {})
+
+
+def _walk(store: MetadataStore, artifact_id: int, towards: str, across: str, seen: dict[int, LineageStep]) -> LineageStep:
+    if artifact_id in seen:
+        return seen[artifact_id]
+    step = seen[artifact_id] = LineageStep(_artifact(store, artifact_id))
+    linked = store.executions_by_id(sorted({e for kind, e in store.events_of_artifact(artifact_id) if kind == towards}))
+    chosen = [r for r in linked if r.state == "COMPLETE"]
+    if towards == "OUTPUT":
+        chosen = (chosen or linked)[:1]
+    for record in chosen:
+        groups = store.artifacts_of_execution(record.id, across)
+        walked = {key: [_walk(store, a.id, towards, across, seen) for a in group] for key, group in groups.items()}  # type: ignore[arg-type]
+        step.executions.append((record, walked))
     return step
 
 
 def render(step: LineageStep, direction: str = "upstream") -> str:
-    """The lineage tree as indented text, one artifact or execution a line."""
+    """The lineage tree as indented text, one artifact or execution a line; an artifact reached
+    twice is expanded the first time only."""
     verb = "produced by" if direction == "upstream" else "read by"
     lines: list[str] = []
-    _render(step, verb, "", lines, label="")
+    _render(step, verb, "", lines, "", set())
     return "\n".join(lines)
 
 
-def _render(step: LineageStep, verb: str, indent: str, lines: list[str], label: str) -> None:
+def _render(step: LineageStep, verb: str, indent: str, lines: list[str], label: str, shown: set[int]) -> None:
     a = step.artifact
+    if a.id in shown:
+        lines.append(f"{indent}{label}{a.TYPE_NAME} #{a.id} (see above)")
+        return
+    shown.add(a.id)  # type: ignore[arg-type]
     lines.append(f"{indent}{label}{a.TYPE_NAME} #{a.id} {a.uri}")
     for record, groups in step.executions:
         lines.append(
@@ -85,4 +95,18 @@ def _render(step: LineageStep, verb: str, indent: str, lines: list[str], label: 
         )
         for key, steps in groups.items():
             for child in steps:
-                _render(child, verb, indent + "    ", lines, label=f"{key}: ")
+                _render(child, verb, indent + "    ", lines, f"{key}: ", shown)
+
+
+def latest_output(store: MetadataStore, pipeline_name: str, node_id: str, output_key: str) -> Artifact:
+    """The artifact a node most recently published (or reused) under ``output_key``."""
+    from pipelinekit.metadata.store import NODE
+
+    for record in store.executions_in_context(NODE, f"{pipeline_name}.{node_id}"):
+        if record.state in ("COMPLETE", "CACHED"):
+            outputs = store.artifacts_of_execution(record.id, "OUTPUT")
+            if outputs.get(output_key):
+                return outputs[output_key][0]
+    raise MetadataError(
+        f"no published output {output_key!r} of node {node_id!r} in pipeline {pipeline_name!r}; run the pipeline first"
+    )

@@ -56,7 +56,11 @@ class BeamDagRunner:
         layers = [tuple(n for n in layer if n in remaining) for layer in plan.layers]
         layers = [layer for layer in layers if layer]
         if layers:
-            self._run_on_beam(session, layers)
+            try:
+                self._run_on_beam(session, layers)
+            except BaseException as error:
+                session.abandon(error)
+                raise
         return session.finish()
 
     def _run_on_beam(self, session: RunSession, layers: list[tuple[str, ...]]) -> None:

@@ -94,3 +94,10 @@ class RunSession:
             {"finished_at": result.finished_at, "status": result.status, **{k: v for k, v in result.summary().items() if k != "duration_s"}},
         )
         return result
+
+    def abandon(self, error: BaseException) -> None:
+        """Record that the run stopped early because the runner itself failed."""
+        self.store.update_context(
+            PIPELINE_RUN, self._run_context_name, {"finished_at": time.time(), "status": "ABORTED", "error": str(error)[:2000]}
+        )
+

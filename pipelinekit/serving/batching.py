@@ -16,7 +16,7 @@ import numpy as np
 
 from pipelinekit.serving.servable import Servable
 
-__all__ = ["BatchingOptions", "Batcher"]
+__all__ = ["Batcher", "BatchingOptions"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,11 @@ class Batcher:
         self._queues: dict[tuple, _Queue] = {}
 
     def run(
-        self, servable: Servable, signature: str, inputs: Mapping[str, np.ndarray], output_filter: Sequence[str]
+        self,
+        servable: Servable,
+        signature: str,
+        inputs: Mapping[str, np.ndarray],
+        output_filter: Sequence[str],
     ) -> dict[str, np.ndarray]:
         rows = _batch_rows(inputs)
         if rows is None or rows >= self.options.max_batch_size:
@@ -70,9 +74,13 @@ class Batcher:
             self._lead(key, queue, servable, signature, output_filter)
         return task.result.result()
 
-    def _lead(self, key: tuple, queue: _Queue, servable: Servable, signature: str, output_filter: Sequence[str]) -> None:
+    def _lead(
+        self, key: tuple, queue: _Queue, servable: Servable, signature: str, output_filter: Sequence[str]
+    ) -> None:
         with queue.cond:
-            queue.cond.wait_for(lambda: queue.rows >= self.options.max_batch_size, self.options.batch_timeout_micros / 1e6)
+            queue.cond.wait_for(
+                lambda: queue.rows >= self.options.max_batch_size, self.options.batch_timeout_micros / 1e6
+            )
             tasks, queue.tasks, queue.rows = queue.tasks, [], 0
         with self._lock:
             if self._queues.get(key) is queue and not queue.tasks:
@@ -107,7 +115,7 @@ def _execute(servable: Servable, signature: str, output_filter: Sequence[str], t
     merged = {name: np.concatenate([task.inputs[name] for task in tasks]) for name in names}
     try:
         outputs = servable.run(signature, merged, output_filter)
-    except Exception as exc:  # every request of the batch gets the model's error
+    except Exception as exc:  # noqa: BLE001 - every request of the batch gets the model's error
         for task in tasks:
             task.result.set_exception(exc)
         return
@@ -125,5 +133,5 @@ def _execute(servable: Servable, signature: str, output_filter: Sequence[str], t
 def _settle(task: _Task, call) -> None:
     try:
         task.result.set_result(call())
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the waiting request re-raises it
         task.result.set_exception(exc)

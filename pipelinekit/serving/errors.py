@@ -9,22 +9,23 @@ from __future__ import annotations
 from pipelinekit.errors import ServingError
 
 __all__ = [
-    "ServingError",
-    "StatusError",
-    "NotFoundError",
-    "ModelNotFoundError",
-    "VersionNotFoundError",
-    "InvalidInputError",
-    "SignatureNotFoundError",
-    "ModelLoadError",
-    "ModelConfigError",
-    "RequestTooLargeError",
     "DeadlineExceededError",
-    "ServerUnavailableError",
+    "InvalidInputError",
+    "ModelConfigError",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "NotFoundError",
     "RemoteServingError",
+    "RequestTooLargeError",
+    "ServerUnavailableError",
+    "ServingError",
+    "SignatureNotFoundError",
+    "StatusError",
+    "VersionNotFoundError",
     "error_for_code",
     "http_status_for_code",
 ]
+
 
 class StatusError(ServingError):
     """Base of the serving errors here; ``code`` names the gRPC status code to answer with."""

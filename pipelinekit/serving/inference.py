@@ -22,9 +22,21 @@ from tensorflow_serving.apis import (
 
 from pipelinekit.serving.errors import InvalidInputError
 from pipelinekit.serving.servable import Servable
-from pipelinekit.serving.tensors import from_tensor_proto, stack_examples, to_tensor_proto
+from pipelinekit.serving.tensors import (
+    from_tensor_proto,
+    stack_examples,
+    to_tensor_proto,
+)
 
-__all__ = ["InferenceService", "Resolver", "Runner", "run_direct", "CLASSIFY_METHOD", "REGRESS_METHOD", "PREDICT_METHOD"]
+__all__ = [
+    "CLASSIFY_METHOD",
+    "PREDICT_METHOD",
+    "REGRESS_METHOD",
+    "InferenceService",
+    "Resolver",
+    "Runner",
+    "run_direct",
+]
 
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
@@ -66,7 +78,9 @@ class InferenceService:
             response.outputs[name].CopyFrom(to_tensor_proto(array))
         return response
 
-    def classify(self, request: classification_pb2.ClassificationRequest) -> classification_pb2.ClassificationResponse:
+    def classify(
+        self, request: classification_pb2.ClassificationRequest
+    ) -> classification_pb2.ClassificationResponse:
         servable = self._resolve(request.model_spec)
         response = classification_pb2.ClassificationResponse()
         _fill_spec(response.model_spec, servable, request.model_spec.signature_name)
@@ -80,7 +94,9 @@ class InferenceService:
         response.result.CopyFrom(self._regress(servable, request.model_spec.signature_name, request.input))
         return response
 
-    def multi_inference(self, request: inference_pb2.MultiInferenceRequest) -> inference_pb2.MultiInferenceResponse:
+    def multi_inference(
+        self, request: inference_pb2.MultiInferenceRequest
+    ) -> inference_pb2.MultiInferenceResponse:
         """Several classify/regress tasks on one model version and one input."""
         if not request.tasks:
             raise InvalidInputError("a MultiInferenceRequest needs at least one task")
@@ -93,9 +109,13 @@ class InferenceService:
             result = response.results.add()
             _fill_spec(result.model_spec, servable, task.model_spec.signature_name)
             if task.method_name == CLASSIFY_METHOD:
-                result.classification_result.CopyFrom(self._classify(servable, task.model_spec.signature_name, request.input))
+                result.classification_result.CopyFrom(
+                    self._classify(servable, task.model_spec.signature_name, request.input)
+                )
             elif task.method_name == REGRESS_METHOD:
-                result.regression_result.CopyFrom(self._regress(servable, task.model_spec.signature_name, request.input))
+                result.regression_result.CopyFrom(
+                    self._regress(servable, task.model_spec.signature_name, request.input)
+                )
             else:
                 raise InvalidInputError(
                     f"{servable.describe(task.model_spec.signature_name)}: MultiInference method_name must be "
@@ -103,7 +123,9 @@ class InferenceService:
                 )
         return response
 
-    def metadata(self, request: get_model_metadata_pb2.GetModelMetadataRequest) -> get_model_metadata_pb2.GetModelMetadataResponse:
+    def metadata(
+        self, request: get_model_metadata_pb2.GetModelMetadataRequest
+    ) -> get_model_metadata_pb2.GetModelMetadataResponse:
         """The SignatureDefs of the requested version, as TF Serving answers GetModelMetadata."""
         fields = list(request.metadata_field)
         if fields != ["signature_def"]:
@@ -120,7 +142,9 @@ class InferenceService:
         response.metadata["signature_def"].Pack(signature_map)
         return response
 
-    def _classify(self, servable: Servable, signature_name: str, request_input: input_pb2.Input) -> classification_pb2.ClassificationResult:
+    def _classify(
+        self, servable: Servable, signature_name: str, request_input: input_pb2.Input
+    ) -> classification_pb2.ClassificationResult:
         signature_name = _checked_signature(servable, signature_name, CLASSIFY_METHOD, ("classes", "scores"))
         outputs = self._run_examples(servable, signature_name, request_input)
         classes, scores = outputs.get("classes"), outputs.get("scores")
@@ -130,7 +154,9 @@ class InferenceService:
             _add_classes(result.classifications.add(), classes, scores, row)
         return result
 
-    def _regress(self, servable: Servable, signature_name: str, request_input: input_pb2.Input) -> regression_pb2.RegressionResult:
+    def _regress(
+        self, servable: Servable, signature_name: str, request_input: input_pb2.Input
+    ) -> regression_pb2.RegressionResult:
         signature_name = _checked_signature(servable, signature_name, REGRESS_METHOD, ("outputs",))
         values = self._run_examples(servable, signature_name, request_input)["outputs"]
         if values.ndim == 2 and values.shape[1] == 1:
@@ -145,7 +171,9 @@ class InferenceService:
             result.regressions.add().value = float(value)
         return result
 
-    def _run_examples(self, servable: Servable, signature_name: str, request_input: input_pb2.Input) -> dict[str, np.ndarray]:
+    def _run_examples(
+        self, servable: Servable, signature_name: str, request_input: input_pb2.Input
+    ) -> dict[str, np.ndarray]:
         examples = _input_examples(request_input, servable.describe(signature_name))
         return self._run(servable, signature_name, {"inputs": stack_examples(examples)}, ())
 
@@ -162,11 +190,15 @@ def _checked_signature(servable: Servable, signature_name: str, method: str, out
     signature = servable.signature_def(signature_name, not_found_code="INVALID_ARGUMENT")
     where = servable.describe(signature_name)
     if signature.method_name != method:
-        raise InvalidInputError(f"{where}: expected a signature with method_name {method!r}, got {signature.method_name!r}")
+        raise InvalidInputError(
+            f"{where}: expected a signature with method_name {method!r}, got {signature.method_name!r}"
+        )
     if list(signature.inputs) != ["inputs"] or signature.inputs["inputs"].dtype != tf.string.as_datatype_enum:
         raise InvalidInputError(f"{where}: a {method} signature must have one string input named 'inputs'")
     if not set(outputs) & set(signature.outputs):
-        raise InvalidInputError(f"{where}: a {method} signature must have an output named one of {list(outputs)}")
+        raise InvalidInputError(
+            f"{where}: a {method} signature must have an output named one of {list(outputs)}"
+        )
     return signature_name
 
 
@@ -176,11 +208,15 @@ def _input_examples(request_input: input_pb2.Input, where: str) -> list[tf.train
         examples = list(request_input.example_list.examples)
     elif kind == "example_list_with_context":
         context = request_input.example_list_with_context.context
-        examples = [_with_context(example, context) for example in request_input.example_list_with_context.examples]
+        examples = [
+            _with_context(example, context) for example in request_input.example_list_with_context.examples
+        ]
     else:
         examples = []
     if not examples:
-        raise InvalidInputError(f"{where}: the request input holds no examples; fill input.example_list.examples")
+        raise InvalidInputError(
+            f"{where}: the request input holds no examples; fill input.example_list.examples"
+        )
     return examples
 
 

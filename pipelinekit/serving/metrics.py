@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["ServerMetrics", "CONTENT_TYPE"]
+__all__ = ["CONTENT_TYPE", "ServerMetrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -56,7 +56,9 @@ class _VersionsCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily(
-            "pipelinekit_serving_model_versions_available", "Versions of each model that are serving now.", labels=["model"]
+            "pipelinekit_serving_model_versions_available",
+            "Versions of each model that are serving now.",
+            labels=["model"],
         )
         for model, versions in self._available_versions().items():
             gauge.add_metric([model], len(versions))

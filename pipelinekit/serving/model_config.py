@@ -14,7 +14,13 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from pipelinekit.serving.errors import ModelConfigError
 
-__all__ = ["ModelServerConfig", "ModelConfig", "single_model_config", "read_model_config_file", "validate_config"]
+__all__ = [
+    "ModelConfig",
+    "ModelServerConfig",
+    "read_model_config_file",
+    "single_model_config",
+    "validate_config",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -76,5 +82,7 @@ def _model_problems(model: ModelConfig, seen: set[str]) -> list[str]:
     elif not os.path.isdir(model.base_path):
         problems.append(f"model {model.name!r}: base_path {model.base_path!r} is not a directory")
     if model.model_platform not in ("", "tensorflow"):
-        problems.append(f"model {model.name!r}: model_platform {model.model_platform!r} is not supported (use 'tensorflow')")
+        problems.append(
+            f"model {model.name!r}: model_platform {model.model_platform!r} is not supported (use 'tensorflow')"
+        )
     return problems

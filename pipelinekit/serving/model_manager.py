@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 
 import grpc
 from tensorflow_serving.apis import get_model_status_pb2, model_pb2
@@ -22,30 +21,31 @@ from pipelinekit.serving.errors import (
     StatusError,
     VersionNotFoundError,
 )
-from pipelinekit.serving.model_config import ModelConfig, ModelServerConfig, validate_config
+from pipelinekit.serving.model_config import (
+    ModelConfig,
+    ModelServerConfig,
+    validate_config,
+)
 from pipelinekit.serving.servable import Servable
-from pipelinekit.serving.version_policy import describe_policy, list_version_dirs, select_versions
+from pipelinekit.serving.status import VersionStatus
+from pipelinekit.serving.version_policy import (
+    describe_policy,
+    list_version_dirs,
+    select_versions,
+)
 from pipelinekit.serving.warmup import warm_up
 
-__all__ = ["ModelManager", "VersionStatus"]
+__all__ = ["ModelManager"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VersionStatus:
-    """One version's state as GetModelStatus reports it (state names of ModelVersionStatus.State)."""
-
-    version: int
-    state: str
-    error_code: str = "OK"
-    error_message: str = ""
 
 
 class ModelManager:
     """Serves the versions that each model's version policy picks from its base path."""
 
-    def __init__(self, config: ModelServerConfig, poll_wait_seconds: float = 1.0, enable_warmup: bool = True) -> None:
+    def __init__(
+        self, config: ModelServerConfig, poll_wait_seconds: float = 1.0, enable_warmup: bool = True
+    ) -> None:
         self._configs = _configs_by_name(config)
         self._poll_wait_seconds = poll_wait_seconds
         self._enable_warmup = enable_warmup
@@ -61,7 +61,9 @@ class ModelManager:
         """Load the initial versions (blocking, as TF Serving does), then poll in the background."""
         self.poll_once()
         if self._poll_wait_seconds > 0:
-            self._thread = threading.Thread(target=self._poll_loop, name="pipelinekit-model-poller", daemon=True)
+            self._thread = threading.Thread(
+                target=self._poll_loop, name="pipelinekit-model-poller", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -124,7 +126,9 @@ class ModelManager:
             if version is None:
                 return [statuses[v] for v in sorted(statuses, reverse=True)]
             if version not in statuses:
-                raise VersionNotFoundError(f"model {name!r} has no version {version}. Known versions: {sorted(statuses)}.")
+                raise VersionNotFoundError(
+                    f"model {name!r} has no version {version}. Known versions: {sorted(statuses)}."
+                )
             return [statuses[version]]
 
     def status_response(self, spec: model_pb2.ModelSpec) -> get_model_status_pb2.GetModelStatusResponse:
@@ -178,7 +182,12 @@ class ModelManager:
         on_disk = list_version_dirs(config.base_path)
         wanted = select_versions(config.model_version_policy, on_disk)
         if not wanted:
-            logger.warning("model %r: no version under %r fits %s", config.name, config.base_path, describe_policy(config.model_version_policy))
+            logger.warning(
+                "model %r: no version under %r fits %s",
+                config.name,
+                config.base_path,
+                describe_policy(config.model_version_policy),
+            )
             return
         for version in sorted(wanted, reverse=True):
             if self._needs_load(config.name, version):
@@ -225,5 +234,7 @@ class ModelManager:
 def _configs_by_name(config: ModelServerConfig) -> dict[str, ModelConfig]:
     configs = {model.name: model for model in config.model_config_list.config}
     if not configs:
-        raise ModelConfigError("the model server config names no model; pass --model_name and --model_base_path or --model_config_file")
+        raise ModelConfigError(
+            "the model server config names no model; pass --model_name and --model_base_path or --model_config_file"
+        )
     return configs

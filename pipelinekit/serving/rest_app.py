@@ -29,13 +29,24 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
-from pipelinekit.serving.errors import DeadlineExceededError, InvalidInputError, RequestTooLargeError, StatusError, http_status_for_code
+from pipelinekit.serving.errors import (
+    DeadlineExceededError,
+    InvalidInputError,
+    RequestTooLargeError,
+    StatusError,
+    http_status_for_code,
+)
 from pipelinekit.serving.inference import InferenceService
 from pipelinekit.serving.metrics import CONTENT_TYPE, ServerMetrics
 from pipelinekit.serving.model_manager import ModelManager
-from pipelinekit.serving.tensors import examples_from_json, json_to_inputs, outputs_to_json
+from pipelinekit.serving.tensors import (
+    examples_from_json,
+    json_to_inputs,
+    outputs_to_json,
+    request_input,
+)
 
-__all__ = ["create_rest_app", "METRICS_PATH", "HEALTH_PATH"]
+__all__ = ["HEALTH_PATH", "METRICS_PATH", "create_rest_app"]
 
 METRICS_PATH = "/monitoring/prometheus/metrics"
 HEALTH_PATH = "/healthz"
@@ -47,13 +58,22 @@ _MODEL_PATH = re.compile(
 
 
 def _proto_json(message: Any) -> dict[str, Any]:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True, including_default_value_fields=True)
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, including_default_value_fields=True
+    )
 
 
 class _RestHandlers:
     """The request handlers, sharing the services, the limits and the metrics."""
 
-    def __init__(self, service: InferenceService, manager: ModelManager, metrics: ServerMetrics, max_request_bytes: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        service: InferenceService,
+        manager: ModelManager,
+        metrics: ServerMetrics,
+        max_request_bytes: int,
+        timeout_s: float,
+    ) -> None:
         self._service = service
         self._manager = manager
         self._metrics = metrics
@@ -78,7 +98,9 @@ class _RestHandlers:
         finally:
             self._metrics.observe(model, api, code, time.perf_counter() - start)
 
-    async def _dispatch(self, request: Request, match: re.Match[str]) -> tuple[str, Callable[[], dict[str, Any]]]:
+    async def _dispatch(
+        self, request: Request, match: re.Match[str]
+    ) -> tuple[str, Callable[[], dict[str, Any]]]:
         spec = model_pb2.ModelSpec(name=match["model"])
         if match["version"]:
             spec.version.value = int(match["version"])
@@ -100,7 +122,9 @@ class _RestHandlers:
         try:
             return await asyncio.wait_for(run_in_threadpool(call), self._timeout_s)
         except asyncio.TimeoutError:
-            raise DeadlineExceededError(f"the request took longer than --rest_api_timeout_in_ms ({self._timeout_s * 1000:.0f} ms)") from None
+            raise DeadlineExceededError(
+                f"the request took longer than --rest_api_timeout_in_ms ({self._timeout_s * 1000:.0f} ms)"
+            ) from None
 
     async def _read_json(self, request: Request) -> dict[str, Any]:
         body = bytearray()
@@ -136,11 +160,16 @@ class _RestHandlers:
         return {"result": [r.value for r in self._service.regress(request).result.regressions]}
 
     def _metadata(self, spec: model_pb2.ModelSpec) -> dict[str, Any]:
-        request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=spec, metadata_field=["signature_def"])
+        request = get_model_metadata_pb2.GetModelMetadataRequest(
+            model_spec=spec, metadata_field=["signature_def"]
+        )
         response = self._service.metadata(request)
         signature_map = get_model_metadata_pb2.SignatureDefMap()
         response.metadata["signature_def"].Unpack(signature_map)
-        return {"model_spec": _proto_json(response.model_spec), "metadata": {"signature_def": _proto_json(signature_map)}}
+        return {
+            "model_spec": _proto_json(response.model_spec),
+            "metadata": {"signature_def": _proto_json(signature_map)},
+        }
 
     async def prometheus(self, request: Request) -> Response:
         return Response(self._metrics.render(), media_type=CONTENT_TYPE)
@@ -163,18 +192,15 @@ def _signature_name(body: dict[str, Any]) -> str:
 
 
 def _input(body: dict[str, Any], spec: model_pb2.ModelSpec) -> input_pb2.Input:
-    examples, context = examples_from_json(body, f"model {spec.name!r}")
-    request_input = input_pb2.Input()
-    if context is None:
-        request_input.example_list.examples.extend(examples)
-    else:
-        request_input.example_list_with_context.examples.extend(examples)
-        request_input.example_list_with_context.context.CopyFrom(context)
-    return request_input
+    return request_input(*examples_from_json(body, f"model {spec.name!r}"))
 
 
 def create_rest_app(
-    service: InferenceService, manager: ModelManager, metrics: ServerMetrics, max_request_bytes: int, timeout_s: float
+    service: InferenceService,
+    manager: ModelManager,
+    metrics: ServerMetrics,
+    max_request_bytes: int,
+    timeout_s: float,
 ) -> Starlette:
     """The ASGI app of the REST port."""
     handlers = _RestHandlers(service, manager, metrics, max_request_bytes, timeout_s)

@@ -15,9 +15,14 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
-from pipelinekit.serving.errors import InvalidInputError, ModelLoadError, SignatureNotFoundError, StatusError
+from pipelinekit.serving.errors import (
+    InvalidInputError,
+    ModelLoadError,
+    SignatureNotFoundError,
+    StatusError,
+)
 
-__all__ = ["Servable", "DEFAULT_SIGNATURE", "SERVE_TAG"]
+__all__ = ["DEFAULT_SIGNATURE", "SERVE_TAG", "Servable"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +41,18 @@ class Servable:
         try:
             self._functions = tf.saved_model.load(path, tags=[SERVE_TAG]).signatures
         except Exception as exc:  # TF raises many unrelated types for a broken SavedModel
-            raise ModelLoadError(f"model {name!r} version {version}: loading the SavedModel at {path!r} failed: {exc}") from exc
+            raise ModelLoadError(
+                f"model {name!r} version {version}: loading the SavedModel at {path!r} failed: {exc}"
+            ) from exc
 
     def describe(self, signature_name: str = "") -> str:
         """``model 'm' version 3 signature 's'``, the prefix of every message about a request."""
         text = f"model {self.name!r} version {self.version}"
         return f"{text} signature {signature_name!r}" if signature_name else text
 
-    def signature_def(self, signature_name: str, not_found_code: str = "FAILED_PRECONDITION") -> meta_graph_pb2.SignatureDef:
+    def signature_def(
+        self, signature_name: str, not_found_code: str = "FAILED_PRECONDITION"
+    ) -> meta_graph_pb2.SignatureDef:
         """The SignatureDef of ``signature_name`` (empty means ``serving_default``)."""
         key = signature_name or DEFAULT_SIGNATURE
         signature = self.signature_defs.get(key)
@@ -64,11 +73,16 @@ class Servable:
         where = self.describe(key)
         _check_input_names(where, signature, inputs)
         wanted = _check_output_filter(where, signature, output_filter)
-        tensors = {name: _to_tensor(where, name, value, signature.inputs[name].dtype) for name, value in inputs.items()}
+        tensors = {
+            name: _to_tensor(where, name, value, signature.inputs[name].dtype)
+            for name, value in inputs.items()
+        }
         try:
             outputs = self._functions[key](**tensors)
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as exc:
-            raise InvalidInputError(f"{where}: the inputs do not fit the signature: {_first_line(exc)}") from exc
+            raise InvalidInputError(
+                f"{where}: the inputs do not fit the signature: {_first_line(exc)}"
+            ) from exc
         except tf.errors.OpError as exc:
             raise StatusError(f"{where}: running the model failed: {_first_line(exc)}") from exc
         return {name: outputs[name].numpy() for name in wanted}
@@ -88,10 +102,14 @@ def _read_signature_defs(path: str, name: str, version: int) -> dict[str, meta_g
     for meta_graph in saved_model.meta_graphs:
         if SERVE_TAG in meta_graph.meta_info_def.tags:
             return dict(meta_graph.signature_def)
-    raise ModelLoadError(f"model {name!r} version {version}: the SavedModel at {path!r} has no MetaGraph tagged 'serve'")
+    raise ModelLoadError(
+        f"model {name!r} version {version}: the SavedModel at {path!r} has no MetaGraph tagged 'serve'"
+    )
 
 
-def _check_input_names(where: str, signature: meta_graph_pb2.SignatureDef, inputs: Mapping[str, np.ndarray]) -> None:
+def _check_input_names(
+    where: str, signature: meta_graph_pb2.SignatureDef, inputs: Mapping[str, np.ndarray]
+) -> None:
     expected, sent = set(signature.inputs), set(inputs)
     if expected != sent:
         raise InvalidInputError(
@@ -100,7 +118,9 @@ def _check_input_names(where: str, signature: meta_graph_pb2.SignatureDef, input
         )
 
 
-def _check_output_filter(where: str, signature: meta_graph_pb2.SignatureDef, output_filter: Sequence[str]) -> list[str]:
+def _check_output_filter(
+    where: str, signature: meta_graph_pb2.SignatureDef, output_filter: Sequence[str]
+) -> list[str]:
     unknown = sorted(set(output_filter) - set(signature.outputs))
     if unknown:
         raise InvalidInputError(

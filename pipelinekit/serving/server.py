@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import uvicorn
 
-from pipelinekit.serving.batching import BatchingOptions, Batcher
+from pipelinekit.serving.batching import Batcher, BatchingOptions
 from pipelinekit.serving.grpc_service import create_grpc_server
 from pipelinekit.serving.inference import InferenceService, run_direct
 from pipelinekit.serving.metrics import ServerMetrics
@@ -18,7 +19,10 @@ from pipelinekit.serving.model_config import ModelServerConfig
 from pipelinekit.serving.model_manager import ModelManager
 from pipelinekit.serving.rest_app import create_rest_app
 
-__all__ = ["ServerOptions", "ModelServer"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["ModelServer", "ServerOptions"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +89,22 @@ class ModelServer:
         return self
 
     def _start_rest(self, port: int) -> None:
-        app = create_rest_app(self.service, self.manager, self.metrics, self.options.max_request_bytes, self.options.rest_timeout_s)
-        sock = socket.socket(socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM)
+        app = create_rest_app(
+            self.service,
+            self.manager,
+            self.metrics,
+            self.options.max_request_bytes,
+            self.options.rest_timeout_s,
+        )
+        sock = socket.socket(
+            socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM
+        )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.options.host, port))
         self.rest_port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10
+        )
         self._rest_server = uvicorn.Server(config)
         self._rest_thread = threading.Thread(
             target=self._rest_server.run, kwargs={"sockets": [sock]}, name="pipelinekit-rest", daemon=True
@@ -99,7 +113,9 @@ class ModelServer:
         deadline = time.monotonic() + 30
         while not self._rest_server.started:
             if not self._rest_thread.is_alive() or time.monotonic() > deadline:
-                raise OSError(f"the REST server on {self.options.host}:{self.rest_port} did not start; see the log above")
+                raise OSError(
+                    f"the REST server on {self.options.host}:{self.rest_port} did not start; see the log above"
+                )
             time.sleep(0.01)
 
     def stop(self, grace_s: float = 5.0) -> None:
@@ -119,7 +135,7 @@ class ModelServer:
         """Block until the server is stopped (by ``stop()`` from another thread); True if it is."""
         return self._stopped.wait(timeout)
 
-    def __enter__(self) -> ModelServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -15,17 +15,20 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
+from tensorflow_serving.apis import input_pb2
 
 from pipelinekit.serving.errors import InvalidInputError
 
 __all__ = [
-    "to_tensor_proto",
+    "example_from_features",
+    "examples_from_json",
     "from_tensor_proto",
     "json_to_inputs",
     "outputs_to_json",
+    "request_input",
+    "stack_examples",
     "to_json_value",
-    "example_from_features",
-    "examples_from_json",
+    "to_tensor_proto",
 ]
 
 
@@ -42,7 +45,9 @@ def from_tensor_proto(proto: tensor_pb2.TensorProto, name: str = "") -> np.ndarr
         raise InvalidInputError(f"input {name!r} is not a valid TensorProto: {exc}") from exc
 
 
-def json_to_inputs(body: Mapping[str, Any], signature: meta_graph_pb2.SignatureDef, where: str) -> tuple[dict[str, np.ndarray], bool]:
+def json_to_inputs(
+    body: Mapping[str, Any], signature: meta_graph_pb2.SignatureDef, where: str
+) -> tuple[dict[str, np.ndarray], bool]:
     """Named input arrays from a REST predict body; also whether it used the row format.
 
     ``where`` names the model, version and signature in error messages.
@@ -57,7 +62,9 @@ def json_to_inputs(body: Mapping[str, Any], signature: meta_graph_pb2.SignatureD
         columns = _rows_to_columns(body["instances"], names, where)
     else:
         columns = _columns(body["inputs"], names, where)
-    return {name: _to_array(value, signature.inputs[name].dtype, where, name) for name, value in columns.items()}, has_rows
+    return {
+        name: _to_array(value, signature.inputs[name].dtype, where, name) for name, value in columns.items()
+    }, has_rows
 
 
 def _rows_to_columns(instances: Any, names: list[str], where: str) -> dict[str, list[Any]]:
@@ -83,7 +90,9 @@ def _columns(inputs: Any, names: list[str], where: str) -> dict[str, Any]:
     if isinstance(inputs, dict) and "b64" not in inputs:
         return inputs
     if len(names) != 1:
-        raise InvalidInputError(f"{where}: the signature has inputs {sorted(names)}, so 'inputs' must be an object naming them.")
+        raise InvalidInputError(
+            f"{where}: the signature has inputs {sorted(names)}, so 'inputs' must be an object naming them."
+        )
     return {names[0]: inputs}
 
 
@@ -173,11 +182,15 @@ def _as_bytes(value: Any) -> bytes:
     raise TypeError(f"values must be numbers, strings, bytes or {{'b64': ...}}, got {value!r}")
 
 
-def examples_from_json(body: Mapping[str, Any], where: str) -> tuple[list[tf.train.Example], tf.train.Example | None]:
+def examples_from_json(
+    body: Mapping[str, Any], where: str
+) -> tuple[list[tf.train.Example], tf.train.Example | None]:
     """The examples and the optional shared context of a REST classify or regress body."""
     examples = body.get("examples")
     if not isinstance(examples, list) or not all(isinstance(e, dict) for e in examples):
-        raise InvalidInputError(f"{where}: the request needs 'examples', a list of objects mapping feature names to values.")
+        raise InvalidInputError(
+            f"{where}: the request needs 'examples', a list of objects mapping feature names to values."
+        )
     context = body.get("context")
     if context is not None and not isinstance(context, dict):
         raise InvalidInputError(f"{where}: 'context' must be an object mapping feature names to values.")
@@ -187,3 +200,16 @@ def examples_from_json(body: Mapping[str, Any], where: str) -> tuple[list[tf.tra
 def stack_examples(examples: Sequence[tf.train.Example]) -> np.ndarray:
     """The serialized examples as a 1-D string array, the input of a classify or regress signature."""
     return np.array([example.SerializeToString() for example in examples], dtype=object)
+
+
+def request_input(
+    examples: Sequence[tf.train.Example], context: tf.train.Example | None = None
+) -> input_pb2.Input:
+    """The ``Input`` of a classify or regress request: the examples, with the shared context if any."""
+    result = input_pb2.Input()
+    if context is None:
+        result.example_list.examples.extend(examples)
+    else:
+        result.example_list_with_context.examples.extend(examples)
+        result.example_list_with_context.context.CopyFrom(context)
+    return result

@@ -11,9 +11,11 @@ from collections.abc import Iterable
 
 from tensorflow_serving.config import file_system_storage_path_source_pb2
 
-__all__ = ["ServableVersionPolicy", "list_version_dirs", "select_versions", "describe_policy"]
+__all__ = ["ServableVersionPolicy", "describe_policy", "list_version_dirs", "select_versions"]
 
-ServableVersionPolicy = file_system_storage_path_source_pb2.FileSystemStoragePathSourceConfig.ServableVersionPolicy
+ServableVersionPolicy = (
+    file_system_storage_path_source_pb2.FileSystemStoragePathSourceConfig.ServableVersionPolicy
+)
 
 
 def list_version_dirs(base_path: str) -> dict[int, str]:
@@ -37,7 +39,7 @@ def select_versions(policy: ServableVersionPolicy, available: Iterable[int]) -> 
         return set(versions)
     if choice == "specific":
         return set(policy.specific.versions) & set(versions)
-    return set(versions[-_latest_count(policy):])
+    return set(versions[-_latest_count(policy) :])
 
 
 def describe_policy(policy: ServableVersionPolicy) -> str:

@@ -16,7 +16,7 @@ from pipelinekit.serving.errors import ModelLoadError, StatusError
 from pipelinekit.serving.inference import InferenceService
 from pipelinekit.serving.servable import Servable
 
-__all__ = ["WARMUP_FILE", "MAX_WARMUP_RECORDS", "warm_up"]
+__all__ = ["MAX_WARMUP_RECORDS", "WARMUP_FILE", "warm_up"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +36,18 @@ def warm_up(servable: Servable) -> int:
     count = 0
     for record in tf.data.TFRecordDataset(path).take(MAX_WARMUP_RECORDS + 1).as_numpy_iterator():
         if count == MAX_WARMUP_RECORDS:
-            raise ModelLoadError(f"{servable.describe()}: {path!r} has more than {MAX_WARMUP_RECORDS} warmup records")
+            raise ModelLoadError(
+                f"{servable.describe()}: {path!r} has more than {MAX_WARMUP_RECORDS} warmup records"
+            )
         _replay(service, prediction_log_pb2.PredictionLog.FromString(record), servable, count)
         count += 1
     logger.info("%s: replayed %d warmup requests", servable.describe(), count)
     return count
 
 
-def _replay(service: InferenceService, log: prediction_log_pb2.PredictionLog, servable: Servable, index: int) -> None:
+def _replay(
+    service: InferenceService, log: prediction_log_pb2.PredictionLog, servable: Servable, index: int
+) -> None:
     kind = log.WhichOneof("log_type")
     calls = {
         "predict_log": lambda: service.predict(log.predict_log.request),
@@ -52,7 +56,9 @@ def _replay(service: InferenceService, log: prediction_log_pb2.PredictionLog, se
         "multi_inference_log": lambda: service.multi_inference(log.multi_inference_log.request),
     }
     if kind not in calls:
-        raise ModelLoadError(f"{servable.describe()}: warmup record {index} has unsupported log type {kind!r}")
+        raise ModelLoadError(
+            f"{servable.describe()}: warmup record {index} has unsupported log type {kind!r}"
+        )
     try:
         calls[kind]()
     except StatusError as exc:

@@ -1,0 +1,68 @@
+"""The ``pipelinekit`` command: run pipelines, list runs, trace lineage."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from pipelinekit.errors import DefinitionError, PipelineKitError
+from pipelinekit.version import __version__
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from pipelinekit.cli import commands
+
+    parser = argparse.ArgumentParser(prog="pipelinekit", description="Typed ML pipelines on Apache Beam with ML Metadata lineage.")
+    parser.add_argument("--version", action="version", version=f"pipelinekit {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv also shows Beam's)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the Pipeline defined in a Python file")
+    run.add_argument("file", help="pipeline file; it defines a Pipeline (named 'pipeline' if there are several)")
+    run.add_argument("--runner", choices=["beam", "local"], default="beam", help="beam: parallel on Apache Beam (default); local: serial, for debugging")
+    run.add_argument("--beam-arg", action="append", metavar="ARG", help="extra beam_pipeline_args for executors, e.g. --beam-arg=--direct_num_workers=2")
+    run.add_argument("--no-cache", action="store_true", help="run every node, ignoring cached results")
+    run.add_argument("--max-parallel", type=int, help="most nodes to run at once (default: the widest layer)")
+    run.set_defaults(handler=commands.run_command)
+
+    check = sub.add_parser("check", help="compile a pipeline file and show its plan, running nothing")
+    check.add_argument("file")
+    check.set_defaults(handler=commands.check_command)
+
+    for name, handler, text in (("runs", commands.runs_command, "list runs with status and duration"), ("lineage", commands.lineage_command, "show where an artifact came from")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("file", nargs="?", help="pipeline file (or use --metadata)")
+        if name == "lineage":
+            command.add_argument("artifact", help="artifact id, or NODE.OUTPUT for the latest one, e.g. trainer.model")
+            command.add_argument("--downstream", action="store_true", help="show what used the artifact instead")
+        else:
+            command.add_argument("--limit", type=int, default=20, help="most runs to list (default 20)")
+        command.add_argument("--metadata", help="path of a metadata.sqlite store, instead of a pipeline file")
+        command.add_argument("--pipeline-name", help="which pipeline, when the store holds several")
+        command.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pipelinekit`` console script."""
+    args = _parse(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.INFO if args.verbose > 1 else logging.ERROR)
+    try:
+        return int(args.handler(args))
+    except PipelineKitError as error:
+        print(f"pipelinekit {args.command}: {error}", file=sys.stderr)
+        return 2 if isinstance(error, DefinitionError) else 1
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "lineage" and args.artifact is None:
+        parser.error("lineage needs an ARTIFACT")
+    return args

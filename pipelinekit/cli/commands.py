@@ -1,0 +1,118 @@
+"""The subcommands of the ``pipelinekit`` CLI; each takes parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from pipelinekit.compile.compiler import compile_pipeline
+from pipelinekit.dsl.loader import load_pipeline
+from pipelinekit.dsl.metadata_config import MetadataConfig, sqlite_metadata
+from pipelinekit.errors import DefinitionError
+from pipelinekit.metadata.lineage import downstream, latest_output, render, upstream
+from pipelinekit.metadata.store import MetadataStore
+from pipelinekit.orchestration.result import FAILED, RunResult
+
+__all__ = ["check_command", "run_command", "runs_command", "lineage_command"]
+
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False)
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Compile a pipeline file and show its plan, without running anything."""
+    started = time.perf_counter()
+    plan = compile_pipeline(load_pipeline(args.file))
+    out.print(f"pipeline [bold]{plan.pipeline_name}[/]: {len(plan.nodes)} nodes, compiled in {time.perf_counter() - started:.3f}s")
+    for index, layer in enumerate(plan.layers):
+        out.print(f"  layer {index}: {', '.join(layer)}")
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a pipeline file with the Beam (default) or local runner, showing progress per node."""
+    from pipelinekit.cli.progress import LiveProgress
+    from pipelinekit.orchestration.beam_runner import BeamDagRunner
+    from pipelinekit.orchestration.local_runner import LocalDagRunner
+
+    pipeline = load_pipeline(args.file)
+    if args.no_cache:
+        pipeline.enable_cache = False
+    pipeline.beam_pipeline_args.extend(args.beam_arg or [])
+    plan = compile_pipeline(pipeline)
+    with LiveProgress(plan.order, err) as progress:
+        runner = LocalDagRunner(progress) if args.runner == "local" else BeamDagRunner(progress, max_parallel=args.max_parallel)
+        result = runner.run(plan)
+    _report(result)
+    return 0 if result.succeeded else 1
+
+
+def _report(result: RunResult) -> None:
+    counts = result.summary()
+    line = ", ".join(f"{counts[k]} {k}" for k in ("ran", "cached", "failed", "skipped") if counts[k])
+    style = "green" if result.succeeded else "red"
+    err.print(f"[{style}]run {result.run_id} {result.status}[/] in {result.duration:.2f}s: {line}")
+    for node_id in result.nodes_with(FAILED):
+        failed = result.nodes[node_id]
+        err.print(f"\n[bold red]{failed.error}[/]\n{failed.user_traceback}")
+    if not result.succeeded:
+        err.print("Fix the failure and run again: the nodes that finished are cached.")
+
+
+def _store_and_name(args: argparse.Namespace) -> tuple[MetadataStore, str]:
+    if args.file:
+        pipeline = load_pipeline(args.file)
+        return MetadataStore(pipeline.metadata), pipeline.pipeline_name
+    if not args.metadata:
+        raise DefinitionError("name a pipeline file, or a store with --metadata PATH (its metadata.sqlite)")
+    if not os.path.exists(args.metadata):
+        raise DefinitionError(f"metadata store {args.metadata} does not exist")
+    store = MetadataStore(_sqlite(args.metadata))
+    names = store.pipeline_names()
+    if args.pipeline_name:
+        return store, args.pipeline_name
+    if len(names) != 1:
+        raise DefinitionError(f"store {args.metadata} holds pipelines {names}; choose one with --pipeline-name")
+    return store, names[0]
+
+
+def _sqlite(path: str) -> MetadataConfig:
+    return sqlite_metadata(os.path.abspath(path))
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    """List a pipeline's runs, newest first, with status, duration and node counts."""
+    store, name = _store_and_name(args)
+    table = Table(title=f"runs of {name}")
+    for column in ("run", "status", "started", "duration", "ran", "cached", "failed", "skipped"):
+        table.add_column(column, no_wrap=True)
+    for run in store.runs(name)[: args.limit]:
+        p = run.properties
+        started = datetime.fromtimestamp(p.get("started_at", 0)).strftime("%Y-%m-%d %H:%M:%S")
+        duration = f"{p['finished_at'] - p['started_at']:.2f}s" if "finished_at" in p else "-"
+        counts = [str(p.get(k, "-")) for k in ("ran", "cached", "failed", "skipped")]
+        table.add_row(run.run_id, p.get("status", "?"), started, duration, *counts)
+    out.print(table)
+    return 0
+
+
+def lineage_command(args: argparse.Namespace) -> int:
+    """Print where an artifact came from (or, with --downstream, what used it)."""
+    store, name = _store_and_name(args)
+    if args.artifact.isdigit():
+        artifact_id = int(args.artifact)
+    else:
+        node_id, _, key = args.artifact.partition(".")
+        if not key:
+            raise DefinitionError(f"artifact {args.artifact!r}: give an artifact id or NODE.OUTPUT, e.g. trainer.model")
+        artifact_id = latest_output(store, name, node_id, key).id  # type: ignore[assignment]
+    direction = "downstream" if args.downstream else "upstream"
+    step = (downstream if args.downstream else upstream)(store, artifact_id)
+    out.print(render(step, direction))
+    return 0

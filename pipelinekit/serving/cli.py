@@ -1,0 +1,157 @@
+"""``pipelinekit serve``: the flags of ``tensorflow_model_server``, so a command line moves as is.
+
+The core CLI owns the parser; it calls :func:`add_serve_arguments` on its ``serve`` subparser
+and :func:`run_serve` with the parsed namespace. This module imports nothing heavy until
+``run_serve`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+__all__ = ["add_serve_arguments", "run_serve"]
+
+logger = logging.getLogger(__name__)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the model server flags (TF Serving's names and defaults, plus a few of ours)."""
+    models = parser.add_argument_group("models (as tensorflow_model_server)")
+    models.add_argument("--model_name", default="default", help="name of the model to serve (default: %(default)s)")
+    models.add_argument("--model_base_path", help="folder holding the model's integer version folders")
+    models.add_argument(
+        "--model_config_file", help="ModelServerConfig text proto naming several models; replaces the two flags above"
+    )
+    models.add_argument(
+        "--model_config_file_poll_wait_seconds",
+        type=float,
+        default=0,
+        help="re-read --model_config_file this often, applying changes; 0 reads it once (default)",
+    )
+    models.add_argument(
+        "--file_system_poll_wait_seconds",
+        type=float,
+        default=1.0,
+        help="poll the base paths for new versions this often; 0 loads once (default: %(default)s)",
+    )
+    models.add_argument(
+        "--enable_model_warmup",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=True,
+        help="replay assets.extra/tf_serving_warmup_requests before a version serves (default: true)",
+    )
+    net = parser.add_argument_group("network")
+    net.add_argument("--port", type=int, default=8500, help="gRPC port; 0 picks a free one (default: %(default)s)")
+    net.add_argument("--rest_api_port", type=int, default=8501, help="REST port; 0 turns REST off (default: %(default)s)")
+    net.add_argument(
+        "--host", default="127.0.0.1", help="address to bind both ports; 0.0.0.0 exposes them (default: %(default)s)"
+    )
+    net.add_argument(
+        "--rest_api_timeout_in_ms", type=int, default=30000, help="REST request timeout (default: %(default)s)"
+    )
+    net.add_argument("--grpc_max_threads", type=int, default=16, help="gRPC worker threads (default: %(default)s)")
+    net.add_argument(
+        "--max_request_bytes",
+        type=int,
+        default=64 * 1024 * 1024,
+        help="largest request accepted on either port (default: %(default)s)",
+    )
+    batching = parser.add_argument_group("batching")
+    batching.add_argument(
+        "--enable_batching", type=_bool, nargs="?", const=True, default=False, help="batch concurrent predict requests"
+    )
+    batching.add_argument("--max_batch_size", type=int, default=32, help="rows per batch (default: %(default)s)")
+    batching.add_argument(
+        "--batch_timeout_micros",
+        type=int,
+        default=1000,
+        help="longest wait for a batch to fill (default: %(default)s)",
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Start the server, serve until SIGINT or SIGTERM, then shut down gracefully; the exit code."""
+    from pipelinekit.serving.errors import ModelConfigError
+    from pipelinekit.serving.server import ModelServer
+
+    try:
+        options = _server_options(args)
+        server = ModelServer(options).start()
+    except (ModelConfigError, OSError) as exc:
+        logger.error("%s", exc)
+        return 2
+    print(f"Serving {server.manager.model_names}: gRPC {server.grpc_address}", end="")
+    print(f", REST {server.rest_url}" if server.rest_port else "", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    watcher = _start_config_watcher(args, server, stop)
+    stop.wait()
+    if watcher is not None:
+        watcher.join(timeout=5)
+    server.stop()
+    return 0
+
+
+def _server_options(args: argparse.Namespace):
+    from pipelinekit.serving.batching import BatchingOptions
+    from pipelinekit.serving.errors import ModelConfigError
+    from pipelinekit.serving.model_config import read_model_config_file, single_model_config
+    from pipelinekit.serving.server import ServerOptions
+
+    if args.model_config_file:
+        config = read_model_config_file(args.model_config_file)
+    elif args.model_base_path:
+        config = single_model_config(args.model_name, args.model_base_path)
+    else:
+        raise ModelConfigError("pass --model_base_path (with --model_name), or --model_config_file")
+    return ServerOptions(
+        config=config,
+        host=args.host,
+        grpc_port=args.port,
+        rest_port=args.rest_api_port or None,
+        poll_wait_seconds=args.file_system_poll_wait_seconds,
+        enable_warmup=args.enable_model_warmup,
+        max_request_bytes=args.max_request_bytes,
+        rest_timeout_s=args.rest_api_timeout_in_ms / 1000,
+        grpc_max_threads=args.grpc_max_threads,
+        batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros) if args.enable_batching else None,
+    )
+
+
+def _start_config_watcher(args: argparse.Namespace, server, stop: threading.Event) -> threading.Thread | None:
+    """Re-read --model_config_file every --model_config_file_poll_wait_seconds, as TF Serving does."""
+    if not args.model_config_file or args.model_config_file_poll_wait_seconds <= 0:
+        return None
+    from pipelinekit.serving.errors import StatusError
+    from pipelinekit.serving.model_config import read_model_config_file
+
+    def watch() -> None:
+        last = server.options.config
+        while not stop.wait(args.model_config_file_poll_wait_seconds):
+            try:
+                config = read_model_config_file(args.model_config_file)
+                if config != last:
+                    server.manager.reload_config(config)
+                last = config
+            except StatusError as exc:
+                logger.error("keeping the current models: %s", exc)
+
+    thread = threading.Thread(target=watch, name="pipelinekit-config-watcher", daemon=True)
+    thread.start()
+    return thread
+
+
+def _bool(text: str) -> bool:
+    """TF Serving's boolean flag values: true/false (also 1/0, yes/no)."""
+    value = text.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
