@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ from pipelinekit.dsl.node import Channel, Node, did_you_mean
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.dsl.spec import type_name
 from pipelinekit.errors import CompileError
+from pipelinekit.types.annotations import ModuleFile
 
 __all__ = ["compile_pipeline"]
 
@@ -99,6 +101,8 @@ def _parameter_problems(where: str, name: str, parameter: Any, given: dict[str, 
     if value is None and not parameter.required and parameter.default is None:
         return []
     problem = parameter.problem_with(value)
+    if not problem and parameter.type is ModuleFile and value and not os.path.isfile(value):
+        problem = f"module file {os.path.abspath(value)} does not exist"
     return [f"{where}, parameter {name!r}: {problem}"] if problem else []
 
 

@@ -198,6 +198,7 @@ class NodeLauncher:
         except BaseException:
             for folder in moved:
                 shutil.rmtree(folder, ignore_errors=True)
+                _remove_if_empty(os.path.dirname(folder))
             raise
         return published
 
