@@ -20,10 +20,13 @@ logger = logging.getLogger(__name__)
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model server flags (TF Serving's names and defaults, plus a few of ours)."""
     models = parser.add_argument_group("models (as tensorflow_model_server)")
-    models.add_argument("--model_name", default="default", help="name of the model to serve (default: %(default)s)")
+    models.add_argument(
+        "--model_name", default="default", help="name of the model to serve (default: %(default)s)"
+    )
     models.add_argument("--model_base_path", help="folder holding the model's integer version folders")
     models.add_argument(
-        "--model_config_file", help="ModelServerConfig text proto naming several models; replaces the two flags above"
+        "--model_config_file",
+        help="ModelServerConfig text proto naming several models; replaces the two flags above",
     )
     models.add_argument(
         "--model_config_file_poll_wait_seconds",
@@ -46,15 +49,26 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="replay assets.extra/tf_serving_warmup_requests before a version serves (default: true)",
     )
     net = parser.add_argument_group("network")
-    net.add_argument("--port", type=int, default=8500, help="gRPC port; 0 picks a free one (default: %(default)s)")
-    net.add_argument("--rest_api_port", type=int, default=8501, help="REST port; 0 turns REST off (default: %(default)s)")
     net.add_argument(
-        "--host", default="127.0.0.1", help="address to bind both ports; 0.0.0.0 exposes them (default: %(default)s)"
+        "--port", type=int, default=8500, help="gRPC port; 0 picks a free one (default: %(default)s)"
     )
     net.add_argument(
-        "--rest_api_timeout_in_ms", type=int, default=30000, help="REST request timeout (default: %(default)s)"
+        "--rest_api_port", type=int, default=8501, help="REST port; 0 turns REST off (default: %(default)s)"
     )
-    net.add_argument("--grpc_max_threads", type=int, default=16, help="gRPC worker threads (default: %(default)s)")
+    net.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind both ports; 0.0.0.0 exposes them (default: %(default)s)",
+    )
+    net.add_argument(
+        "--rest_api_timeout_in_ms",
+        type=int,
+        default=30000,
+        help="REST request timeout (default: %(default)s)",
+    )
+    net.add_argument(
+        "--grpc_max_threads", type=int, default=16, help="gRPC worker threads (default: %(default)s)"
+    )
     net.add_argument(
         "--max_request_bytes",
         type=int,
@@ -63,9 +77,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     batching = parser.add_argument_group("batching")
     batching.add_argument(
-        "--enable_batching", type=_bool, nargs="?", const=True, default=False, help="batch concurrent predict requests"
+        "--enable_batching",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="batch concurrent predict requests",
     )
-    batching.add_argument("--max_batch_size", type=int, default=32, help="rows per batch (default: %(default)s)")
+    batching.add_argument(
+        "--max_batch_size", type=int, default=32, help="rows per batch (default: %(default)s)"
+    )
     batching.add_argument(
         "--batch_timeout_micros",
         type=int,
@@ -120,7 +141,9 @@ def _server_options(args: argparse.Namespace):
         max_request_bytes=args.max_request_bytes,
         rest_timeout_s=args.rest_api_timeout_in_ms / 1000,
         grpc_max_threads=args.grpc_max_threads,
-        batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros) if args.enable_batching else None,
+        batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros)
+        if args.enable_batching
+        else None,
     )
 
 

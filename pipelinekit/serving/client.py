@@ -48,7 +48,7 @@ from pipelinekit.serving.tensors import (
 )
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["Client"]
 

@@ -21,7 +21,7 @@ from tensorflow_serving.apis import (
 )
 
 from pipelinekit.serving.errors import InvalidInputError
-from pipelinekit.serving.servable import Servable
+from pipelinekit.serving.servable import DEFAULT_SIGNATURE, Servable
 from pipelinekit.serving.tensors import (
     from_tensor_proto,
     stack_examples,
@@ -135,7 +135,7 @@ class InferenceService:
             )
         servable = self._resolve(request.model_spec)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
-        _fill_spec(response.model_spec, servable, "")
+        _fill_spec(response.model_spec, servable, None)
         signature_map = get_model_metadata_pb2.SignatureDefMap()
         for key, signature in servable.signature_defs.items():
             signature_map.signature_def[key].CopyFrom(signature)
@@ -178,15 +178,15 @@ class InferenceService:
         return self._run(servable, signature_name, {"inputs": stack_examples(examples)}, ())
 
 
-def _fill_spec(spec: model_pb2.ModelSpec, servable: Servable, signature_name: str) -> None:
-    """The response's model_spec: the model name and the version actually used, as TF Serving answers."""
+def _fill_spec(spec: model_pb2.ModelSpec, servable: Servable, signature_name: str | None) -> None:
+    """The response's model_spec: the model, the version actually used and the signature run (none for metadata)."""
     spec.name = servable.name
     spec.version.value = servable.version
-    spec.signature_name = signature_name
+    spec.signature_name = "" if signature_name is None else signature_name or DEFAULT_SIGNATURE
 
 
 def _checked_signature(servable: Servable, signature_name: str, method: str, outputs: tuple[str, ...]) -> str:
-    signature_name = signature_name or "serving_default"
+    signature_name = signature_name or DEFAULT_SIGNATURE
     signature = servable.signature_def(signature_name, not_found_code="INVALID_ARGUMENT")
     where = servable.describe(signature_name)
     if signature.method_name != method:

@@ -121,7 +121,7 @@ class _RestHandlers:
     async def _run(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
             return await asyncio.wait_for(run_in_threadpool(call), self._timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise DeadlineExceededError(
                 f"the request took longer than --rest_api_timeout_in_ms ({self._timeout_s * 1000:.0f} ms)"
             ) from None
