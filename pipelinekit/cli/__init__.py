@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
+import warnings
+from collections.abc import Sequence
 
 from pipelinekit.errors import DefinitionError, PipelineKitError
 from pipelinekit.version import __version__
@@ -17,15 +18,27 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     from pipelinekit.cli import commands
 
-    parser = argparse.ArgumentParser(prog="pipelinekit", description="Typed ML pipelines on Apache Beam with ML Metadata lineage.")
+    parser = argparse.ArgumentParser(
+        prog="pipelinekit", description="Typed ML pipelines on Apache Beam with ML Metadata lineage."
+    )
     parser.add_argument("--version", action="version", version=f"pipelinekit {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv also shows Beam's)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the Pipeline defined in a Python file")
     run.add_argument("file", help="pipeline file; it defines a Pipeline (named 'pipeline' if there are several)")
-    run.add_argument("--runner", choices=["beam", "local"], default="beam", help="beam: parallel on Apache Beam (default); local: serial, for debugging")
-    run.add_argument("--beam-arg", action="append", metavar="ARG", help="extra beam_pipeline_args for executors, e.g. --beam-arg=--direct_num_workers=2")
+    run.add_argument(
+        "--runner",
+        choices=["beam", "local"],
+        default="beam",
+        help="beam: parallel on Apache Beam (default); local: serial, for debugging",
+    )
+    run.add_argument(
+        "--beam-arg",
+        action="append",
+        metavar="ARG",
+        help="extra beam_pipeline_args for executors, e.g. --beam-arg=--direct_num_workers=2",
+    )
     run.add_argument("--no-cache", action="store_true", help="run every node, ignoring cached results")
     run.add_argument("--max-parallel", type=int, help="most nodes to run at once (default: the widest layer)")
     run.set_defaults(handler=commands.run_command)
@@ -34,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.set_defaults(handler=commands.check_command)
 
-    for name, handler, text in (("runs", commands.runs_command, "list runs with status and duration"), ("lineage", commands.lineage_command, "show where an artifact came from")):
+    for name, handler, text in (
+        ("runs", commands.runs_command, "list runs with status and duration"),
+        ("lineage", commands.lineage_command, "show where an artifact came from"),
+    ):
         command = sub.add_parser(name, help=text)
         command.add_argument("file", nargs="?", help="pipeline file (or use --metadata)")
         if name == "lineage":
@@ -51,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pipelinekit`` console script."""
     args = _parse(argv)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")  # Python-support notices from Beam's GCP deps
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apache_beam").setLevel(logging.INFO if args.verbose > 1 else logging.ERROR)
     try:

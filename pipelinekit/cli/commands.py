@@ -29,7 +29,9 @@ def check_command(args: argparse.Namespace) -> int:
     """Compile a pipeline file and show its plan, without running anything."""
     started = time.perf_counter()
     plan = compile_pipeline(load_pipeline(args.file))
-    out.print(f"pipeline [bold]{plan.pipeline_name}[/]: {len(plan.nodes)} nodes, compiled in {time.perf_counter() - started:.3f}s")
+    out.print(
+        f"pipeline [bold]{plan.pipeline_name}[/]: {len(plan.nodes)} nodes, compiled in {time.perf_counter() - started:.3f}s"
+    )
     for index, layer in enumerate(plan.layers):
         out.print(f"  layer {index}: {', '.join(layer)}")
     return 0

@@ -46,7 +46,9 @@ def compile_pipeline(pipeline: Pipeline) -> Plan:
 def _name_problems(pipeline: Pipeline, nodes: list[Node]) -> list[str]:
     problems = []
     if not _NAME.match(pipeline.pipeline_name or ""):
-        problems.append(f"pipeline name {pipeline.pipeline_name!r} must start with a letter or digit and use only A-Z a-z 0-9 _ . -")
+        problems.append(
+            f"pipeline name {pipeline.pipeline_name!r} must start with a letter or digit and use only A-Z a-z 0-9 _ . -"
+        )
     seen: dict[str, Node] = {}
     for node in nodes:
         if not _NAME.match(node.id or ""):
@@ -135,6 +137,6 @@ def _describe_cycle(stuck: list[Node]) -> str:
     while True:
         nxt = next(u for u in path[-1].upstream_nodes if u in stuck)
         if nxt in path:
-            loop = path[path.index(nxt):] + [nxt]
+            loop = path[path.index(nxt) :] + [nxt]
             return " -> ".join(n.id for n in reversed(loop)) + "; remove one of these dependencies"
         path.append(nxt)

@@ -2,8 +2,8 @@
 
 from pipelinekit.dsl.component import Component, ComponentDefinition, FunctionComponent, component
 from pipelinekit.dsl.context import ExecutionContext
-from pipelinekit.dsl.metadata_config import MetadataConfig, mysql_metadata, sqlite_metadata
 from pipelinekit.dsl.loader import load_pipeline
+from pipelinekit.dsl.metadata_config import MetadataConfig, mysql_metadata, sqlite_metadata
 from pipelinekit.dsl.node import Channel, Node
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.dsl.spec import ComponentSpec, InputSpec, OutputSpec, ParameterSpec

@@ -10,8 +10,9 @@ import functools
 import importlib
 import inspect
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.node import Node
@@ -54,9 +55,7 @@ class ComponentDefinition:
         try:
             return getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as error:
-            raise ComponentDefinitionError(
-                f"component {self.name!r}: cannot load executor {self.executor!r}: {error}"
-            ) from error
+            raise ComponentDefinitionError(f"component {self.name!r}: cannot load executor {self.executor!r}: {error}") from error
 
 
 class FunctionComponent:
@@ -82,9 +81,7 @@ class FunctionComponent:
         return f"<component {self.definition.name}>"
 
 
-def component(
-    fn: Callable[..., Any] | None = None, *, name: str | None = None, libraries: tuple[str, ...] = ()
-) -> Any:
+def component(fn: Callable[..., Any] | None = None, *, name: str | None = None, libraries: tuple[str, ...] = ()) -> Any:
     """Turn a function whose arguments are annotated ``InputArtifact[T]``, ``OutputArtifact[T]`` or
     ``Parameter[T]`` into a component. ``libraries`` names extra distributions whose versions
     belong in the cache key."""
@@ -120,8 +117,7 @@ def _add_argument(spec: ComponentSpec, where: str, argument: inspect.Parameter, 
     has_default = argument.default is not inspect.Parameter.empty
     if parsed is None:
         raise ComponentDefinitionError(
-            f"{label}: annotate it as InputArtifact[T], OutputArtifact[T], Parameter[T] or ExecutionContext "
-            f"(got {hint!r})"
+            f"{label}: annotate it as InputArtifact[T], OutputArtifact[T], Parameter[T] or ExecutionContext (got {hint!r})"
         )
     if parsed.role != "parameter" and not (isinstance(parsed.value_type, type) and issubclass(parsed.value_type, Artifact)):
         raise ComponentDefinitionError(f"{label}: {parsed.value_type!r} is not an Artifact subclass")

@@ -45,7 +45,5 @@ def _pick(path: str, namespace: dict[str, object], variable: str | None) -> Pipe
         return found[wanted]
     if len(found) != 1:
         names = ", ".join(found) or "none"
-        raise DefinitionError(
-            f"pipeline file {path} must define exactly one Pipeline (or one named 'pipeline'); found: {names}"
-        )
+        raise DefinitionError(f"pipeline file {path} must define exactly one Pipeline (or one named 'pipeline'); found: {names}")
     return next(iter(found.values()))

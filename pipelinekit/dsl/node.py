@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pipelinekit.errors import DefinitionError
 from pipelinekit.types.artifact import Artifact
@@ -69,7 +70,9 @@ class Node:
         spec = definition.spec
         self.inputs: dict[str, Any] = {k: v for k, v in arguments.items() if k in spec.inputs}
         self.given_parameters: dict[str, Any] = {k: v for k, v in arguments.items() if k in spec.parameters}
-        self.misplaced_arguments: dict[str, Any] = {k: v for k, v in arguments.items() if k not in spec.inputs and k not in spec.parameters}
+        self.misplaced_arguments: dict[str, Any] = {
+            k: v for k, v in arguments.items() if k not in spec.inputs and k not in spec.parameters
+        }
         self.outputs = Outputs(self, {k: Channel(self, k, o.type) for k, o in spec.outputs.items()})
         self.explicit_upstream: list[Node] = []
 

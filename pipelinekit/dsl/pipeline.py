@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
-from pipelinekit.dsl.node import Node
 from pipelinekit.dsl.metadata_config import MetadataConfig, sqlite_metadata
+from pipelinekit.dsl.node import Node
 
 __all__ = ["Pipeline"]
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from pipelinekit.dsl.metadata_config import MetadataConfig
 from pipelinekit.errors import MetadataError, MissingDependencyError
@@ -130,7 +131,9 @@ class MetadataStore:
     # Executions ---------------------------------------------------------------------------------
 
     @_locked
-    def register_execution(self, type_name: str, contexts: list[Any], inputs: dict[str, list[Artifact]], properties: dict[str, Any]) -> int:
+    def register_execution(
+        self, type_name: str, contexts: list[Any], inputs: dict[str, list[Artifact]], properties: dict[str, Any]
+    ) -> int:
         """Record a RUNNING execution with INPUT events for ``inputs``; returns its id."""
         execution = self._pb.Execution(type_id=self._type_id("execution", type_name), last_known_state=self._pb.Execution.RUNNING)
         self._set_custom(execution, properties)
@@ -139,7 +142,9 @@ class MetadataStore:
         return execution_id
 
     @_locked
-    def publish_execution(self, execution_id: int, contexts: list[Any], outputs: dict[str, list[Artifact]], properties: dict[str, Any]) -> None:
+    def publish_execution(
+        self, execution_id: int, contexts: list[Any], outputs: dict[str, list[Artifact]], properties: dict[str, Any]
+    ) -> None:
         """Mark the execution COMPLETE and store its outputs LIVE with OUTPUT events, in one transaction."""
         for artifacts in outputs.values():
             for artifact in artifacts:
@@ -153,7 +158,12 @@ class MetadataStore:
 
     @_locked
     def record_cached_execution(
-        self, type_name: str, contexts: list[Any], inputs: dict[str, list[Artifact]], outputs: dict[str, list[Artifact]], properties: dict[str, Any]
+        self,
+        type_name: str,
+        contexts: list[Any],
+        inputs: dict[str, list[Artifact]],
+        outputs: dict[str, list[Artifact]],
+        properties: dict[str, Any],
     ) -> int:
         """Record a CACHED execution linked to the inputs it would have read and the outputs it reuses."""
         execution = self._pb.Execution(type_id=self._type_id("execution", type_name), last_known_state=self._pb.Execution.CACHED)
@@ -162,7 +172,9 @@ class MetadataStore:
         execution_id, _, _ = self._store.put_execution(execution, pairs, contexts, reuse_context_if_already_exist=True)
         return execution_id
 
-    def _finish(self, execution_id: int, state: str, contexts: list[Any], outputs: dict[str, list[Artifact]], properties: dict[str, Any]) -> None:
+    def _finish(
+        self, execution_id: int, state: str, contexts: list[Any], outputs: dict[str, list[Artifact]], properties: dict[str, Any]
+    ) -> None:
         [execution] = self._store.get_executions_by_id([execution_id])
         execution.last_known_state = self._pb.Execution.State.Value(state)
         self._set_custom(execution, properties)
@@ -214,11 +226,11 @@ class MetadataStore:
         state = self._pb.Execution.State.Name(execution.last_known_state)
         return ExecutionRecord(execution.id, type_name, state, properties)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one store per process, types never change name
+    @functools.cache  # noqa: B019 - one store per process, types never change name
     def _execution_type_name(self, type_id: int) -> str:
         return self._store.get_execution_types_by_id([type_id])[0].name
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def _artifact_type_name(self, type_id: int) -> str:
         return self._store.get_artifact_types_by_id([type_id])[0].name
 
@@ -256,7 +268,7 @@ class MetadataStore:
         contexts = self._store.get_contexts_by_type(PIPELINE_RUN)
         prefix = f"{pipeline_name}."
         records = [
-            RunRecord(c.id, c.name[len(prefix):], {k: from_value(v) for k, v in c.custom_properties.items()})
+            RunRecord(c.id, c.name[len(prefix) :], {k: from_value(v) for k, v in c.custom_properties.items()})
             for c in contexts
             if c.name.startswith(prefix)
         ]

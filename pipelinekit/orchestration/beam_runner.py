@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.compile.plan import Plan

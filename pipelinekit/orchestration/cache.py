@@ -85,9 +85,16 @@ def describe_change(old: dict[str, Any], new: dict[str, Any]) -> str:
     for part in ("component", "code", "spec"):
         if old.get(part) != new.get(part):
             changes.append(f"{part} changed")
-    for part, label in (("parameters", "parameter"), ("module_files", "module file"), ("inputs", "input"), ("libraries", "library")):
+    for part, label in (
+        ("parameters", "parameter"),
+        ("module_files", "module file"),
+        ("inputs", "input"),
+        ("libraries", "library"),
+    ):
         before, after = old.get(part, {}), new.get(part, {})
         for name in sorted(set(before) | set(after)):
             if before.get(name) != after.get(name):
-                changes.append(f"{label} {name!r} changed" if part != "libraries" else f"{name} {before.get(name)} -> {after.get(name)}")
+                changes.append(
+                    f"{label} {name!r} changed" if part != "libraries" else f"{name} {before.get(name)} -> {after.get(name)}"
+                )
     return ", ".join(changes) or "no difference in the key parts"

@@ -16,7 +16,8 @@ import marshal
 import os
 import sys
 import types
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = [
     "digest",

@@ -84,7 +84,9 @@ class NodeLauncher:
             if record.state != "COMPLETE" or record.properties.get("cache_key") != key.digest:
                 continue
             outputs = self.store.artifacts_of_execution(record.id, "OUTPUT")
-            damaged = [a.uri for group in outputs.values() for a in group if path_manifest(a.uri) != a.custom_properties.get("manifest")]
+            damaged = [
+                a.uri for group in outputs.values() for a in group if path_manifest(a.uri) != a.custom_properties.get("manifest")
+            ]
             if not damaged:
                 return outputs, f"cache hit: same key as execution {record.id}"
             stale = f"outputs of execution {record.id} with the same key were deleted or changed ({damaged[0]})"
@@ -96,7 +98,13 @@ class NodeLauncher:
         return None, describe_change(keyed[0].properties["cache_parts"], key.parts)
 
     def _record_cached(
-        self, node_id: str, key: CacheKey, inputs: dict[str, Artifact | None], outputs: dict[str, list[Artifact]], reason: str, started: float
+        self,
+        node_id: str,
+        key: CacheKey,
+        inputs: dict[str, Artifact | None],
+        outputs: dict[str, list[Artifact]],
+        reason: str,
+        started: float,
     ) -> NodeResult:
         properties = self._execution_properties(node_id, key, started) | {"finished_at": time.time(), "reason": reason}
         execution_id = self.store.record_cached_execution(
@@ -116,7 +124,9 @@ class NodeLauncher:
             "started_at": started,
         }
 
-    def _execute(self, node_id: str, key: CacheKey, inputs: dict[str, Artifact | None], reason: str, started: float) -> NodeResult:
+    def _execute(
+        self, node_id: str, key: CacheKey, inputs: dict[str, Artifact | None], reason: str, started: float
+    ) -> NodeResult:
         node = self.plan.nodes[node_id]
         contexts = self.contexts(node_id)
         properties = self._execution_properties(node_id, key, started) | {"reason": reason}
@@ -180,7 +190,9 @@ class NodeLauncher:
             )
         definition.load_executor()(**arguments)
 
-    def _publish(self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]) -> dict[str, list[Artifact]]:
+    def _publish(
+        self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]
+    ) -> dict[str, list[Artifact]]:
         """Move outputs from staging into place, then record everything in one MLMD transaction;
         if recording fails, the moved folders are removed again."""
         moved: list[str] = []

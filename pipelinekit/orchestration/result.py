@@ -77,7 +77,9 @@ class RunResult:
         first = self.nodes[failed[0]]
         skipped = self.nodes_with(SKIPPED)
         tail = f"; skipped because of it: {', '.join(skipped)}" if skipped else ""
-        raise RunError(f"run {self.run_id} of {self.pipeline_name!r}: {first.error}{tail}. Fix it and run again: finished nodes are cached") from first.error
+        raise RunError(
+            f"run {self.run_id} of {self.pipeline_name!r}: {first.error}{tail}. Fix it and run again: finished nodes are cached"
+        ) from first.error
 
     def summary(self) -> dict[str, Any]:
         """Counts per status, for logs and the CLI."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pipelinekit.compile.plan import Plan
 from pipelinekit.errors import ComponentFailedError
@@ -19,7 +19,7 @@ __all__ = ["RunSession", "new_run_id"]
 
 def new_run_id() -> str:
     """A sortable, readable run id such as ``20261125-143001-123456``."""
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
 
 
 class RunSession:
@@ -82,7 +82,9 @@ class RunSession:
         except Exception as error:  # a failure outside the executor: cache key, store, file system
             failure = ComponentFailedError(node_id, self.run_id, None, error)
             failure.__cause__ = error
-            return NodeResult(node_id, FAILED, "could not launch", "", None, {}, started, time.time(), failure, user_traceback(error))
+            return NodeResult(
+                node_id, FAILED, "could not launch", "", None, {}, started, time.time(), failure, user_traceback(error)
+            )
 
     def finish(self) -> RunResult:
         """Record the run's end and status in its ``pipeline_run`` context and return the result."""
@@ -91,7 +93,11 @@ class RunSession:
         self.store.update_context(
             PIPELINE_RUN,
             self._run_context_name,
-            {"finished_at": result.finished_at, "status": result.status, **{k: v for k, v in result.summary().items() if k != "duration_s"}},
+            {
+                "finished_at": result.finished_at,
+                "status": result.status,
+                **{k: v for k, v in result.summary().items() if k != "duration_s"},
+            },
         )
         return result
 
@@ -100,4 +106,3 @@ class RunSession:
         self.store.update_context(
             PIPELINE_RUN, self._run_context_name, {"finished_at": time.time(), "status": "ABORTED", "error": str(error)[:2000]}
         )
-

@@ -47,9 +47,7 @@ def _checked(prop: Property, value: Any) -> Any:
     if prop.value_type is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, prop.value_type) or isinstance(value, bool):
-        raise TypeError(
-            f"property {prop.name!r} takes {prop.value_type.__name__}, got {type(value).__name__} {value!r}"
-        )
+        raise TypeError(f"property {prop.name!r} takes {prop.value_type.__name__}, got {type(value).__name__} {value!r}")
     return value
 
 

@@ -28,7 +28,7 @@ __all__ = [
 class _SplitArtifact(Artifact):
     """An artifact with one folder per split; ``split_names`` is a JSON list as in TFX."""
 
-    split_names = Property(str, "JSON list of the split names, e.g. '[\"train\", \"eval\"]'")
+    split_names = Property(str, 'JSON list of the split names, e.g. \'["train", "eval"]\'')
 
     @property
     def splits(self) -> list[str]:

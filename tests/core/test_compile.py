@@ -44,7 +44,9 @@ def test_a_valid_diamond_compiles_into_layers_and_finds_upstream_nodes(pipeline_
 
 def test_duplicate_ids_are_named_with_a_fix(pipeline_root):
     g = generate()
-    problems = problems_of(Pipeline("p", pipeline_root, [scale(numbers=g.outputs["numbers"]), scale(numbers=g.outputs["numbers"])]))
+    problems = problems_of(
+        Pipeline("p", pipeline_root, [scale(numbers=g.outputs["numbers"]), scale(numbers=g.outputs["numbers"])])
+    )
     assert any("node id 'scale' is used by two nodes" in p and ".with_id(" in p for p in problems)
 
 
@@ -57,7 +59,9 @@ def test_type_mismatch_names_both_types_and_the_channel(pipeline_root):
     g = generate()
     problems = problems_of(Pipeline("p", pipeline_root, [needs_schema(schema=g.outputs["numbers"])]))
     assert len(problems) == 1
-    assert "node 'needs_schema', input 'schema': expects Schema, got Numbers from Channel(generate.outputs['numbers']" in problems[0]
+    assert (
+        "node 'needs_schema', input 'schema': expects Schema, got Numbers from Channel(generate.outputs['numbers']" in problems[0]
+    )
 
 
 def test_passing_a_node_instead_of_a_channel_suggests_the_output(pipeline_root):
@@ -98,7 +102,8 @@ def test_all_problems_come_together_with_a_count(pipeline_root):
         compile_pipeline(Pipeline("bad name!", pipeline_root, [scale(), generate(count=1.5)]))
 
 
-
 def test_a_module_file_that_does_not_exist_is_named(pipeline_root, tmp_path):
     problems = problems_of(Pipeline("p", pipeline_root, [uses_module(module_file=str(tmp_path / "missing_utils.py"))]))
-    assert problems == [f"node 'uses_module', parameter 'module_file': module file {tmp_path / 'missing_utils.py'} does not exist"]
+    assert problems == [
+        f"node 'uses_module', parameter 'module_file': module file {tmp_path / 'missing_utils.py'} does not exist"
+    ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from mlmd_helpers import executions_of, raw_store, state_name
 from ml_metadata.proto import metadata_store_pb2
-from toy_components import Numbers, combine, explode, generate, read_numbers, scale, write_numbers
+from mlmd_helpers import executions_of, raw_store, state_name
+from toy_components import Numbers, combine, generate, read_numbers, scale, write_numbers
 
 from pipelinekit import (
     BeamDagRunner,

@@ -42,9 +42,3 @@ def scale(
 @component
 def combine(left: InputArtifact[Numbers], right: InputArtifact[Numbers], total: OutputArtifact[Numbers]) -> None:
     write_numbers(total, [a + b for a, b in zip(read_numbers(left), read_numbers(right))])
-
-
-@component
-def explode(numbers: InputArtifact[Numbers], result: OutputArtifact[Numbers], message: Parameter[str] = "boom") -> None:
-    write_numbers(result, [1.0])  # a half-written output that must never be published
-    raise ValueError(message)

@@ -1,0 +1,7 @@
+"""``python -m pipelinekit`` runs the CLI."""
+
+import sys
+
+from pipelinekit.cli import main
+
+sys.exit(main())
