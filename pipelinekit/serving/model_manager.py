@@ -206,9 +206,16 @@ class ModelManager:
             servable = Servable(name, version, path)
             if self._enable_warmup:
                 warm_up(servable)
-        except StatusError as exc:
-            logger.error("model %r: version %d failed to load: %s", name, version, exc)
-            self._set_status(name, VersionStatus(version, "END", exc.code, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - any failure is this version's, reported in its status
+            code = exc.code if isinstance(exc, StatusError) else "UNKNOWN"
+            logger.error(
+                "model %r: version %d failed to load: %s",
+                name,
+                version,
+                exc,
+                exc_info=not isinstance(exc, StatusError),
+            )
+            self._set_status(name, VersionStatus(version, "END", code, str(exc) or type(exc).__name__))
             return
         with self._lock:
             self._serving[name] = {**self._serving[name], version: servable}

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf import message
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from pipelinekit.serving.errors import (
@@ -94,7 +95,7 @@ def _read_signature_defs(path: str, name: str, version: int) -> dict[str, meta_g
     try:
         with open(pb_path, "rb") as handle:
             saved_model = saved_model_pb2.SavedModel.FromString(handle.read())
-    except (OSError, ValueError) as exc:
+    except (OSError, message.DecodeError) as exc:
         raise ModelLoadError(
             f"model {name!r} version {version}: cannot read {pb_path!r} ({exc}); "
             "a version folder must hold a SavedModel written by tf.saved_model.save or model.export"
