@@ -1,0 +1,127 @@
+"""Core benchmarks: import cost, compile time, and a 10-node toy pipeline run, cached and parallel.
+
+Prints a table. Each figure comes with a reference measured in the same run (an empty Python
+start-up, the first run of the same pipeline, the serial runner), because this machine is noisy.
+Usage: .venv/bin/python bench/core_bench.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from pipelinekit import (
+    Artifact,
+    BeamDagRunner,
+    InputArtifact,
+    LocalDagRunner,
+    OutputArtifact,
+    Parameter,
+    Pipeline,
+    compile_pipeline,
+    component,
+)
+
+
+class Values(Artifact):
+    """A JSON list of numbers."""
+
+
+def _save(artifact: Artifact, values: list[float]) -> None:
+    with open(os.path.join(artifact.uri, "v.json"), "w") as handle:
+        json.dump(values, handle)
+
+
+def _load(artifact: Artifact) -> list[float]:
+    with open(os.path.join(artifact.uri, "v.json")) as handle:
+        return json.load(handle)
+
+
+@component
+def source(out: OutputArtifact[Values], size: Parameter[int] = 1000) -> None:
+    _save(out, list(range(size)))
+
+
+@component
+def step(data: InputArtifact[Values], out: OutputArtifact[Values], factor: Parameter[float] = 1.0, work_s: Parameter[float] = 0.0) -> None:
+    time.sleep(work_s)
+    _save(out, [v * factor for v in _load(data)])
+
+
+@component
+def gather(
+    a: InputArtifact[Values], b: InputArtifact[Values], c: InputArtifact[Values], d: InputArtifact[Values], out: OutputArtifact[Values]
+) -> None:
+    _save(out, [sum(t) for t in zip(_load(a), _load(b), _load(c), _load(d))])
+
+
+def ten_nodes(root: str, work_s: float = 0.0) -> Pipeline:
+    """source -> four branches of two steps -> gather: 10 nodes, 4 of them independent per layer."""
+    src = source()
+    ends = []
+    for branch in range(4):
+        first = step(data=src.outputs["out"], factor=branch + 1.0, work_s=work_s).with_id(f"b{branch}_1")
+        ends.append(step(data=first.outputs["out"], factor=2.0, work_s=work_s).with_id(f"b{branch}_2"))
+    return Pipeline("bench10", root, [gather(**{k: n.outputs["out"] for k, n in zip("abcd", ends)})])
+
+
+def median_subprocess(code: str, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    rows: list[tuple[str, float, str, float]] = []
+
+    bare = median_subprocess("pass", args.repeat)
+    with_pk = median_subprocess("import pipelinekit", args.repeat)
+    rows.append(("import pipelinekit (process start-up incl.)", with_pk, "empty python start-up", bare))
+
+    with tempfile.TemporaryDirectory() as root:
+        compile_times = [timed(lambda: compile_pipeline(ten_nodes(root))) for _ in range(max(20, args.repeat))]
+        rows.append(("define + compile 10-node pipeline", statistics.median(compile_times), "-", 0.0))
+
+        first = timed(lambda: LocalDagRunner().run(ten_nodes(root)).raise_for_failure())
+        cached_local = statistics.median(timed(lambda: LocalDagRunner().run(ten_nodes(root))) for _ in range(args.repeat))
+        cached_beam = statistics.median(timed(lambda: BeamDagRunner().run(ten_nodes(root))) for _ in range(args.repeat))
+        rows.append(("10-node cached rerun, LocalDagRunner", cached_local, "first run (local)", first))
+        rows.append(("10-node cached rerun, BeamDagRunner", cached_beam, "first run (local)", first))
+
+    with tempfile.TemporaryDirectory() as root:
+        BeamDagRunner().run(Pipeline("warm", root, [source()]))  # pay Beam's one-off import before timing
+    work = 1.0
+    with tempfile.TemporaryDirectory() as root:
+        serial = timed(lambda: LocalDagRunner().run(ten_nodes(root, work)).raise_for_failure())
+    with tempfile.TemporaryDirectory() as root:
+        parallel = timed(lambda: BeamDagRunner().run(ten_nodes(root, work)).raise_for_failure())
+    rows.append((f"10 nodes, 8 x {work}s work, BeamDagRunner", parallel, "same on LocalDagRunner (serial)", serial))
+
+    print(f"{'measure':<46} {'seconds':>8}   {'reference':<34} {'seconds':>8} {'ratio':>7}")
+    for name, value, reference, ref_value in rows:
+        ratio = f"{value / ref_value:6.2f}x" if ref_value else "-"
+        ref_text = f"{ref_value:8.4f}" if ref_value else "-"
+        print(f"{name:<46} {value:8.4f}   {reference:<34} {ref_text:>8} {ratio:>7}")
+    print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} cores; medians of {args.repeat} runs; machine is shared and noisy")
+
+
+if __name__ == "__main__":
+    main()
