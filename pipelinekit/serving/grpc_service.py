@@ -53,70 +53,63 @@ def _handle(
         metrics.observe(model, f"grpc.{api}", code, time.perf_counter() - start)
 
 
-class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+class _Servicer:
+    """What both services share: error mapping and metrics around each call."""
+
+    def __init__(self, metrics: ServerMetrics) -> None:
+        self._metrics = metrics
+
+    def _call(
+        self, api: str, request, context: grpc.ServicerContext, method: Callable, model: str | None = None
+    ):
+        name = request.model_spec.name if model is None else model
+        return _handle(self._metrics, api, name, context, lambda: method(request))
+
+
+class PredictionServicer(_Servicer, prediction_service_pb2_grpc.PredictionServiceServicer):
     """tensorflow.serving.PredictionService."""
 
     def __init__(self, service: InferenceService, metrics: ServerMetrics) -> None:
+        super().__init__(metrics)
         self._service = service
-        self._metrics = metrics
 
-    def Predict(self, request, context):
-        return _handle(
-            self._metrics, "Predict", request.model_spec.name, context, lambda: self._service.predict(request)
-        )
+    def Predict(self, request, context):  # noqa: N802 - gRPC method names
+        return self._call("Predict", request, context, self._service.predict)
 
-    def Classify(self, request, context):
-        return _handle(
-            self._metrics,
-            "Classify",
-            request.model_spec.name,
-            context,
-            lambda: self._service.classify(request),
-        )
+    def Classify(self, request, context):  # noqa: N802
+        return self._call("Classify", request, context, self._service.classify)
 
-    def Regress(self, request, context):
-        return _handle(
-            self._metrics, "Regress", request.model_spec.name, context, lambda: self._service.regress(request)
-        )
+    def Regress(self, request, context):  # noqa: N802
+        return self._call("Regress", request, context, self._service.regress)
 
-    def MultiInference(self, request, context):
+    def MultiInference(self, request, context):  # noqa: N802
         model = request.tasks[0].model_spec.name if request.tasks else ""
-        return _handle(
-            self._metrics, "MultiInference", model, context, lambda: self._service.multi_inference(request)
-        )
+        return self._call("MultiInference", request, context, self._service.multi_inference, model)
 
-    def GetModelMetadata(self, request, context):
-        return _handle(
-            self._metrics,
-            "GetModelMetadata",
-            request.model_spec.name,
-            context,
-            lambda: self._service.metadata(request),
-        )
+    def GetModelMetadata(self, request, context):  # noqa: N802
+        return self._call("GetModelMetadata", request, context, self._service.metadata)
 
 
-class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
+class ModelServicer(_Servicer, model_service_pb2_grpc.ModelServiceServicer):
     """tensorflow.serving.ModelService: status and config reload."""
 
     def __init__(self, manager: ModelManager, metrics: ServerMetrics) -> None:
+        super().__init__(metrics)
         self._manager = manager
-        self._metrics = metrics
 
-    def GetModelStatus(self, request, context):
-        return _handle(
-            self._metrics,
-            "GetModelStatus",
-            request.model_spec.name,
-            context,
-            lambda: self._manager.status_response(request.model_spec),
+    def GetModelStatus(self, request, context):  # noqa: N802
+        return self._call(
+            "GetModelStatus", request, context, lambda r: self._manager.status_response(r.model_spec)
         )
 
-    def HandleReloadConfigRequest(self, request, context):
-        def reload() -> model_management_pb2.ReloadConfigResponse:
-            self._manager.reload_config(request.config)
-            return model_management_pb2.ReloadConfigResponse()
+    def HandleReloadConfigRequest(self, request, context):  # noqa: N802
+        return self._call("HandleReloadConfigRequest", request, context, self._reload, model="")
 
-        return _handle(self._metrics, "HandleReloadConfigRequest", "", context, reload)
+    def _reload(
+        self, request: model_management_pb2.ReloadConfigRequest
+    ) -> model_management_pb2.ReloadConfigResponse:
+        self._manager.reload_config(request.config)
+        return model_management_pb2.ReloadConfigResponse()
 
 
 def create_grpc_server(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -50,6 +51,8 @@ __all__ = ["HEALTH_PATH", "METRICS_PATH", "create_rest_app"]
 
 METRICS_PATH = "/monitoring/prometheus/metrics"
 HEALTH_PATH = "/healthz"
+
+logger = logging.getLogger(__name__)
 
 _MODEL_PATH = re.compile(
     r"/v1/models/(?P<model>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
@@ -95,6 +98,10 @@ class _RestHandlers:
             code = exc.code
             status = 413 if isinstance(exc, RequestTooLargeError) else http_status_for_code(code)
             return JSONResponse({"error": str(exc)}, status_code=status)
+        except Exception as exc:
+            code = "INTERNAL"
+            logger.exception("REST %s %s failed", request.method, request.url.path)
+            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
         finally:
             self._metrics.observe(model, api, code, time.perf_counter() - start)
 

@@ -62,6 +62,11 @@ def json_to_inputs(
         columns = _rows_to_columns(body["instances"], names, where)
     else:
         columns = _columns(body["inputs"], names, where)
+    unknown = sorted(set(columns) - set(names))
+    if unknown:
+        raise InvalidInputError(
+            f"{where}: unexpected inputs {unknown}; the signature's inputs are {sorted(names)}."
+        )
     return {
         name: _to_array(value, signature.inputs[name].dtype, where, name) for name, value in columns.items()
     }, has_rows

@@ -1,0 +1,114 @@
+"""The serve flags (tensorflow_model_server's names), a real `serve` process with graceful SIGTERM, and batching."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from serving_helpers import HALF_PLUS_TWO, HALF_PLUS_TWO_VERSION
+
+from pipelinekit.serving import BatchingOptions, Client
+from pipelinekit.serving.batching import Batcher
+from pipelinekit.serving.cli import _server_options, add_serve_arguments
+
+SERVE_SCRIPT = """
+import argparse, sys
+from pipelinekit.serving.cli import add_serve_arguments, run_serve
+parser = argparse.ArgumentParser()
+add_serve_arguments(parser)
+sys.exit(run_serve(parser.parse_args(sys.argv[1:])))
+"""
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_tf_serving_command_line_parses_with_its_defaults():
+    args = parse(["--model_name=half_plus_two", f"--model_base_path={HALF_PLUS_TWO}", "--enable_batching"])
+    assert (args.port, args.rest_api_port, args.host) == (8500, 8501, "127.0.0.1")
+    options = _server_options(args)
+    assert options.config.model_config_list.config[0].name == "half_plus_two"
+    assert (options.grpc_port, options.rest_port, options.poll_wait_seconds) == (8500, 8501, 1.0)
+    assert options.batching == BatchingOptions(32, 1000)
+
+
+def test_rest_api_port_zero_turns_rest_off_as_in_tf_serving():
+    options = _server_options(parse([f"--model_base_path={HALF_PLUS_TWO}", "--rest_api_port=0"]))
+    assert options.rest_port is None and options.batching is None
+
+
+def test_serve_needs_a_base_path_or_a_config_file():
+    from pipelinekit.serving import ModelConfigError
+
+    with pytest.raises(ModelConfigError, match="--model_base_path"):
+        _server_options(parse([]))
+
+
+@pytest.mark.slow
+def test_serve_process_answers_and_stops_gracefully_on_sigterm():
+    argv = [
+        "--model_name=half_plus_two",
+        f"--model_base_path={HALF_PLUS_TWO}",
+        "--port=0",
+        "--rest_api_port=0",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE_SCRIPT, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()  # printed once the model serves; bounded by the test timeout
+        assert line.startswith("Serving ['half_plus_two']: gRPC 127.0.0.1:"), line
+        address = line.split("gRPC ")[1].strip()
+        with Client(address, "half_plus_two", timeout_s=10) as client:
+            assert client.predict({"x": [[1.0]]})["y"].tolist() == [[2.5]]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+class _CountingServable:
+    """Wraps a real Servable and counts model calls (the batcher's observable effect)."""
+
+    def __init__(self, servable) -> None:
+        self._servable = servable
+        self.calls = 0
+
+    def run(self, signature, inputs, output_filter):
+        self.calls += 1
+        time.sleep(0.01)  # a model slower than the arrival of requests, so they queue up
+        return self._servable.run(signature, inputs, output_filter)
+
+
+@pytest.mark.slow
+def test_batcher_merges_concurrent_requests_and_splits_answers():
+    from pipelinekit.serving.servable import Servable
+
+    servable = _CountingServable(Servable("half_plus_two", 123, HALF_PLUS_TWO_VERSION))
+    batcher = Batcher(BatchingOptions(max_batch_size=8, batch_timeout_micros=50_000))
+    results: dict[int, np.ndarray] = {}
+
+    def call(i: int) -> None:
+        results[i] = batcher.run(servable, "", {"x": np.array([[float(i)]], dtype=np.float32)}, ())["y"]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert {i: r.tolist() for i, r in results.items()} == {i: [[0.5 * i + 2]] for i in range(16)}
+    assert servable.calls < 16
