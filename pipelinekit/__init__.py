@@ -1,71 +1,28 @@
 """pipelinekit: typed, declarative ML pipelines on Apache Beam, with ML Metadata lineage.
 
 This package imports no TensorFlow, Beam or ML Metadata; they load when a run needs them.
+The public API is what this module re-exports.
 """
 
-from pipelinekit.compile import Plan, compile_pipeline
-from pipelinekit.dsl import (
-    Channel,
-    Component,
-    ComponentDefinition,
-    ExecutionContext,
-    InputSpec,
-    MetadataConfig,
-    Node,
-    OutputSpec,
-    ParameterSpec,
-    Pipeline,
-    component,
-    load_pipeline,
-    mysql_metadata,
-    sqlite_metadata,
-)
-from pipelinekit.errors import (
-    CompileError,
-    ComponentDefinitionError,
-    ComponentFailedError,
-    DefinitionError,
-    MetadataError,
-    MissingDependencyError,
-    PipelineKitError,
-    RunError,
-    ServingError,
-)
+from pipelinekit import compile as _compile
+from pipelinekit import dsl as _dsl
+from pipelinekit import errors as _errors
+from pipelinekit import types as _types
+from pipelinekit.compile import *  # noqa: F403
+from pipelinekit.dsl import *  # noqa: F403
+from pipelinekit.errors import *  # noqa: F403
 from pipelinekit.orchestration import BeamDagRunner, LocalDagRunner, NodeResult, RunResult
-from pipelinekit.types import *  # noqa: F403 - the artifact types and annotations are public API
-from pipelinekit.types import __all__ as _types_all
+from pipelinekit.types import *  # noqa: F403
 from pipelinekit.version import __version__
 
 __all__ = [
     "__version__",
-    "component",
-    "Component",
-    "ComponentDefinition",
-    "InputSpec",
-    "OutputSpec",
-    "ParameterSpec",
-    "ExecutionContext",
-    "Channel",
-    "Node",
-    "Pipeline",
-    "load_pipeline",
-    "MetadataConfig",
-    "sqlite_metadata",
-    "mysql_metadata",
-    "compile_pipeline",
-    "Plan",
+    *_types.__all__,
+    *_dsl.__all__,
+    *_compile.__all__,
     "BeamDagRunner",
     "LocalDagRunner",
     "NodeResult",
     "RunResult",
-    "PipelineKitError",
-    "DefinitionError",
-    "ComponentDefinitionError",
-    "CompileError",
-    "RunError",
-    "ComponentFailedError",
-    "MetadataError",
-    "MissingDependencyError",
-    "ServingError",
-    *_types_all,
+    *_errors.__all__,
 ]

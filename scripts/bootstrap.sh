@@ -20,6 +20,6 @@ echo "Setting up .venv/ (first time: a few minutes, most of it downloading Tenso
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip --quiet
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-.venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements.lock
+.venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements.lock
 .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps -e .
 echo "$WANT" > "$STAMP"

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 import pytest
+
+# The toy components live with the examples, so tests, benchmarks and users share one copy.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "examples", "toy"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -136,10 +136,19 @@ def _module_to_distributions() -> dict[str, list[str]]:
 
 
 def distribution_versions(names: Iterable[str]) -> dict[str, str]:
-    """Installed versions of the given distributions or top-level module names (unknown ones skipped)."""
+    """Installed versions of the given distributions or top-level module names (unknown ones skipped).
+
+    A name is first tried as a distribution name (cheap); only modules whose distribution is
+    named differently (``sklearn`` -> ``scikit-learn``) pay for the full scan of installed packages.
+    """
     versions: dict[str, str] = {}
     for name in names:
-        for distribution in _module_to_distributions().get(name, [name]):
+        try:
+            versions[name] = importlib.metadata.version(name)
+            continue
+        except importlib.metadata.PackageNotFoundError:
+            pass
+        for distribution in _module_to_distributions().get(name, []):
             try:
                 versions[distribution] = importlib.metadata.version(distribution)
             except importlib.metadata.PackageNotFoundError:
@@ -150,8 +159,18 @@ def distribution_versions(names: Iterable[str]) -> dict[str, str]:
 def libraries_used_by(fn: Callable[..., Any]) -> set[str]:
     """Top-level third-party packages a function uses: imported in its module (``np`` for numpy)
     or inside its body (``import tensorflow``)."""
-    names = {name for name in _referenced_names(fn) if name in _module_to_distributions()}
-    for value in getattr(fn, "__globals__", {}).values():
-        if isinstance(value, types.ModuleType):
-            names.add(value.__name__.split(".")[0])
-    return names - set(sys.stdlib_module_names) - {"builtins"}
+    names = {
+        value.__name__.split(".")[0] for value in getattr(fn, "__globals__", {}).values() if isinstance(value, types.ModuleType)
+    }
+    candidates = {name.split(".")[0] for name in _referenced_names(fn)} - names - set(sys.stdlib_module_names)
+    names |= {name for name in candidates if _is_installed_module(name)}
+    return names - set(sys.stdlib_module_names) - {"builtins", "pipelinekit"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_installed_module(name: str) -> bool:
+    """Whether a top-level module of this name can be imported (found without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False

@@ -1,23 +1,9 @@
 """Artifact types and the annotations that declare component arguments."""
 
+from pipelinekit.types import standard as _standard
 from pipelinekit.types.annotations import InputArtifact, ModuleFile, OutputArtifact, Parameter
 from pipelinekit.types.artifact import Artifact, Property, artifact_class_for
-from pipelinekit.types.standard import (
-    ExampleAnomalies,
-    Examples,
-    ExampleStatistics,
-    HyperParameters,
-    InferenceResult,
-    InfraBlessing,
-    Model,
-    ModelBlessing,
-    ModelEvaluation,
-    ModelRun,
-    PushedModel,
-    Schema,
-    TransformCache,
-    TransformGraph,
-)
+from pipelinekit.types.standard import *  # noqa: F403
 
 __all__ = [
     "Artifact",
@@ -27,18 +13,5 @@ __all__ = [
     "OutputArtifact",
     "Parameter",
     "ModuleFile",
-    "Examples",
-    "ExampleStatistics",
-    "Schema",
-    "ExampleAnomalies",
-    "TransformGraph",
-    "TransformCache",
-    "Model",
-    "ModelRun",
-    "HyperParameters",
-    "ModelEvaluation",
-    "ModelBlessing",
-    "InfraBlessing",
-    "PushedModel",
-    "InferenceResult",
+    *_standard.__all__,
 ]

@@ -1,4 +1,5 @@
-"""Small file-based components used by the core tests: they read and write JSON lists of numbers."""
+"""Small file-based components for tests, benchmarks and trying the framework: they read and
+write JSON lists of numbers, so they run in milliseconds and their results are easy to check."""
 
 from __future__ import annotations
 
