@@ -60,6 +60,13 @@ _MODEL_PATH = re.compile(
 )
 
 
+class _JSONResponse(JSONResponse):
+    """JSON that writes NaN and Infinity for non-finite floats, as TF Serving does, instead of failing."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def _proto_json(message: Any) -> dict[str, Any]:
     return json_format.MessageToDict(
         message, preserving_proto_field_name=True, including_default_value_fields=True
@@ -93,15 +100,15 @@ class _RestHandlers:
             if match is None:
                 raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
             api, call = await self._dispatch(request, match)
-            return JSONResponse(await self._run(call))
+            return _JSONResponse(await self._run(call))
         except StatusError as exc:
             code = exc.code
             status = 413 if isinstance(exc, RequestTooLargeError) else http_status_for_code(code)
-            return JSONResponse({"error": str(exc)}, status_code=status)
+            return _JSONResponse({"error": str(exc)}, status_code=status)
         except Exception as exc:
             code = "INTERNAL"
             logger.exception("REST %s %s failed", request.method, request.url.path)
-            return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
+            return _JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
         finally:
             self._metrics.observe(model, api, code, time.perf_counter() - start)
 
@@ -188,7 +195,7 @@ class _RestHandlers:
         body = {"status": "ok" if not waiting else "unavailable", "models": versions}
         if waiting:
             body["not_serving"] = waiting
-        return JSONResponse(body, status_code=503 if waiting else 200)
+        return _JSONResponse(body, status_code=503 if waiting else 200)
 
 
 def _signature_name(body: dict[str, Any]) -> str:

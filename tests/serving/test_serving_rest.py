@@ -154,3 +154,9 @@ def test_prometheus_metrics_count_requests_per_model_api_and_status(http):
         in text
     )
     assert 'pipelinekit_serving_model_versions_available{model="half_plus_two"} 1.0' in text
+
+
+def test_non_finite_floats_are_written_as_tf_serving_does(http):
+    response = http.post("/v1/models/half_plus_two:predict", content=b'{"instances": [NaN, Infinity]}')
+    assert response.status_code == 200
+    assert response.text == '{"predictions":[NaN,Infinity]}'
