@@ -9,6 +9,7 @@ MLMD transaction (``put_execution``), so a reader never sees half of it.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,13 +79,19 @@ class MetadataStore:
         self._type_ids: dict[tuple[str, str], int] = {}
         self._contexts: dict[tuple[str, str], Any] = {}
         if config.kind == "sqlite":
-            import os
-
-            os.makedirs(os.path.dirname(config.path) or ".", exist_ok=True)
+            try:
+                os.makedirs(os.path.dirname(config.path) or ".", exist_ok=True)
+            except OSError as error:
+                raise MetadataError(f"cannot create the folder of ML Metadata store {config.describe()}: {error}") from error
         try:
             self._store = metadata_store.MetadataStore(config.to_connection_config())
-        except self._mlmd_errors as error:
-            raise MetadataError(f"cannot open ML Metadata store {config.describe()}: {error}") from error
+        except (RuntimeError, *self._mlmd_errors) as error:  # a failed MySQL connect is a bare RuntimeError
+            raise MetadataError(
+                f"cannot open ML Metadata store {config.describe()}: {error or type(error).__name__}; "
+                "check that the server is running and the database, user and password are right"
+                if config.kind == "mysql"
+                else f"cannot open ML Metadata store {config.describe()}: {error}"
+            ) from error
 
     @property
     def raw(self) -> Any:

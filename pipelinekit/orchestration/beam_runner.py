@@ -90,5 +90,5 @@ class BeamDagRunner:
         for index, layer in enumerate(layers):
             label = f"Layer{index}"
             node_ids = beam_pipeline | f"{label}/Nodes" >> beam.Create(list(layer)) | f"{label}/Spread" >> beam.Reshuffle()
-            after = [beam.pvalue.AsList(previous)] if previous is not None else []
+            after: list[Any] = [beam.pvalue.AsList(previous)] if previous is not None else []
             previous = node_ids | f"{label}/Run[{','.join(layer)}]" >> beam.FlatMap(_run_node, *after, token=token)

@@ -16,7 +16,7 @@ import marshal
 import os
 import sys
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -131,7 +131,7 @@ def _referenced_names(obj: Any) -> set[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _module_to_distributions() -> dict[str, list[str]]:
+def _module_to_distributions() -> Mapping[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
