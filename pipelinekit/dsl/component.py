@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,9 +54,24 @@ class ComponentDefinition:
             return self.executor
         module_name, _, attribute = self.executor.partition(":")
         try:
-            return getattr(importlib.import_module(module_name), attribute)
+            return getattr(_import_fresh(module_name), attribute)
         except (ImportError, AttributeError) as error:
             raise ComponentDefinitionError(f"component {self.name!r}: cannot load executor {self.executor!r}: {error}") from error
+
+
+_LOADED_MTIMES: dict[str, float] = {}
+
+
+def _import_fresh(module_name: str) -> Any:
+    """Import a module, reloading it if its file changed since it was loaded, so a long-lived
+    process (a notebook, a test session) runs the same executor code the cache key was made from."""
+    module = importlib.import_module(module_name)
+    path = getattr(module, "__file__", None)
+    mtime = os.path.getmtime(path) if path and os.path.exists(path) else 0.0
+    if _LOADED_MTIMES.setdefault(module_name, mtime) != mtime:
+        module = importlib.reload(module)
+        _LOADED_MTIMES[module_name] = mtime
+    return module
 
 
 class FunctionComponent:
