@@ -10,6 +10,7 @@ from datetime import datetime
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.dsl.loader import load_pipeline
@@ -33,7 +34,7 @@ def check_command(args: argparse.Namespace) -> int:
         f"pipeline [bold]{plan.pipeline_name}[/]: {len(plan.nodes)} nodes, compiled in {time.perf_counter() - started:.3f}s"
     )
     for index, layer in enumerate(plan.layers):
-        out.print(f"  layer {index}: {', '.join(layer)}")
+        out.print(f"  layer {index}: {', '.join(layer)}", markup=False)
     return 0
 
 
@@ -62,7 +63,7 @@ def _report(result: RunResult) -> None:
     err.print(f"[{style}]run {result.run_id} {result.status}[/] in {result.duration:.2f}s: {line}")
     for node_id in result.nodes_with(FAILED):
         failed = result.nodes[node_id]
-        err.print(f"\n[bold red]{failed.error}[/]\n{failed.user_traceback}")
+        err.print(Text.assemble("\n", (str(failed.error), "bold red"), "\n", failed.user_traceback))
     if not result.succeeded:
         err.print("Fix the failure and run again: the nodes that finished are cached.")
 
@@ -116,5 +117,5 @@ def lineage_command(args: argparse.Namespace) -> int:
         artifact_id = latest_output(store, name, node_id, key).id  # type: ignore[assignment]
     direction = "downstream" if args.downstream else "upstream"
     step = (downstream if args.downstream else upstream)(store, artifact_id)
-    out.print(render(step, direction))
+    out.print(render(step, direction), markup=False)
     return 0

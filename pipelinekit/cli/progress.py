@@ -8,6 +8,7 @@ import time
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from pipelinekit.orchestration.result import NodeResult
 
@@ -57,7 +58,8 @@ class LiveProgress:
             return
         status, duration, detail = self._rows[node_id]
         timing = f" {duration:.2f}s" if status not in ("running", "skipped") else ""
-        self.console.print(f"[{_STYLE.get(status, '')}]{status:>8}[/] {node_id}{timing}  [dim]{detail}[/]", highlight=False)
+        line = Text.assemble((f"{status:>8}", _STYLE.get(status, "")), f" {node_id}{timing}  ", (detail, "dim"))
+        self.console.print(line)
 
     def _table(self) -> Table:
         table = Table(box=None, pad_edge=False)
@@ -67,5 +69,5 @@ class LiveProgress:
         for node_id, (status, duration, detail) in self._rows.items():
             elapsed = now - self._started[node_id] if status == "running" else duration
             shown = f"{elapsed:.1f}s" if status not in ("waiting", "skipped") else ""
-            table.add_row(node_id, f"[{_STYLE.get(status, '')}]{status}[/]", shown, detail)
+            table.add_row(Text(node_id), Text(status, style=_STYLE.get(status, "")), shown, Text(detail, style="dim"))
         return table
