@@ -28,7 +28,7 @@ class LiveProgress:
         self._rows: dict[str, tuple[str, float, str]] = {n: ("waiting", 0.0, "") for n in node_ids}
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._live = Live(self._table(), console=self.console, refresh_per_second=4) if self.console.is_terminal else None
+        self._live = Live(console=self.console, refresh_per_second=4, get_renderable=self._table) if self.console.is_terminal else None
 
     def __enter__(self) -> LiveProgress:
         if self._live:
@@ -37,7 +37,7 @@ class LiveProgress:
 
     def __exit__(self, *exc: object) -> None:
         if self._live:
-            self._live.update(self._table())
+            self._live.refresh()
             self._live.__exit__(None, None, None)
 
     def node_started(self, node_id: str, reason: str) -> None:
@@ -54,7 +54,7 @@ class LiveProgress:
 
     def _show(self, node_id: str) -> None:
         if self._live:
-            self._live.update(self._table())
+            self._live.refresh()
             return
         status, duration, detail = self._rows[node_id]
         timing = f" {duration:.2f}s" if status not in ("running", "skipped") else ""
