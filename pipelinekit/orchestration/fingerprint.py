@@ -7,6 +7,7 @@ editing one component re-runs only that component.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib.metadata
@@ -77,13 +78,66 @@ def code_fingerprint(implementation: Callable[..., Any] | str) -> str:
     """Digest of an executor: a function with its same-module helpers, or a whole module given as
     ``"package.module:function"`` (read from disk, not imported)."""
     if isinstance(implementation, str):
-        module_name = implementation.partition(":")[0]
-        spec = importlib.util.find_spec(module_name)
-        if spec is None or not spec.origin:
-            return digest("unresolved", implementation)
-        with open(spec.origin, "rb") as handle:
-            return digest(implementation, handle.read())
+        return digest(implementation, *_module_closure_parts(implementation.partition(":")[0]))
     return digest(*_function_parts(implementation))
+
+
+def _module_file(name: str) -> str | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    origin = spec.origin if spec else None
+    return origin if origin and origin.endswith(".py") else None
+
+
+def _module_closure_parts(module_name: str) -> list[str | bytes]:
+    """The source of an executor module and of the modules it imports from its own folder tree
+    (its package, or its directory for a top-level module), read from disk, never imported."""
+    first = _module_file(module_name)
+    if first is None:
+        return ["unresolved"]
+    top = module_name.split(".")[0]
+    root = os.path.dirname(first) if "." not in module_name else os.path.dirname(_module_file(top) or first)
+    parts: list[str | bytes] = []
+    seen: set[str] = set()
+    pending = [module_name]
+    inside = os.path.abspath(root) + os.sep
+    while pending:
+        name = pending.pop()
+        if name in seen or not _is_under(name.split(".")[0], inside):  # checked first: find_spec("a.b") imports "a"
+            continue
+        path = _module_file(name)
+        if path is None or not os.path.abspath(path).startswith(inside):
+            continue
+        seen.add(name)
+        with open(path, "rb") as handle:
+            source = handle.read()
+        parts += [name, source]
+        pending.extend(_imported_names(source, name, path))
+    return parts
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_under(top_level: str, folder: str) -> bool:
+    path = _module_file(top_level)
+    return path is not None and os.path.abspath(path).startswith(folder)
+
+
+def _imported_names(source: bytes, module_name: str, path: str) -> list[str]:
+    """Absolute names of the modules a source file imports (relative imports resolved)."""
+    package = module_name if path.endswith("__init__.py") else module_name.rpartition(".")[0]
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}".strip(".")
+            names += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    return names
 
 
 def _function_parts(root: Callable[..., Any]) -> list[str]:

@@ -59,3 +59,19 @@ def test_a_library_upgrade_is_named_in_the_reason():
     old = {"libraries": {"numpy": "1.26.4"}, "parameters": {}}
     new = {"libraries": {"numpy": "2.0.0"}, "parameters": {}}
     assert describe_change(old, new) == "numpy 1.26.4 -> 2.0.0"
+
+
+def test_an_executor_module_digest_covers_its_local_imports_only(tmp_path, monkeypatch):
+    from pipelinekit.orchestration.fingerprint import code_fingerprint
+
+    (tmp_path / "pk_exec_mod.py").write_text(
+        "import json\nfrom pk_helper_mod import double\n\ndef run(context, **kw):\n    return double(1)\n"
+    )
+    (tmp_path / "pk_helper_mod.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "pk_unrelated.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_fingerprint("pk_exec_mod:run")
+    (tmp_path / "pk_unrelated.py").write_text("X = 2\n")
+    assert code_fingerprint("pk_exec_mod:run") == before
+    (tmp_path / "pk_helper_mod.py").write_text("def double(x):\n    return x + x\n")
+    assert code_fingerprint("pk_exec_mod:run") != before
