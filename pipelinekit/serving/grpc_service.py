@@ -129,7 +129,9 @@ def create_grpc_server(
         PredictionServicer(service, metrics), server
     )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(manager, metrics), server)
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise OSError(f"cannot bind the gRPC port at {address}; is it in use? Pick another with --port.")
-    return server, port
+    try:
+        return server, server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise OSError(
+            f"cannot bind the gRPC port at {address}: is it in use? Pick another with --port."
+        ) from exc

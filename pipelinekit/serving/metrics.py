@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 __all__ = ["CONTENT_TYPE", "ServerMetrics"]
 
+UNKNOWN_MODEL = "_unknown_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -36,10 +37,16 @@ class ServerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._available_versions = available_versions
         self.registry.register(_VersionsCollector(available_versions))
 
     def observe(self, model: str, api: str, status: str, seconds: float) -> None:
-        """Record one finished request."""
+        """Record one finished request; names of models not served count as ``_unknown_``.
+
+        So a client sending arbitrary model names cannot grow the number of series without bound.
+        """
+        if model not in self._available_versions():
+            model = UNKNOWN_MODEL
         self._requests.labels(model, api, status).inc()
         self._latency.labels(model, api, status).observe(seconds)
 

@@ -72,6 +72,14 @@ class ModelServer:
         return f"http://{self.options.host}:{self.rest_port}"
 
     def start(self) -> ModelServer:
+        """Load the models and open the ports; on any failure, release what was started and re-raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(grace_s=0)
+            raise
+
+    def _start(self) -> ModelServer:
         self.manager.start()
         self._grpc_server, self.grpc_port = create_grpc_server(
             self.service,
@@ -102,7 +110,14 @@ class ModelServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted connections inherit this; without it a small answer waits ~40 ms on delayed ACKs.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.options.host, port))
+        try:
+            sock.bind((self.options.host, port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(
+                f"cannot bind the REST port at {self.options.host}:{port}: {exc.strerror}. "
+                "Pick another with --rest_api_port."
+            ) from exc
         self.rest_port = sock.getsockname()[1]
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10

@@ -112,3 +112,49 @@ def test_batcher_merges_concurrent_requests_and_splits_answers():
         thread.join(timeout=30)
     assert {i: r.tolist() for i, r in results.items()} == {i: [[0.5 * i + 2]] for i in range(16)}
     assert servable.calls < 16
+
+
+@pytest.mark.slow
+def test_server_with_batching_answers_every_concurrent_request(start_server):
+    from pipelinekit.serving import single_model_config
+
+    server = start_server(
+        single_model_config("half_plus_two", HALF_PLUS_TWO),
+        batching=BatchingOptions(8, 20_000),
+        rest_port=None,
+    )
+    answers: dict[int, list] = {}
+
+    def call(i: int) -> None:
+        with Client(server.grpc_address, "half_plus_two") as client:
+            answers[i] = client.predict({"x": [[float(i)]]})["y"].tolist()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert answers == {i: [[0.5 * i + 2]] for i in range(8)}
+
+
+@pytest.mark.slow
+def test_config_file_watcher_applies_a_changed_file(start_server, tmp_path):
+    from pipelinekit.serving import read_model_config_file
+    from pipelinekit.serving.cli import _start_config_watcher
+
+    path = tmp_path / "models.config"
+    one = f'model_config_list {{ config {{ name: "a" base_path: "{HALF_PLUS_TWO}" }} }}'
+    path.write_text(one)
+    server = start_server(read_model_config_file(str(path)), rest_port=None)
+    args = parse([f"--model_config_file={path}", "--model_config_file_poll_wait_seconds=0.1"])
+    stop = threading.Event()
+    watcher = _start_config_watcher(args, server, stop)
+    try:
+        path.write_text(one.replace("} }", f'}} config {{ name: "b" base_path: "{HALF_PLUS_TWO}" }} }}'))
+        deadline = time.monotonic() + 30
+        while server.manager.model_names != ["a", "b"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.manager.model_names == ["a", "b"]
+    finally:
+        stop.set()
+        watcher.join(timeout=10)

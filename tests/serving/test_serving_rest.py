@@ -148,7 +148,9 @@ def test_prometheus_metrics_count_requests_per_model_api_and_status(http):
     http.post("/v1/models/nope:predict", json={"instances": [1.0]})
     text = http.get("/monitoring/prometheus/metrics").text
     assert 'pipelinekit_serving_requests_total{api="rest.predict",model="half_plus_two",status="OK"}' in text
-    assert 'pipelinekit_serving_requests_total{api="rest.predict",model="nope",status="NOT_FOUND"}' in text
+    assert (
+        'pipelinekit_serving_requests_total{api="rest.predict",model="_unknown_",status="NOT_FOUND"}' in text
+    )
     assert (
         'pipelinekit_serving_request_latency_seconds_count{api="rest.predict",model="half_plus_two",status="OK"}'
         in text
@@ -160,3 +162,30 @@ def test_non_finite_floats_are_written_as_tf_serving_does(http):
     response = http.post("/v1/models/half_plus_two:predict", content=b'{"instances": [NaN, Infinity]}')
     assert response.status_code == 200
     assert response.text == '{"predictions":[NaN,Infinity]}'
+
+
+def test_grpc_request_size_limit_is_resource_exhausted(server):
+    import grpc
+    import numpy as np
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "half_plus_two"
+    request.inputs["x"].CopyFrom(tf.make_tensor_proto(np.zeros((30000, 1), dtype=np.float32)))
+    with grpc.insecure_channel(server.grpc_address) as channel, pytest.raises(grpc.RpcError) as error:
+        prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=10)
+    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_binds_loopback_only_by_default(server):
+    assert server.grpc_address.startswith("127.0.0.1:") and server.rest_url.startswith("http://127.0.0.1:")
+
+
+def test_a_port_in_use_is_a_clear_error(server, start_server):
+    with pytest.raises(OSError, match="--rest_api_port"):
+        start_server(single_model_config("half_plus_two", HALF_PLUS_TWO), rest_port=server.rest_port)
+    with pytest.raises(OSError, match="--port"):
+        start_server(
+            single_model_config("half_plus_two", HALF_PLUS_TWO),
+            grpc_port=int(server.grpc_address.split(":")[1]),
+        )
