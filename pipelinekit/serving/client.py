@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
 import httpx
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Client"]
 
-ExampleLike = Mapping[str, Any] | tf.train.Example
+ExampleLike: TypeAlias = Mapping[str, Any] | tf.train.Example
 
 _CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}  # 5 -> "NOT_FOUND"
 _CODE_FOR_HTTP = {

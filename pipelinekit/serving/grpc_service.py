@@ -41,16 +41,14 @@ def _handle(
     try:
         return call()
     except StatusError as exc:
-        code = exc.code
-        context.abort(grpc.StatusCode[code], str(exc))
+        code, message = exc.code, str(exc)
     except Exception as exc:
-        code = "INTERNAL"
+        code, message = "INTERNAL", f"{api} for model {model!r} failed: {type(exc).__name__}: {exc}"
         logger.exception("grpc %s for model %r failed", api, model)
-        context.abort(
-            grpc.StatusCode.INTERNAL, f"{api} for model {model!r} failed: {type(exc).__name__}: {exc}"
-        )
     finally:
         metrics.observe(model, f"grpc.{api}", code, time.perf_counter() - start)
+    context.abort(grpc.StatusCode[code], message)
+    raise AssertionError("grpc's context.abort() returned instead of raising")
 
 
 class _Servicer:

@@ -148,7 +148,7 @@ class InferenceService:
         signature_name = _checked_signature(servable, signature_name, CLASSIFY_METHOD, ("classes", "scores"))
         outputs = self._run_examples(servable, signature_name, request_input)
         classes, scores = outputs.get("classes"), outputs.get("scores")
-        count = len(classes if classes is not None else scores)
+        count = len(outputs["classes"] if "classes" in outputs else outputs["scores"])
         result = classification_pb2.ClassificationResult()
         for row in range(count):
             _add_classes(result.classifications.add(), classes, scores, row)
@@ -227,11 +227,19 @@ def _with_context(example: tf.train.Example, context: tf.train.Example) -> tf.tr
     return merged
 
 
-def _add_classes(classifications: classification_pb2.Classifications, classes, scores, row: int) -> None:
-    width = (classes if classes is not None else scores)[row].size
-    for column in range(width):
+def _add_classes(
+    classifications: classification_pb2.Classifications,
+    classes: np.ndarray | None,
+    scores: np.ndarray | None,
+    row: int,
+) -> None:
+    labels = (
+        [label.decode("utf-8", "replace") for label in np.ravel(classes[row])] if classes is not None else []
+    )
+    values = [float(score) for score in np.ravel(scores[row])] if scores is not None else []
+    for column in range(max(len(labels), len(values))):
         entry = classifications.classes.add()
-        if classes is not None:
-            entry.label = np.ravel(classes[row])[column].decode("utf-8", "replace")
-        if scores is not None:
-            entry.score = float(np.ravel(scores[row])[column])
+        if labels:
+            entry.label = labels[column]
+        if values:
+            entry.score = values[column]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TypeAlias
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
@@ -24,8 +25,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ModelServerConfig = model_server_config_pb2.ModelServerConfig
-ModelConfig = model_server_config_pb2.ModelConfig
+ModelServerConfig: TypeAlias = model_server_config_pb2.ModelServerConfig
+ModelConfig: TypeAlias = model_server_config_pb2.ModelConfig
 
 
 def single_model_config(model_name: str, model_base_path: str) -> ModelServerConfig:

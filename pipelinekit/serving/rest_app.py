@@ -192,7 +192,7 @@ class _RestHandlers:
         """200 when every model serves at least one version, else 503 naming the ones that do not."""
         versions = self._manager.available_versions()
         waiting = sorted(name for name, served in versions.items() if not served)
-        body = {"status": "ok" if not waiting else "unavailable", "models": versions}
+        body: dict[str, Any] = {"status": "ok" if not waiting else "unavailable", "models": versions}
         if waiting:
             body["not_serving"] = waiting
         return _JSONResponse(body, status_code=503 if waiting else 200)

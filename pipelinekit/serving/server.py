@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import grpc
 import uvicorn
 
 from pipelinekit.serving.batching import Batcher, BatchingOptions
@@ -58,7 +59,7 @@ class ModelServer:
         self.service = InferenceService(self.manager.servable, runner)
         self.grpc_port = 0
         self.rest_port: int | None = None
-        self._grpc_server = None
+        self._grpc_server: grpc.Server | None = None
         self._rest_server: uvicorn.Server | None = None
         self._rest_thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -81,7 +82,7 @@ class ModelServer:
 
     def _start(self) -> ModelServer:
         self.manager.start()
-        self._grpc_server, self.grpc_port = create_grpc_server(
+        grpc_server, self.grpc_port = create_grpc_server(
             self.service,
             self.manager,
             self.metrics,
@@ -89,7 +90,8 @@ class ModelServer:
             self.options.grpc_max_threads,
             self.options.max_request_bytes,
         )
-        self._grpc_server.start()
+        self._grpc_server = grpc_server
+        grpc_server.start()
         logger.info("gRPC API at %s", self.grpc_address)
         if self.options.rest_port is not None:
             self._start_rest(self.options.rest_port)
@@ -153,7 +155,8 @@ class ModelServer:
         return self._stopped.wait(timeout)
 
     def __enter__(self) -> Self:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()

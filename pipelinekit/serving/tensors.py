@@ -128,8 +128,8 @@ def outputs_to_json(outputs: Mapping[str, np.ndarray], row_format: bool, where: 
         return {"outputs": next(iter(values.values())) if len(values) == 1 else values}
     if len(values) == 1:
         return {"predictions": next(iter(values.values()))}
-    sizes = {name: np.shape(array)[0] if np.ndim(array) else None for name, array in outputs.items()}
-    if len(set(sizes.values())) != 1 or None in sizes.values():
+    sizes = {name: np.shape(array)[0] if np.ndim(array) else -1 for name, array in outputs.items()}
+    if len(set(sizes.values())) != 1 or -1 in sizes.values():
         raise InvalidInputError(
             f"{where}: the outputs have different batch sizes {sizes}, so they cannot be given as rows; "
             "send the request in columnar format ('inputs')."

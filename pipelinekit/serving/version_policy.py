@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from tensorflow_serving.config import file_system_storage_path_source_pb2
 
 __all__ = ["ServableVersionPolicy", "describe_policy", "list_version_dirs", "select_versions"]
 
-ServableVersionPolicy = (
+ServableVersionPolicy: TypeAlias = (
     file_system_storage_path_source_pb2.FileSystemStoragePathSourceConfig.ServableVersionPolicy
 )
 
