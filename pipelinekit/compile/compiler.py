@@ -11,7 +11,7 @@ from pipelinekit.dsl.node import Channel, Node, did_you_mean
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.dsl.spec import type_name
 from pipelinekit.errors import CompileError
-from pipelinekit.types.annotations import ModuleFile
+from pipelinekit.types.annotations import ExternalPath, ModuleFile
 
 __all__ = ["compile_pipeline"]
 
@@ -105,6 +105,8 @@ def _parameter_problems(where: str, name: str, parameter: Any, given: dict[str, 
     problem = parameter.problem_with(value)
     if not problem and parameter.type is ModuleFile and value and not os.path.isfile(value):
         problem = f"module file {os.path.abspath(value)} does not exist"
+    elif not problem and parameter.type is ExternalPath and value and not os.path.exists(value):
+        problem = f"path {os.path.abspath(value)} does not exist"
     return [f"{where}, parameter {name!r}: {problem}"] if problem else []
 
 

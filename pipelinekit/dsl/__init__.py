@@ -2,6 +2,7 @@
 
 from pipelinekit.dsl.component import Component, ComponentDefinition, FunctionComponent, component
 from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.dsl.importer import importer
 from pipelinekit.dsl.loader import load_pipeline
 from pipelinekit.dsl.metadata_config import MetadataConfig, mysql_metadata, sqlite_metadata
 from pipelinekit.dsl.node import Channel, Node
@@ -21,6 +22,7 @@ __all__ = [
     "Channel",
     "Node",
     "Pipeline",
+    "importer",
     "load_pipeline",
     "MetadataConfig",
     "sqlite_metadata",

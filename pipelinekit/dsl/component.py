@@ -39,7 +39,9 @@ class ComponentDefinition:
     """A component: its name, spec, and the executor that does the work.
 
     ``executor`` is a callable, or a ``"package.module:function"`` path imported only when the
-    node runs, so declaring a pipeline never pays for heavy imports.
+    node runs, so declaring a pipeline never pays for heavy imports. ``external_output`` names
+    the parameter whose path becomes the URI of the single output, registered where it is
+    instead of in a fresh folder (how an importer works).
     """
 
     name: str
@@ -47,6 +49,7 @@ class ComponentDefinition:
     executor: Executor | str
     context_argument: str | None = None
     libraries: tuple[str, ...] = ()
+    external_output: str | None = None
 
     def load_executor(self) -> Executor:
         """The executor callable, importing its module if it was given as a path."""
@@ -152,7 +155,7 @@ def _add_argument(spec: ComponentSpec, where: str, argument: inspect.Parameter, 
 def _parameter_spec(label: str, value_type: Any, default: Any) -> ParameterSpec:
     if not is_supported_parameter_type(value_type):
         raise ComponentDefinitionError(
-            f"{label}: Parameter[{value_type!r}] is not supported; use int, float, str, bool, dict, list or ModuleFile"
+            f"{label}: Parameter[{value_type!r}] is not supported; use int, float, str, bool, dict, list, ModuleFile or ExternalPath"
         )
     parameter = ParameterSpec(value_type, default)
     problem = None if parameter.required or default is None else parameter.problem_with(default)

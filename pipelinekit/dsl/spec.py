@@ -6,7 +6,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelinekit.types.annotations import ModuleFile
+from pipelinekit.types.annotations import ExternalPath, ModuleFile
 from pipelinekit.types.artifact import Artifact
 
 __all__ = ["InputSpec", "OutputSpec", "ParameterSpec", "ComponentSpec", "REQUIRED", "type_name"]
@@ -20,7 +20,7 @@ class _Required:
 REQUIRED: Any = _Required()
 """Default of a parameter that has none: the user must set it."""
 
-PARAMETER_TYPES: tuple[type, ...] = (int, float, str, bool, dict, list, ModuleFile)
+PARAMETER_TYPES: tuple[type, ...] = (int, float, str, bool, dict, list, ExternalPath, ModuleFile)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _type_problem(value_type: Any, value: Any) -> str | None:
     origin = typing.get_origin(value_type) or value_type
     if origin is float and isinstance(value, int) and not isinstance(value, bool):
         return None
-    if origin is ModuleFile:
+    if origin in (ExternalPath, ModuleFile):
         origin = str
     if origin is int and isinstance(value, bool):
         return f"expected int, got bool {value!r}"

@@ -1,7 +1,7 @@
 """Cache keys: what a node's result depends on, hashed from a canonical, sorted serialisation.
 
-The key covers the component's code, its spec, the content of user module files, its
-parameters, its inputs (by content fingerprint) and the versions of the libraries it uses.
+The key covers the component's code, its spec, the content of external files (user module
+files, imported data), its parameters, its inputs (by content fingerprint) and the versions of the libraries it uses.
 The parts are kept beside the key so a miss can say what changed.
 """
 
@@ -21,7 +21,7 @@ from pipelinekit.orchestration.fingerprint import (
     libraries_used_by,
     path_fingerprint,
 )
-from pipelinekit.types.annotations import ModuleFile
+from pipelinekit.types.annotations import ExternalPath
 from pipelinekit.types.artifact import Artifact
 from pipelinekit.version import __version__
 
@@ -53,10 +53,10 @@ def compute_cache_key(node: Node, inputs: dict[str, Artifact | None]) -> CacheKe
         "code": code_fingerprint(definition.executor),
         "spec": digest(_canonical(definition.spec.describe())),
         "parameters": {name: digest(_canonical(value)) for name, value in sorted(parameters.items())},
-        "module_files": {
+        "external_files": {
             name: path_fingerprint(str(parameters[name])) if os.path.exists(str(parameters[name])) else "missing"
             for name, spec in sorted(definition.spec.parameters.items())
-            if spec.type is ModuleFile and parameters.get(name)
+            if isinstance(spec.type, type) and issubclass(spec.type, ExternalPath) and parameters.get(name)
         },
         "inputs": {name: artifact_fingerprint(a) if a else "none" for name, a in sorted(inputs.items())},
         "libraries": _libraries(node),
@@ -87,7 +87,7 @@ def describe_change(old: dict[str, Any], new: dict[str, Any]) -> str:
             changes.append(f"{part} changed")
     for part, label in (
         ("parameters", "parameter"),
-        ("module_files", "module file"),
+        ("external_files", "content of"),
         ("inputs", "input"),
         ("libraries", "library"),
     ):

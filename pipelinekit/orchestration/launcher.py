@@ -155,8 +155,12 @@ class NodeLauncher:
         return os.path.join(self.plan.pipeline_root, node_id, key, str(execution_id))
 
     def _prepare_outputs(self, node_id: str, execution_id: int, staging: str) -> dict[str, Artifact]:
+        node = self.plan.nodes[node_id]
+        if node.definition.external_output:
+            [(key, spec)] = node.definition.spec.outputs.items()
+            return {key: spec.type(os.path.abspath(node.parameters[node.definition.external_output]))}
         outputs = {}
-        for key, spec in self.plan.nodes[node_id].definition.spec.outputs.items():
+        for key, spec in node.definition.spec.outputs.items():
             final = self._final_uri(node_id, key, execution_id)
             if os.path.exists(final):
                 raise RunError(
@@ -194,17 +198,19 @@ class NodeLauncher:
         self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]
     ) -> dict[str, list[Artifact]]:
         """Move outputs from staging into place, then record everything in one MLMD transaction;
-        if recording fails, the moved folders are removed again."""
+        if recording fails, the moved folders are removed again. Imported data is never moved."""
         moved: list[str] = []
+        in_place = bool(self.plan.nodes[node_id].definition.external_output)
         try:
             for key, artifact in outputs.items():
-                final = self._final_uri(node_id, key, execution_id)
-                os.makedirs(os.path.dirname(final), exist_ok=True)
-                os.replace(artifact.uri, final)
-                moved.append(final)
-                artifact.uri = final
-                artifact.set_custom_property("fingerprint", path_fingerprint(final))
-                artifact.set_custom_property("manifest", path_manifest(final))
+                if not in_place:
+                    final = self._final_uri(node_id, key, execution_id)
+                    os.makedirs(os.path.dirname(final), exist_ok=True)
+                    os.replace(artifact.uri, final)
+                    moved.append(final)
+                    artifact.uri = final
+                artifact.set_custom_property("fingerprint", path_fingerprint(artifact.uri))
+                artifact.set_custom_property("manifest", path_manifest(artifact.uri))
             published = {key: [artifact] for key, artifact in outputs.items()}
             self.store.publish_execution(execution_id, contexts, published, {"finished_at": time.time()})
         except BaseException:

@@ -11,7 +11,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["InputArtifact", "OutputArtifact", "Parameter", "ModuleFile", "ParsedAnnotation", "parse_annotation"]
+__all__ = ["InputArtifact", "OutputArtifact", "Parameter", "ModuleFile", "ExternalPath", "ParsedAnnotation", "parse_annotation"]
 
 A = TypeVar("A")
 P = TypeVar("P")
@@ -29,8 +29,13 @@ class Parameter(Generic[P]):
     """Marks an argument as a parameter: a JSON-like value fixed when the pipeline is defined."""
 
 
-class ModuleFile(str):
-    """A parameter holding the path of a user module file; its content is part of the cache key."""
+class ExternalPath(str):
+    """A parameter holding a file or folder outside the pipeline root; its content is part of the
+    cache key, so a node that reads it runs again when the data changes."""
+
+
+class ModuleFile(ExternalPath):
+    """A parameter holding the path of a user module file (a Python file a component loads)."""
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def test_the_key_covers_libraries_module_files_and_input_fingerprints(tmp_path):
     module.write_text("X = 2\n")
     numbers.set_custom_property("fingerprint", "abd")
     again = compute_cache_key(node, {"numbers": numbers})
-    assert describe_change(key.parts, again.parts) == "module file 'module_file' changed, input 'numbers' changed"
+    assert describe_change(key.parts, again.parts) == "content of 'module_file' changed, input 'numbers' changed"
 
 
 def test_a_library_upgrade_is_named_in_the_reason():
