@@ -4,8 +4,10 @@
 
 For half_plus_two (tests/data) and a penguin-size Keras 3 model built here (4 float inputs,
 16 hidden units, 3 classes), it runs 1 and 8 concurrent clients for ``--seconds`` each:
-in-process (the SavedModel signature called directly: the floor), gRPC (official stubs) and
-REST (httpx), against ``pipelinekit serve`` in a separate process. It prints p50 and p99
+in-process (the loaded SavedModel signature called directly: the floor the issue names),
+Servable.run (the server's own model call, in-process: what the transports add is the gap
+to this row), gRPC (official stubs) and REST (httpx), against ``pipelinekit serve`` in a
+separate process. It prints p50 and p99
 latency, requests per second, and each transport's throughput and p50 relative to in-process.
 Client threads share one Python process, so with 8 clients the client side is part of what
 is measured; numbers vary a lot on small or busy machines.
@@ -129,6 +131,13 @@ def in_process_call(path: str, inputs: dict[str, np.ndarray]) -> Callable[[], Ca
     return lambda: lambda: signature(**tensors)
 
 
+def servable_call(model: str, path: str, inputs: dict[str, np.ndarray]) -> Callable[[], Callable[[], None]]:
+    from pipelinekit.serving.servable import Servable
+
+    servable = Servable(model, 1, path)
+    return lambda: lambda: servable.run("", inputs)
+
+
 def grpc_call(address: str, model: str, inputs: dict[str, np.ndarray]) -> Callable[[], Callable[[], None]]:
     import grpc
     import tensorflow as tf
@@ -241,6 +250,7 @@ def measure_all(penguin_path: str, grpc_address: str, rest_url: str, seconds: fl
     for model, (path, inputs) in models.items():
         transports = {
             "in-process": in_process_call(path, inputs),
+            "Servable.run": servable_call(model, path, inputs),
             "gRPC": grpc_call(grpc_address, model, inputs),
             "REST": rest_call(rest_url, model, inputs),
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -40,11 +40,17 @@ class Servable:
         self.path = path
         self.signature_defs = _read_signature_defs(path, name, version)
         try:
-            self._functions = tf.saved_model.load(path, tags=[SERVE_TAG]).signatures
+            # Keep the loaded object: it owns the variables the signatures read.
+            self._model = tf.saved_model.load(path, tags=[SERVE_TAG])
         except Exception as exc:  # TF raises many unrelated types for a broken SavedModel
             raise ModelLoadError(
                 f"model {name!r} version {version}: loading the SavedModel at {path!r} failed: {exc}"
             ) from exc
+        self._functions = {
+            key: _fast_caller(self.describe(key), function, self.signature_defs[key])
+            for key, function in self._model.signatures.items()
+            if key in self.signature_defs
+        }
 
     def describe(self, signature_name: str = "") -> str:
         """``model 'm' version 3 signature 's'``, the prefix of every message about a request."""
@@ -78,8 +84,13 @@ class Servable:
             name: _to_tensor(where, name, value, signature.inputs[name].dtype)
             for name, value in inputs.items()
         }
+        function = self._functions.get(key)
+        if function is None:
+            raise SignatureNotFoundError(
+                f"{where}: the signature is in saved_model.pb but TensorFlow did not load it"
+            )
         try:
-            outputs = self._functions[key](**tensors)
+            outputs = function(tensors)
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as exc:
             raise InvalidInputError(
                 f"{where}: the inputs do not fit the signature: {_first_line(exc)}"
@@ -87,6 +98,24 @@ class Servable:
         except tf.errors.OpError as exc:
             raise StatusError(f"{where}: running the model failed: {_first_line(exc)}") from exc
         return {name: outputs[name].numpy() for name in wanted}
+
+
+def _fast_caller(where: str, function: Callable, signature: meta_graph_pb2.SignatureDef) -> Callable:
+    """The signature as one concrete function over a dict of inputs of any shape, traced once at load.
+
+    Calling it skips the per-call argument binding of the loaded signature (and, for TF1
+    SavedModels, a failed structured binding and its error message on every call), which
+    roughly halves the call overhead. Any shape is accepted, as TF Serving does; the kernels
+    still reject what does not fit. If tracing fails, the loaded signature is called as is.
+    """
+    specs = {name: tf.TensorSpec(shape=None, dtype=info.dtype) for name, info in signature.inputs.items()}
+    try:
+        return tf.function(lambda inputs: function(**inputs)).get_concrete_function(specs)
+    except (TypeError, ValueError, tf.errors.OpError) as exc:
+        logger.warning(
+            "%s: cannot trace a fast caller (%s); calling the signature directly", where, _first_line(exc)
+        )
+        return lambda inputs: function(**inputs)
 
 
 def _read_signature_defs(path: str, name: str, version: int) -> dict[str, meta_graph_pb2.SignatureDef]:
