@@ -163,7 +163,7 @@ def _check_output_filter(
 def _to_tensor(where: str, name: str, value: np.ndarray, dtype_enum: int) -> tf.Tensor:
     expected = tf.dtypes.as_dtype(dtype_enum)
     try:
-        tensor = tf.convert_to_tensor(value)
+        tensor = tf.constant(value)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"{where}: input {name!r} cannot be made a tensor: {exc}") from exc
     if tensor.dtype != expected:
