@@ -4,13 +4,15 @@
 
 For half_plus_two (tests/data) and a penguin-size Keras 3 model built here (4 float inputs,
 16 hidden units, 3 classes), it runs 1 and 8 concurrent clients for ``--seconds`` each:
-in-process (the loaded SavedModel signature called directly: the floor the issue names),
-Servable.run (the server's own model call, in-process: what the transports add is the gap
-to this row), gRPC (official stubs) and REST (httpx), against ``pipelinekit serve`` in a
-separate process. It prints p50 and p99
-latency, requests per second, and each transport's throughput and p50 relative to in-process.
-Client threads share one Python process, so with 8 clients the client side is part of what
-is measured; numbers vary a lot on small or busy machines.
+
+- in-process: the loaded SavedModel signature called directly (the floor the issue names);
+- Servable.run: the server's own model call, in-process (the transports add the rest);
+- gRPC (official stubs) and REST (httpx) to ``pipelinekit serve`` in a separate process;
+- gRPC batching: gRPC to a second server with ``--enable_batching`` (up to 8 rows, 0.5 ms wait).
+
+It prints p50 and p99 latency, requests per second, and each row's throughput and p50
+relative to in-process. Client threads share one Python process, so with 8 clients the
+client side is part of what is measured; numbers vary a lot on small or busy machines.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HALF_PLUS_TWO = os.path.join(REPO, "tests", "data", "half_plus_two")
 PENGUIN_FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
+BATCHING_FLAGS = ("--enable_batching", "--max_batch_size=8", "--batch_timeout_micros=500")
 SERVE_SCRIPT = """
 import argparse, sys
 from pipelinekit.serving.cli import add_serve_arguments, run_serve
@@ -79,8 +82,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(config_path: str, grpc_port: int, rest_port: int) -> subprocess.Popen:
-    argv = [f"--model_config_file={config_path}", f"--port={grpc_port}", f"--rest_api_port={rest_port}"]
+def start_server(config_path: str, grpc_port: int, rest_port: int, *extra: str) -> subprocess.Popen:
+    argv = [
+        f"--model_config_file={config_path}",
+        f"--port={grpc_port}",
+        f"--rest_api_port={rest_port}",
+        *extra,
+    ]
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE_SCRIPT, *argv],
         stdout=subprocess.PIPE,
@@ -220,22 +228,29 @@ def main() -> int:
                 f'model_config_list {{ config {{ name: "half_plus_two" base_path: "{HALF_PLUS_TWO}" }} '
                 f'config {{ name: "penguin" base_path: "{penguin_path}" }} }}'
             )
-        grpc_port, rest_port = free_port(), free_port()
-        server = start_server(config_path, grpc_port, rest_port)
+        grpc_port, rest_port, batched_port = free_port(), free_port(), free_port()
+        servers = [
+            start_server(config_path, grpc_port, rest_port),
+            start_server(config_path, batched_port, 0, *BATCHING_FLAGS),
+        ]
         try:
-            results = measure_all(
-                penguin_path, f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{rest_port}", args.seconds
-            )
+            addresses = {
+                "gRPC": f"127.0.0.1:{grpc_port}",
+                "REST": f"http://127.0.0.1:{rest_port}",
+                "gRPC batching": f"127.0.0.1:{batched_port}",
+            }
+            results = measure_all(penguin_path, addresses, args.seconds)
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=60)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print_table(results)
     return 0
 
 
-def measure_all(penguin_path: str, grpc_address: str, rest_url: str, seconds: float) -> list[Result]:
+def measure_all(penguin_path: str, addresses: dict[str, str], seconds: float) -> list[Result]:
     models = {
         "half_plus_two": (
             os.path.join(HALF_PLUS_TWO, "00000123"),
@@ -251,15 +266,16 @@ def measure_all(penguin_path: str, grpc_address: str, rest_url: str, seconds: fl
         transports = {
             "in-process": in_process_call(path, inputs),
             "Servable.run": servable_call(model, path, inputs),
-            "gRPC": grpc_call(grpc_address, model, inputs),
-            "REST": rest_call(rest_url, model, inputs),
+            "gRPC": grpc_call(addresses["gRPC"], model, inputs),
+            "REST": rest_call(addresses["REST"], model, inputs),
+            "gRPC batching": grpc_call(addresses["gRPC batching"], model, inputs),
         }
         for clients in (1, 8):
             for transport, make_call in transports.items():
                 latencies, elapsed = run_clients(make_call, clients, seconds)
                 results.append(Result(model, transport, clients, latencies, elapsed))
                 print(
-                    f"{model:14} {transport:10} clients={clients}: {len(latencies) / elapsed:8.0f} req/s",
+                    f"{model:14} {transport:14} clients={clients}: {len(latencies) / elapsed:8.0f} req/s",
                     flush=True,
                 )
     return results
