@@ -54,6 +54,7 @@ class ModelManager:
         self._statuses: dict[str, dict[int, VersionStatus]] = {name: {} for name in self._configs}
         # Copy-on-write: readers take the current dict without locking.
         self._serving: dict[str, dict[int, Servable]] = {name: {} for name in self._configs}
+        self._empty: set[str] = set()  # models whose base path has no version to serve
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -182,13 +183,12 @@ class ModelManager:
         on_disk = list_version_dirs(config.base_path)
         wanted = select_versions(config.model_version_policy, on_disk)
         if not wanted:
-            logger.warning(
-                "model %r: no version under %r fits %s",
-                config.name,
-                config.base_path,
-                describe_policy(config.model_version_policy),
-            )
+            if config.name not in self._empty:  # say it once, not on every poll
+                self._empty.add(config.name)
+                policy = describe_policy(config.model_version_policy)
+                logger.warning("model %r: no version under %r fits %s", config.name, config.base_path, policy)
             return
+        self._empty.discard(config.name)
         for version in sorted(wanted, reverse=True):
             if self._needs_load(config.name, version):
                 self._load(config.name, version, on_disk[version])

@@ -78,17 +78,17 @@ class Servable:
         key = signature_name or DEFAULT_SIGNATURE
         signature = self.signature_def(key)
         where = self.describe(key)
+        function = self._functions.get(key)
+        if function is None:
+            raise SignatureNotFoundError(
+                f"{where}: the signature is in saved_model.pb but TensorFlow did not load it"
+            )
         _check_input_names(where, signature, inputs)
         wanted = _check_output_filter(where, signature, output_filter)
         tensors = {
             name: _to_tensor(where, name, value, signature.inputs[name].dtype)
             for name, value in inputs.items()
         }
-        function = self._functions.get(key)
-        if function is None:
-            raise SignatureNotFoundError(
-                f"{where}: the signature is in saved_model.pb but TensorFlow did not load it"
-            )
         try:
             outputs = function(tensors)
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as exc:
@@ -106,16 +106,15 @@ def _fast_caller(where: str, function: Callable, signature: meta_graph_pb2.Signa
     Calling it skips the per-call argument binding of the loaded signature (and, for TF1
     SavedModels, a failed structured binding and its error message on every call), which
     roughly halves the call overhead. Any shape is accepted, as TF Serving does; the kernels
-    still reject what does not fit. If tracing fails, the loaded signature is called as is.
+    still reject what does not fit.
     """
     specs = {name: tf.TensorSpec(shape=None, dtype=info.dtype) for name, info in signature.inputs.items()}
     try:
         return tf.function(lambda inputs: function(**inputs)).get_concrete_function(specs)
     except (TypeError, ValueError, tf.errors.OpError) as exc:
-        logger.warning(
-            "%s: cannot trace a fast caller (%s); calling the signature directly", where, _first_line(exc)
-        )
-        return lambda inputs: function(**inputs)
+        raise ModelLoadError(
+            f"{where}: the signature cannot be traced for serving: {_first_line(exc)}"
+        ) from exc
 
 
 def _read_signature_defs(path: str, name: str, version: int) -> dict[str, meta_graph_pb2.SignatureDef]:

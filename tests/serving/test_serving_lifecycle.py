@@ -165,3 +165,15 @@ def test_reload_config_adds_a_model(server, base_path):
     with Client(server.grpc_address, "second") as second:
         assert second.predict({"x": [[4.0]]})["y"].tolist() == [[4.0]]
         assert second.status()[0].version == 4
+
+
+def test_policy_all_reloads_unloaded_versions_and_serves_each(server, client, base_path):
+    config = single_model_config("half_plus_two", base_path)
+    config.model_config_list.config[0].model_version_policy.all.SetInParent()
+    server.manager.reload_config(config)
+    states = _states(client)
+    assert {v for v, state in states.items() if state == "AVAILABLE"} == {1, 2, 4}
+    assert states[3] == states[5] == "END"  # the broken versions are not retried
+    with Client(server.grpc_address, "half_plus_two", version=1) as pinned:
+        assert pinned.predict({"x": [[2.0]]})["y"].tolist() == [[3.0]]
+    assert client.predict({"x": [[2.0]]})["y"].tolist() == [[3.0]]
