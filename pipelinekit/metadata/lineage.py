@@ -102,11 +102,10 @@ def latest_output(store: MetadataStore, pipeline_name: str, node_id: str, output
     """The artifact a node most recently published (or reused) under ``output_key``."""
     from pipelinekit.metadata.store import NODE
 
-    for record in store.executions_in_context(NODE, f"{pipeline_name}.{node_id}"):
-        if record.state in ("COMPLETE", "CACHED"):
-            outputs = store.artifacts_of_execution(record.id, "OUTPUT")
-            if outputs.get(output_key):
-                return outputs[output_key][0]
+    for record in store.executions_in_context(NODE, f"{pipeline_name}.{node_id}", ("COMPLETE", "CACHED"), limit=1):
+        outputs = store.artifacts_of_execution(record.id, "OUTPUT")
+        if outputs.get(output_key):
+            return outputs[output_key][0]
     raise MetadataError(
         f"no published output {output_key!r} of node {node_id!r} in pipeline {pipeline_name!r}; run the pipeline first"
     )

@@ -213,13 +213,23 @@ class MetadataStore:
     # Queries ------------------------------------------------------------------------------------
 
     @_locked
-    def executions_in_context(self, type_name: str, name: str) -> list[ExecutionRecord]:
-        """Executions attributed to a context, newest first; empty if the context does not exist."""
-        context = self._store.get_context_by_type_and_name(type_name, name)
-        if context is None:
-            return []
-        executions = self._store.get_executions_by_context(context.id)
-        return sorted((self._record(e) for e in executions), key=lambda r: r.id, reverse=True)
+    def executions_in_context(
+        self, type_name: str, name: str, states: tuple[str, ...] = (), cache_key: str = "", limit: int = 100
+    ) -> list[ExecutionRecord]:
+        """The newest ``limit`` executions attributed to a context, optionally only in ``states``
+        or with ``cache_key``. Filtered by MLMD itself, so the cost does not grow with history.
+        Names are pipeline and node ids, which the compiler restricts to quote-free characters."""
+        from ml_metadata.metadata_store import metadata_store
+
+        clauses = [f"contexts_a.type = '{type_name}'", f"contexts_a.name = '{name}'"]
+        if states:
+            clauses.append("(" + " OR ".join(f"last_known_state = {state}" for state in states) + ")")
+        if cache_key:
+            clauses.append(f"custom_properties.cache_key.string_value = '{cache_key}'")
+        options = metadata_store.ListOptions(
+            filter_query=" AND ".join(clauses), order_by=metadata_store.OrderByField.ID, is_asc=False, limit=limit
+        )
+        return [self._record(e) for e in self._store.get_executions(list_options=options)]
 
     @_locked
     def executions_by_id(self, execution_ids: list[int]) -> list[ExecutionRecord]:

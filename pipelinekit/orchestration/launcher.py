@@ -78,11 +78,9 @@ class NodeLauncher:
     # Phase 2: cache -----------------------------------------------------------------------------
 
     def _look_up_cache(self, node_id: str, key: CacheKey) -> tuple[dict[str, list[Artifact]] | None, str]:
-        previous = self.store.executions_in_context(NODE, f"{self.plan.pipeline_name}.{node_id}")
+        context = f"{self.plan.pipeline_name}.{node_id}"
         stale = ""
-        for record in previous:
-            if record.state != "COMPLETE" or record.properties.get("cache_key") != key.digest:
-                continue
+        for record in self.store.executions_in_context(NODE, context, ("COMPLETE",), key.digest, limit=5):
             outputs = self.store.artifacts_of_execution(record.id, "OUTPUT")
             damaged = [
                 a.uri for group in outputs.values() for a in group if path_manifest(a.uri) != a.custom_properties.get("manifest")
@@ -92,10 +90,10 @@ class NodeLauncher:
             stale = f"outputs of execution {record.id} with the same key were deleted or changed ({damaged[0]})"
         if stale:
             return None, stale
-        keyed = [r for r in previous if isinstance(r.properties.get("cache_parts"), dict)]
-        if not keyed:
+        last = self.store.executions_in_context(NODE, context, ("COMPLETE", "CACHED", "FAILED"), limit=1)
+        if not last or not isinstance(last[0].properties.get("cache_parts"), dict):
             return None, "first run of this node"
-        return None, describe_change(keyed[0].properties["cache_parts"], key.parts)
+        return None, describe_change(last[0].properties["cache_parts"], key.parts)
 
     def _record_cached(
         self,
