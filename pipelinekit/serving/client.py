@@ -35,6 +35,7 @@ from tensorflow_serving.apis import (
 
 from pipelinekit.serving.errors import (
     DeadlineExceededError,
+    InvalidInputError,
     ServerUnavailableError,
     StatusError,
     error_for_code,
@@ -84,7 +85,7 @@ class Client:
         timeout_s: float = 10.0,
     ) -> None:
         if version is not None and label is not None:
-            raise ValueError("pass version or label, not both")
+            raise InvalidInputError(f"Client for model {model_name!r}: pass version or label, not both")
         self.address = address
         self.model_name = model_name
         self.version = version
@@ -278,8 +279,9 @@ class _RestTransport:
         self, inputs: dict[str, Any], signature_name: str, output_filter: list[str]
     ) -> dict[str, np.ndarray]:
         if output_filter:
-            raise ValueError(
-                "TF Serving's REST predict API has no output_filter; use gRPC, or filter the answer"
+            raise InvalidInputError(
+                f"model {self._client.model_name!r}: TF Serving's REST predict API has no output_filter; "
+                "use a gRPC address, or pick from the answer"
             )
         body = {
             "signature_name": signature_name,

@@ -158,3 +158,26 @@ def test_config_file_watcher_applies_a_changed_file(start_server, tmp_path):
     finally:
         stop.set()
         watcher.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_timeouts_are_deadline_exceeded_on_both_ports(start_server):
+    import httpx
+
+    from pipelinekit.serving import single_model_config
+    from pipelinekit.serving.errors import DeadlineExceededError
+
+    slow = BatchingOptions(max_batch_size=64, batch_timeout_micros=1_000_000)  # each request waits 1 s
+    server = start_server(
+        single_model_config("half_plus_two", HALF_PLUS_TWO), batching=slow, rest_timeout_s=0.2
+    )
+    response = httpx.post(
+        f"{server.rest_url}/v1/models/half_plus_two:predict", json={"instances": [1.0]}, timeout=10
+    )
+    assert response.status_code == 504
+    assert "--rest_api_timeout_in_ms" in response.json()["error"]
+    with (
+        Client(server.grpc_address, "half_plus_two", timeout_s=0.2) as client,
+        pytest.raises(DeadlineExceededError),
+    ):
+        client.predict({"x": [[1.0]]})

@@ -88,3 +88,15 @@ def test_unreachable_server_is_unavailable(scheme):
             pytest.raises(ServerUnavailableError),
         ):
             client.status()
+
+
+def test_client_argument_mistakes_are_invalid_input(server):
+    with pytest.raises(InvalidInputError, match="version or label"):
+        Client(server.grpc_address, "half_plus_two", version=1, label="stable")
+    with (
+        Client(server.rest_url, "half_plus_two") as client,
+        pytest.raises(InvalidInputError, match="output_filter"),
+    ):
+        client.predict({"x": [[1.0]]}, output_filter=["y"])
+    with Client(server.grpc_address, "half_plus_two") as client:
+        assert list(client.predict({"x": [[1.0]]}, output_filter=["y"])) == ["y"]
