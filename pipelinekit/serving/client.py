@@ -298,7 +298,7 @@ class _RestTransport:
     def classify(self, examples, context, signature_name: str) -> list[list[tuple[str, float]]]:
         result = self._request(
             "POST", f"{self._path()}:classify", _examples_body(examples, context, signature_name)
-        )["result"]
+        )["results"]
         return [[(label, float(score)) for label, score in row] for row in result]
 
     def regress(self, examples, context, signature_name: str) -> list[float]:
@@ -306,7 +306,7 @@ class _RestTransport:
             float(v)
             for v in self._request(
                 "POST", f"{self._path()}:regress", _examples_body(examples, context, signature_name)
-            )["result"]
+            )["results"]
         ]
 
     def status(self) -> list[VersionStatus]:

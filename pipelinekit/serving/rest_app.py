@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -45,6 +46,7 @@ from pipelinekit.serving.tensors import (
     json_to_inputs,
     outputs_to_json,
     request_input,
+    to_json_value,
 )
 
 __all__ = ["HEALTH_PATH", "METRICS_PATH", "create_rest_app"]
@@ -167,11 +169,12 @@ class _RestHandlers:
     def _classify(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
         request = classification_pb2.ClassificationRequest(model_spec=spec, input=_input(body, spec))
         result = self._service.classify(request).result
-        return {"result": [[[c.label, c.score] for c in row.classes] for row in result.classifications]}
+        return {"results": [_label_scores(row) for row in result.classifications]}
 
     def _regress(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
         request = regression_pb2.RegressionRequest(model_spec=spec, input=_input(body, spec))
-        return {"result": [r.value for r in self._service.regress(request).result.regressions]}
+        values = [r.value for r in self._service.regress(request).result.regressions]
+        return {"results": to_json_value(np.array(values, dtype=np.float32))}
 
     def _metadata(self, spec: model_pb2.ModelSpec) -> dict[str, Any]:
         request = get_model_metadata_pb2.GetModelMetadataRequest(
@@ -196,6 +199,12 @@ class _RestHandlers:
         if waiting:
             body["not_serving"] = waiting
         return _JSONResponse(body, status_code=503 if waiting else 200)
+
+
+def _label_scores(classifications: classification_pb2.Classifications) -> list[list[Any]]:
+    """One example's [label, score] pairs, scores written as the float32 values they are."""
+    scores = to_json_value(np.array([c.score for c in classifications.classes], dtype=np.float32))
+    return [[c.label, score] for c, score in zip(classifications.classes, scores)]
 
 
 def _signature_name(body: dict[str, Any]) -> str:

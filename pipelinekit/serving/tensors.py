@@ -139,10 +139,16 @@ def outputs_to_json(outputs: Mapping[str, np.ndarray], row_format: bool, where: 
 
 
 def to_json_value(array: np.ndarray, binary: bool = False) -> Any:
-    """A JSON-ready nested list of an array; bytes become text, or ``{"b64": ...}`` if ``binary`` or not UTF-8."""
-    if array.dtype != object:
-        return array.tolist()
-    return _encode_strings(array.tolist(), binary)
+    """A JSON-ready nested list of an array; bytes become text, or ``{"b64": ...}`` if ``binary`` or not UTF-8.
+
+    float32 and float16 values are written with the shortest digits that read back to the same
+    value (0.2, not 0.20000000298023224), as TF Serving writes them.
+    """
+    if array.dtype == object:
+        return _encode_strings(array.tolist(), binary)
+    if array.dtype in (np.float32, np.float16):
+        return array.astype(str).astype(np.float64).tolist()
+    return array.tolist()
 
 
 def _encode_strings(value: Any, binary: bool) -> Any:

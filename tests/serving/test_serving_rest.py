@@ -64,16 +64,16 @@ def test_predict_b64_string_input(http):
     assert http.post("/v1/models/half_plus_two:predict", json=body).json() == {"predictions": [[5.0]]}
 
 
-def test_classify_and_regress_answer_result(http):
+def test_classify_and_regress_answer_results(http):
     body = {"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}, {"x": 4.0}]}
-    assert http.post("/v1/models/half_plus_two:regress", json=body).json() == {"result": [3.0, 4.0]}
+    assert http.post("/v1/models/half_plus_two:regress", json=body).json() == {"results": [3.0, 4.0]}
     body = {"signature_name": "classify_x_to_y", "examples": [{"x": 2.0}]}
-    assert http.post("/v1/models/half_plus_two:classify", json=body).json() == {"result": [[["", 3.0]]]}
+    assert http.post("/v1/models/half_plus_two:classify", json=body).json() == {"results": [[["", 3.0]]]}
 
 
 def test_regress_with_context(http):
     body = {"signature_name": "regress_x_to_y", "context": {"x": 8.0}, "examples": [{}, {}]}
-    assert http.post("/v1/models/half_plus_two:regress", json=body).json() == {"result": [6.0, 6.0]}
+    assert http.post("/v1/models/half_plus_two:regress", json=body).json() == {"results": [6.0, 6.0]}
 
 
 def test_model_status(http):

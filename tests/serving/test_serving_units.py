@@ -104,7 +104,10 @@ def test_json_rows_and_columns_give_the_same_arrays(rows):
     by_columns, column_format = json_to_inputs({"inputs": {"x": rows}}, signature, "test")
     assert row_format and not column_format
     np.testing.assert_array_equal(by_rows["x"], by_columns["x"])
-    assert outputs_to_json({"y": by_rows["x"]}, True, "test") == {"predictions": by_rows["x"].tolist()}
+    predictions = outputs_to_json({"y": by_rows["x"]}, True, "test")["predictions"]
+    np.testing.assert_array_equal(
+        np.array(predictions, dtype=np.float32), by_rows["x"]
+    )  # same float32 values
 
 
 @settings(deadline=None)
@@ -125,3 +128,9 @@ def test_import_pipelinekit_serving_loads_no_tensorflow_or_grpc():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_float32_outputs_are_written_with_their_shortest_digits():
+    assert outputs_to_json({"y": np.array([0.2, 1.0 / 3], dtype=np.float32)}, True, "test") == {
+        "predictions": [0.2, 0.33333334]
+    }
