@@ -125,7 +125,7 @@ class Client:
         return self._transport.metadata()
 
     def wait_until_available(self, timeout_s: float = 60.0, poll_s: float = 0.2) -> VersionStatus:
-        """Poll the status until a (pinned) version is AVAILABLE; raise DeadlineExceededError if none is in time."""
+        """Poll the status until a (pinned) version is AVAILABLE, or raise DeadlineExceededError."""
         deadline = time.monotonic() + timeout_s
         last: Exception | None = None
         while time.monotonic() < deadline:
@@ -137,7 +137,8 @@ class Client:
                 last = exc
             time.sleep(poll_s)
         raise DeadlineExceededError(
-            f"model {self.model_name!r} at {self.address} had no AVAILABLE version after {timeout_s} s (last error: {last})"
+            f"model {self.model_name!r} at {self.address} had no AVAILABLE version after {timeout_s} s "
+            f"(last error: {last})"
         )
 
     def model_spec(self, signature_name: str = "") -> model_pb2.ModelSpec:

@@ -118,8 +118,8 @@ class InferenceService:
                 )
             else:
                 raise InvalidInputError(
-                    f"{servable.describe(task.model_spec.signature_name)}: MultiInference method_name must be "
-                    f"{CLASSIFY_METHOD!r} or {REGRESS_METHOD!r}, got {task.method_name!r}"
+                    f"{servable.describe(task.model_spec.signature_name)}: MultiInference method_name must "
+                    f"be {CLASSIFY_METHOD!r} or {REGRESS_METHOD!r}, got {task.method_name!r}"
                 )
         return response
 
@@ -130,8 +130,8 @@ class InferenceService:
         fields = list(request.metadata_field)
         if fields != ["signature_def"]:
             raise InvalidInputError(
-                f"GetModelMetadata for model {request.model_spec.name!r} supports metadata_field ['signature_def'] only, "
-                f"got {fields}"
+                f"GetModelMetadata for model {request.model_spec.name!r} supports metadata_field "
+                f"['signature_def'] only, got {fields}"
             )
         servable = self._resolve(request.model_spec)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
@@ -163,8 +163,8 @@ class InferenceService:
             values = values[:, 0]
         if values.ndim != 1:
             raise InvalidInputError(
-                f"{servable.describe(signature_name)}: a regression output must have shape [batch] or [batch, 1], "
-                f"got {list(values.shape)}"
+                f"{servable.describe(signature_name)}: a regression output must have shape [batch] or "
+                f"[batch, 1], got {list(values.shape)}"
             )
         result = regression_pb2.RegressionResult()
         for value in values:
@@ -179,7 +179,7 @@ class InferenceService:
 
 
 def _fill_spec(spec: model_pb2.ModelSpec, servable: Servable, signature_name: str | None) -> None:
-    """The response's model_spec: the model, the version actually used and the signature run (none for metadata)."""
+    """The response's model_spec: the model, the version used and the signature run (none for metadata)."""
     spec.name = servable.name
     spec.version.value = servable.version
     spec.signature_name = "" if signature_name is None else signature_name or DEFAULT_SIGNATURE

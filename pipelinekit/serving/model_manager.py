@@ -84,7 +84,8 @@ class ModelManager:
         versions = self._serving.get(spec.name)
         if versions is None:
             raise ModelNotFoundError(
-                f"Servable not found for request: model {spec.name!r} is not served. Served models: {self.model_names}."
+                f"Servable not found for request: model {spec.name!r} is not served. Served models: "
+                f"{self.model_names}."
             )
         choice = spec.WhichOneof("version_choice")
         if choice == "version":
@@ -113,7 +114,8 @@ class ModelManager:
         labels = config.version_labels
         if label not in labels:
             raise InvalidInputError(
-                f"Unrecognized servable version label {label!r} for model {name!r}; known labels: {sorted(labels)}. "
+                f"Unrecognized servable version label {label!r} for model {name!r}; known labels: "
+                f"{sorted(labels)}. "
                 "Labels are set with version_labels in the model config file."
             )
         return labels[label]
@@ -242,6 +244,7 @@ def _configs_by_name(config: ModelServerConfig) -> dict[str, ModelConfig]:
     configs = {model.name: model for model in config.model_config_list.config}
     if not configs:
         raise ModelConfigError(
-            "the model server config names no model; pass --model_name and --model_base_path or --model_config_file"
+            "the model server config names no model; pass --model_name and --model_base_path or "
+            "--model_config_file"
         )
     return configs

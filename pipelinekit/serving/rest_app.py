@@ -41,6 +41,7 @@ from pipelinekit.serving.errors import (
 from pipelinekit.serving.inference import InferenceService
 from pipelinekit.serving.metrics import CONTENT_TYPE, ServerMetrics
 from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.servable import DEFAULT_SIGNATURE
 from pipelinekit.serving.tensors import (
     examples_from_json,
     json_to_inputs,
@@ -148,7 +149,8 @@ class _RestHandlers:
             body += chunk
             if len(body) > self._max_request_bytes:
                 raise RequestTooLargeError(
-                    f"the request body is over {self._max_request_bytes} bytes; raise --max_request_bytes or send less per request"
+                    f"the request body is over {self._max_request_bytes} bytes; raise --max_request_bytes "
+                    "or send less per request"
                 )
         try:
             parsed = json.loads(body)
@@ -160,7 +162,7 @@ class _RestHandlers:
 
     def _predict(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
         servable = self._manager.servable(spec)
-        where = servable.describe(spec.signature_name or "serving_default")
+        where = servable.describe(spec.signature_name or DEFAULT_SIGNATURE)
         inputs, row_format = json_to_inputs(body, servable.signature_def(spec.signature_name), where)
         spec.version.value = servable.version  # run exactly the version whose signature shaped the inputs
         _, outputs = self._service.predict_arrays(spec, inputs)

@@ -142,8 +142,8 @@ def _check_input_names(
     expected, sent = set(signature.inputs), set(inputs)
     if expected != sent:
         raise InvalidInputError(
-            f"{where}: the inputs do not match the signature. Expected {sorted(expected)}, got {sorted(sent)}; "
-            f"missing {sorted(expected - sent)}, unexpected {sorted(sent - expected)}."
+            f"{where}: the inputs do not match the signature. Expected {sorted(expected)}, got "
+            f"{sorted(sent)}; missing {sorted(expected - sent)}, unexpected {sorted(sent - expected)}."
         )
 
 

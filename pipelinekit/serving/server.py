@@ -133,7 +133,8 @@ class ModelServer:
         while not self._rest_server.started:
             if not self._rest_thread.is_alive() or time.monotonic() > deadline:
                 raise OSError(
-                    f"the REST server on {self.options.host}:{self.rest_port} did not start; see the log above"
+                    f"the REST server on {self.options.host}:{self.rest_port} did not start; see the log "
+                    "above"
                 )
             time.sleep(0.01)
 

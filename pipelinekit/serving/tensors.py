@@ -55,7 +55,8 @@ def json_to_inputs(
     has_rows, has_columns = "instances" in body, "inputs" in body
     if has_rows == has_columns:
         raise InvalidInputError(
-            f"{where}: a predict request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)."
+            f"{where}: a predict request must have exactly one of 'instances' (row format) or 'inputs' "
+            "(columnar format)."
         )
     names = list(signature.inputs)
     if has_rows:
@@ -78,15 +79,16 @@ def _rows_to_columns(instances: Any, names: list[str], where: str) -> dict[str, 
     if not all(isinstance(row, dict) and "b64" not in row for row in instances):
         if len(names) != 1:
             raise InvalidInputError(
-                f"{where}: the signature has inputs {sorted(names)}, so each instance must be an object naming them."
+                f"{where}: the signature has inputs {sorted(names)}, so each instance must be an object "
+                "naming them."
             )
         return {names[0]: instances}
     keys = set(instances[0])
     for index, row in enumerate(instances):
         if set(row) != keys:
             raise InvalidInputError(
-                f"{where}: instance {index} has keys {sorted(row)} but instance 0 has {sorted(keys)}; every instance "
-                "must name the same inputs."
+                f"{where}: instance {index} has keys {sorted(row)} but instance 0 has {sorted(keys)}; "
+                "every instance must name the same inputs."
             )
     return {key: [row[key] for row in instances] for key in keys}
 
@@ -139,7 +141,7 @@ def outputs_to_json(outputs: Mapping[str, np.ndarray], row_format: bool, where: 
 
 
 def to_json_value(array: np.ndarray, binary: bool = False) -> Any:
-    """A JSON-ready nested list of an array; bytes become text, or ``{"b64": ...}`` if ``binary`` or not UTF-8.
+    """A JSON-ready nested list of an array; bytes become text, ``{"b64": ...}`` if ``binary`` or not UTF-8.
 
     float32 and float16 values are written with the shortest digits that read back to the same
     value (0.2, not 0.20000000298023224), as TF Serving writes them.
@@ -163,7 +165,7 @@ def _encode_strings(value: Any, binary: bool) -> Any:
 
 
 def example_from_features(features: Mapping[str, Any]) -> tf.train.Example:
-    """A tf.Example of a dict of feature name to value or list (int, float, str, bytes or ``{"b64": ...}``)."""
+    """A tf.Example of feature name to value or list (int, float, str, bytes or ``{"b64": ...}``)."""
     example = tf.train.Example()
     for name, value in features.items():
         _fill_feature(example.features.feature[name], name, value)

@@ -1,4 +1,4 @@
-"""The serve flags (tensorflow_model_server's names), a real `serve` process with graceful SIGTERM, and batching."""
+"""The serve flags (tensorflow_model_server's names), a `serve` process stopped by SIGTERM, and batching."""
 
 from __future__ import annotations
 
