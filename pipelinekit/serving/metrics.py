@@ -22,7 +22,9 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.
 class ServerMetrics:
     """Request counters and latency histograms, plus a gauge of the versions each model serves."""
 
-    def __init__(self, available_versions: Callable[[], dict[str, list[int]]]) -> None:
+    def __init__(
+        self, available_versions: Callable[[], dict[str, list[int]]], is_served: Callable[[str], bool]
+    ) -> None:
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "pipelinekit_serving_requests",
@@ -37,7 +39,7 @@ class ServerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self._available_versions = available_versions
+        self._is_served = is_served
         self.registry.register(_VersionsCollector(available_versions))
 
     def observe(self, model: str, api: str, status: str, seconds: float) -> None:
@@ -45,7 +47,7 @@ class ServerMetrics:
 
         So a client sending arbitrary model names cannot grow the number of series without bound.
         """
-        if model not in self._available_versions():
+        if not self._is_served(model):
             model = UNKNOWN_MODEL
         self._requests.labels(model, api, status).inc()
         self._latency.labels(model, api, status).observe(seconds)

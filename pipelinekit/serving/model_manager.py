@@ -149,6 +149,10 @@ class ModelManager:
             entry.status.error_message = status.error_message
         return response
 
+    def serves(self, name: str) -> bool:
+        """Whether ``name`` is a configured model (loaded or not)."""
+        return name in self._configs
+
     def available_versions(self) -> dict[str, list[int]]:
         """Model name to its serving versions, for health checks and metrics."""
         return {name: sorted(versions) for name, versions in self._serving.items()}

@@ -54,7 +54,7 @@ class ModelServer:
     def __init__(self, options: ServerOptions) -> None:
         self.options = options
         self.manager = ModelManager(options.config, options.poll_wait_seconds, options.enable_warmup)
-        self.metrics = ServerMetrics(self.manager.available_versions)
+        self.metrics = ServerMetrics(self.manager.available_versions, self.manager.serves)
         runner = Batcher(options.batching).run if options.batching else run_direct
         self.service = InferenceService(self.manager.servable, runner)
         self.grpc_port = 0
