@@ -177,3 +177,20 @@ def test_policy_all_reloads_unloaded_versions_and_serves_each(server, client, ba
     with Client(server.grpc_address, "half_plus_two", version=1) as pinned:
         assert pinned.predict({"x": [[2.0]]})["y"].tolist() == [[3.0]]
     assert client.predict({"x": [[2.0]]})["y"].tolist() == [[3.0]]
+
+
+def test_server_starts_when_a_model_fails_and_health_says_so(start_server, tmp_path):
+    import httpx
+
+    broken = tmp_path / "broken" / "1"
+    broken.mkdir(parents=True)
+    (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
+    push_version(str(tmp_path / "ok"), 1)
+    config = single_model_config("half_plus_two", str(tmp_path / "ok"))
+    config.model_config_list.config.add(name="broken", base_path=str(broken.parent))
+    server = start_server(config)
+    health = httpx.get(f"{server.rest_url}/healthz", timeout=10)
+    assert health.status_code == 503 and health.json()["not_serving"] == ["broken"]
+    with Client(server.rest_url, "broken") as client:
+        [status] = client.status()
+    assert status.state == "END" and "saved_model.pb" in status.error_message
