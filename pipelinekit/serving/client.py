@@ -20,7 +20,6 @@ import grpc
 import httpx
 import numpy as np
 import tensorflow as tf
-from google.protobuf import json_format
 from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
@@ -44,6 +43,7 @@ from pipelinekit.serving.status import VersionStatus
 from pipelinekit.serving.tensors import (
     example_from_features,
     from_tensor_proto,
+    metadata_json,
     request_input,
     to_tensor_proto,
 )
@@ -224,16 +224,7 @@ class _GrpcTransport:
         request = get_model_metadata_pb2.GetModelMetadataRequest(
             model_spec=self._client.model_spec(), metadata_field=["signature_def"]
         )
-        response = self._call(self._predictions.GetModelMetadata, request)
-        signature_map = get_model_metadata_pb2.SignatureDefMap()
-        response.metadata["signature_def"].Unpack(signature_map)
-        spec = json_format.MessageToDict(
-            response.model_spec, preserving_proto_field_name=True, including_default_value_fields=True
-        )
-        signatures = json_format.MessageToDict(
-            signature_map, preserving_proto_field_name=True, including_default_value_fields=True
-        )
-        return {"model_spec": spec, "metadata": {"signature_def": signatures}}
+        return metadata_json(self._call(self._predictions.GetModelMetadata, request))
 
     def close(self) -> None:
         self._channel.close()

@@ -30,7 +30,6 @@ from pipelinekit.serving.tensors import (
 
 __all__ = [
     "CLASSIFY_METHOD",
-    "PREDICT_METHOD",
     "REGRESS_METHOD",
     "InferenceService",
     "Resolver",
@@ -40,7 +39,6 @@ __all__ = [
 
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
-PREDICT_METHOD = "tensorflow/serving/predict"
 
 # Finds the servable a request's model_spec names (ModelManager.servable, or one fixed servable for warmup).
 Resolver = Callable[[model_pb2.ModelSpec], Servable]

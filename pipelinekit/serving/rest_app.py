@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -45,7 +44,9 @@ from pipelinekit.serving.servable import DEFAULT_SIGNATURE
 from pipelinekit.serving.tensors import (
     examples_from_json,
     json_to_inputs,
+    metadata_json,
     outputs_to_json,
+    proto_json,
     request_input,
     to_json_value,
 )
@@ -68,12 +69,6 @@ class _JSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _proto_json(message: Any) -> dict[str, Any]:
-    return json_format.MessageToDict(
-        message, preserving_proto_field_name=True, including_default_value_fields=True
-    )
 
 
 class _RestHandlers:
@@ -132,7 +127,7 @@ class _RestHandlers:
         if request.method == "GET" and not verb:
             if match["metadata"]:
                 return "rest.metadata", lambda: self._metadata(spec)
-            return "rest.status", lambda: _proto_json(self._manager.status_response(spec))
+            return "rest.status", lambda: proto_json(self._manager.status_response(spec))
         raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
 
     async def _run(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -182,13 +177,7 @@ class _RestHandlers:
         request = get_model_metadata_pb2.GetModelMetadataRequest(
             model_spec=spec, metadata_field=["signature_def"]
         )
-        response = self._service.metadata(request)
-        signature_map = get_model_metadata_pb2.SignatureDefMap()
-        response.metadata["signature_def"].Unpack(signature_map)
-        return {
-            "model_spec": _proto_json(response.model_spec),
-            "metadata": {"signature_def": _proto_json(signature_map)},
-        }
+        return metadata_json(self._service.metadata(request))
 
     async def prometheus(self, request: Request) -> Response:
         return Response(self._metrics.render(), media_type=CONTENT_TYPE)

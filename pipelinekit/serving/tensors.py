@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from tensorflow.core.framework import tensor_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflow_serving.apis import input_pb2
+from tensorflow_serving.apis import get_model_metadata_pb2, input_pb2
 
 from pipelinekit.serving.errors import InvalidInputError
 
@@ -25,6 +27,8 @@ __all__ = [
     "from_tensor_proto",
     "json_to_inputs",
     "outputs_to_json",
+    "metadata_json",
+    "proto_json",
     "request_input",
     "stack_examples",
     "to_json_value",
@@ -226,3 +230,20 @@ def request_input(
         result.example_list_with_context.examples.extend(examples)
         result.example_list_with_context.context.CopyFrom(context)
     return result
+
+
+def proto_json(message: Message) -> dict[str, Any]:
+    """A proto as TF Serving's REST API writes it: field names as in the .proto, defaults included."""
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, including_default_value_fields=True
+    )
+
+
+def metadata_json(response: get_model_metadata_pb2.GetModelMetadataResponse) -> dict[str, Any]:
+    """A GetModelMetadataResponse as TF Serving's REST metadata answer (the SignatureDefMap unpacked)."""
+    signature_map = get_model_metadata_pb2.SignatureDefMap()
+    response.metadata["signature_def"].Unpack(signature_map)
+    return {
+        "model_spec": proto_json(response.model_spec),
+        "metadata": {"signature_def": proto_json(signature_map)},
+    }
