@@ -17,6 +17,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     from pipelinekit.cli import commands
+    from pipelinekit.serving.cli import add_serve_arguments, run_serve
 
     parser = argparse.ArgumentParser(
         prog="pipelinekit", description="Typed ML pipelines on Apache Beam with ML Metadata lineage."
@@ -61,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--metadata", help="path of a metadata.sqlite store, instead of a pipeline file")
         command.add_argument("--pipeline-name", help="which pipeline, when the store holds several")
         command.set_defaults(handler=handler)
+
+    serve = sub.add_parser(
+        "serve", help="serve SavedModels over TensorFlow Serving's gRPC and REST APIs (tensorflow_model_server's flags)"
+    )
+    add_serve_arguments(serve)
+    serve.set_defaults(handler=run_serve)
     return parser
 
 

@@ -28,7 +28,9 @@ class LiveProgress:
         self._rows: dict[str, tuple[str, float, str]] = {n: ("waiting", 0.0, "") for n in node_ids}
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._live = Live(console=self.console, refresh_per_second=4, get_renderable=self._table) if self.console.is_terminal else None
+        self._live = (
+            Live(console=self.console, refresh_per_second=4, get_renderable=self._table) if self.console.is_terminal else None
+        )
 
     def __enter__(self) -> LiveProgress:
         if self._live:

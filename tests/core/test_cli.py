@@ -96,5 +96,5 @@ def test_check_shows_layers_and_help_lists_commands(pipeline_file, tmp_path):
     result = pipelinekit("check", pipeline_file(), cwd=str(tmp_path))
     assert result.returncode == 0 and "layer 1: count" in result.stdout
     helped = pipelinekit("--help", cwd=str(tmp_path))
-    for command in ("run", "check", "runs", "lineage"):
+    for command in ("run", "check", "runs", "lineage", "serve"):
         assert command in helped.stdout
