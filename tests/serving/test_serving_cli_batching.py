@@ -181,3 +181,33 @@ def test_timeouts_are_deadline_exceeded_on_both_ports(start_server):
         pytest.raises(DeadlineExceededError),
     ):
         client.predict({"x": [[1.0]]})
+
+
+@pytest.mark.slow
+def test_stop_lets_running_requests_finish_on_both_ports(start_server):
+    import httpx
+
+    from pipelinekit.serving import single_model_config
+
+    slow = BatchingOptions(max_batch_size=64, batch_timeout_micros=1_000_000)  # each request takes ~1 s
+    server = start_server(single_model_config("half_plus_two", HALF_PLUS_TWO), batching=slow)
+    answers: dict[str, object] = {}
+
+    def grpc_call() -> None:
+        with Client(server.grpc_address, "half_plus_two", timeout_s=30) as client:
+            answers["grpc"] = client.predict({"x": [[2.0]]})["y"].tolist()
+
+    def rest_call() -> None:
+        body = {"instances": [2.0]}
+        answers["rest"] = httpx.post(
+            f"{server.rest_url}/v1/models/half_plus_two:predict", json=body, timeout=30
+        ).json()
+
+    threads = [threading.Thread(target=grpc_call), threading.Thread(target=rest_call)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # both requests are now waiting inside the server
+    server.stop(grace_s=5)
+    for thread in threads:
+        thread.join(timeout=30)
+    assert answers == {"grpc": [[3.0]], "rest": {"predictions": [3.0]}}
