@@ -134,3 +134,11 @@ def test_float32_outputs_are_written_with_their_shortest_digits():
     assert outputs_to_json({"y": np.array([0.2, 1.0 / 3], dtype=np.float32)}, True, "test") == {
         "predictions": [0.2, 0.33333334]
     }
+
+
+def test_every_public_name_of_pipelinekit_serving_resolves():
+    import pipelinekit.serving as serving
+
+    assert all(getattr(serving, name) for name in serving.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        serving.nope  # noqa: B018
