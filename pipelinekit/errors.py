@@ -11,6 +11,7 @@ __all__ = [
     "PipelineKitError",
     "DefinitionError",
     "ComponentDefinitionError",
+    "UnknownOutputError",
     "CompileError",
     "RunError",
     "ComponentFailedError",
@@ -30,6 +31,12 @@ class DefinitionError(PipelineKitError):
 
 class ComponentDefinitionError(DefinitionError):
     """A component function or spec cannot be turned into a component."""
+
+
+class UnknownOutputError(DefinitionError, KeyError):
+    """A node has no output of the requested name; also a KeyError, so mapping idioms keep working."""
+
+    __str__ = Exception.__str__
 
 
 class CompileError(DefinitionError):

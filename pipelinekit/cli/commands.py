@@ -22,7 +22,7 @@ from pipelinekit.orchestration.result import FAILED, RunResult
 
 __all__ = ["check_command", "run_command", "runs_command", "lineage_command"]
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False)
 
 
@@ -93,14 +93,15 @@ def runs_command(args: argparse.Namespace) -> int:
     """List a pipeline's runs, newest first, with status, duration and node counts."""
     store, name = _store_and_name(args)
     table = Table(title=f"runs of {name}")
-    for column in ("run", "status", "started", "duration", "ran", "cached", "failed", "skipped"):
+    for column in ("run", "status", "started", "duration", "ran", "cached", "failed", "skipped", "problem"):
         table.add_column(column, no_wrap=True)
     for run in store.runs(name)[: args.limit]:
         p = run.properties
         started = datetime.fromtimestamp(p.get("started_at", 0)).strftime("%Y-%m-%d %H:%M:%S")
         duration = f"{p['finished_at'] - p['started_at']:.2f}s" if "finished_at" in p else "-"
         counts = [str(p.get(k, "-")) for k in ("ran", "cached", "failed", "skipped")]
-        table.add_row(run.run_id, p.get("status", "?"), started, duration, *counts)
+        problem = p.get("failed_nodes") or p.get("error", "")
+        table.add_row(run.run_id, p.get("status", "?"), started, duration, *counts, Text(problem[:60]))
     out.print(table)
     return 0
 

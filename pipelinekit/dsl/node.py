@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipelinekit.errors import DefinitionError
+from pipelinekit.errors import UnknownOutputError
 from pipelinekit.types.artifact import Artifact
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class Outputs(Mapping[str, Channel]):
             return self._channels[key]
         except KeyError:
             names = list(self._channels)
-            raise DefinitionError(
+            raise UnknownOutputError(
                 f"node {self._node.id!r} has no output {key!r}{did_you_mean(key, names)}; "
                 f"its outputs are: {', '.join(names) or 'none'}"
             ) from None

@@ -97,6 +97,7 @@ class RunSession:
                 "finished_at": result.finished_at,
                 "status": result.status,
                 **{k: v for k, v in result.summary().items() if k != "duration_s"},
+                "failed_nodes": ", ".join(result.nodes_with(FAILED)),
             },
         )
         return result

@@ -74,6 +74,8 @@ def test_a_failing_run_exits_1_and_shows_the_users_frame(pipeline_file, tmp_path
     result = pipelinekit("run", pipeline_file(fail=True), "--runner", "local", cwd=str(tmp_path))
     assert result.returncode == 1
     assert "node 'count'" in result.stderr and "RuntimeError: cannot count today" in result.stderr
+    runs = pipelinekit("runs", pipeline_file(fail=True), cwd=str(tmp_path))
+    assert "FAILED" in runs.stdout and "count" in runs.stdout.split("FAILED")[1]
     assert 'raise RuntimeError("cannot count today")' in result.stderr
     assert "the nodes that finished are cached" in result.stderr
 

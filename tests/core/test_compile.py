@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from toy_components import Numbers, combine, generate, scale
 
 from pipelinekit import InputArtifact, OutputArtifact, Parameter, Pipeline, Schema, compile_pipeline, component
@@ -107,3 +109,23 @@ def test_a_module_file_that_does_not_exist_is_named(pipeline_root, tmp_path):
     assert problems == [
         f"node 'uses_module', parameter 'module_file': module file {tmp_path / 'missing_utils.py'} does not exist"
     ]
+
+
+def only_output(node):
+    return next(iter(node.outputs.values()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0)), min_size=1, max_size=12))
+def test_layers_of_random_dags_respect_every_dependency(edges_seed):
+    """Random DAGs of toy nodes: every node sits exactly one layer below its deepest upstream."""
+    nodes = [generate().with_id("n0")]
+    for index, (left, right) in enumerate(edges_seed, start=1):
+        a, b = nodes[left % len(nodes)], nodes[right % len(nodes)]
+        node = combine(left=only_output(a), right=only_output(b)) if left % 2 else scale(numbers=only_output(a))
+        nodes.append(node.with_id(f"n{index}"))
+    plan = compile_pipeline(Pipeline("random", "/tmp/unused", [nodes[-1]]))
+    depth = {node_id: index for index, layer in enumerate(plan.layers) for node_id in layer}
+    for node_id, upstream in plan.upstream.items():
+        assert depth[node_id] == 1 + max((depth[u] for u in upstream), default=-1)
+    assert sorted(plan.order) == sorted(plan.nodes)

@@ -129,3 +129,9 @@ def test_class_components_refuse_reserved_names_and_missing_executor():
 def test_an_executor_path_that_does_not_import_names_the_component():
     with pytest.raises(ComponentDefinitionError, match="component 'Summarize': cannot load executor 'tests_toy_executor:run'"):
         Summarize.definition.load_executor()
+
+
+def test_outputs_behave_as_a_mapping():
+    node = train(examples=None)
+    assert "model" in node.outputs and "modle" not in node.outputs
+    assert node.outputs.get("modle") is None and list(node.outputs) == ["model"]
