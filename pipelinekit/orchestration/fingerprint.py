@@ -54,10 +54,20 @@ def _files_under(path: str) -> Iterable[tuple[str, str]]:
             yield os.path.relpath(full, path), full
 
 
+CONTENT_HASH_LIMIT_BYTES = 256 * 1024 * 1024
+"""Above this total size, data is fingerprinted by file names, sizes and modification times
+instead of bytes: hashing gigabytes on every run would cost more than the rerun it could save."""
+
+
 def path_fingerprint(path: str) -> str:
-    """A digest of the names and bytes of every file under ``path`` (a file or a folder)."""
+    """A digest of the names and bytes of every file under ``path`` (a file or a folder); for data
+    over ``CONTENT_HASH_LIMIT_BYTES``, of names, sizes and modification times (``stat:`` prefix)."""
+    files = list(_files_under(path))
+    stats = [(relative, os.stat(full)) for relative, full in files]
+    if sum(stat.st_size for _, stat in stats) > CONTENT_HASH_LIMIT_BYTES:
+        return "stat:" + digest(*(f"{rel}:{stat.st_size}:{stat.st_mtime_ns}" for rel, stat in stats))
     h = hashlib.sha256()
-    for relative, full in _files_under(path):
+    for relative, full in files:
         h.update(relative.encode() + b"\0")
         with open(full, "rb") as handle:
             for block in iter(functools.partial(handle.read, 1 << 20), b""):

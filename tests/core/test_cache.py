@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from toy_components import Numbers
@@ -75,3 +77,19 @@ def test_an_executor_module_digest_covers_its_local_imports_only(tmp_path, monke
     assert code_fingerprint("pk_exec_mod:run") == before
     (tmp_path / "pk_helper_mod.py").write_text("def double(x):\n    return x + x\n")
     assert code_fingerprint("pk_exec_mod:run") != before
+
+
+def test_large_data_is_fingerprinted_by_stat_small_data_by_content(tmp_path, monkeypatch):
+    from pipelinekit.orchestration import fingerprint
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x" * 100)
+    small = fingerprint.path_fingerprint(str(data))
+    os.utime(data, ns=(1, 1))
+    assert fingerprint.path_fingerprint(str(data)) == small  # same bytes, same fingerprint
+
+    monkeypatch.setattr(fingerprint, "CONTENT_HASH_LIMIT_BYTES", 10)
+    large = fingerprint.path_fingerprint(str(data))
+    assert large.startswith("stat:")
+    os.utime(data, ns=(2, 2))
+    assert fingerprint.path_fingerprint(str(data)) != large  # touched: treated as changed, never as the same
