@@ -25,10 +25,15 @@ PARAMETER_TYPES: tuple[type, ...] = (int, float, str, bool, dict, list, External
 
 @dataclass(frozen=True)
 class InputSpec:
-    """An input channel of artifact type ``type``; optional inputs may be left unwired."""
+    """An input channel of artifact type ``type``; optional inputs may be left unwired.
+
+    ``in_cache_key=False`` marks an input that can only speed the work up, never change its
+    result (Transform's analyzer cache): it is left out of the cache key.
+    """
 
     type: type[Artifact]
     optional: bool = False
+    in_cache_key: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ class ComponentSpec:
     def describe(self) -> dict[str, Any]:
         """A canonical, JSON-ready form of the spec, used in cache keys."""
         return {
-            "inputs": {k: [v.type.TYPE_NAME, v.optional] for k, v in sorted(self.inputs.items())},
+            "inputs": {k: [v.type.TYPE_NAME, v.optional, v.in_cache_key] for k, v in sorted(self.inputs.items())},
             "outputs": {k: v.type.TYPE_NAME for k, v in sorted(self.outputs.items())},
             "parameters": {k: type_name(v.type) for k, v in sorted(self.parameters.items())},
         }

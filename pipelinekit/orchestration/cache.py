@@ -58,7 +58,11 @@ def compute_cache_key(node: Node, inputs: dict[str, Artifact | None]) -> CacheKe
             for name, spec in sorted(definition.spec.parameters.items())
             if isinstance(spec.type, type) and issubclass(spec.type, ExternalPath) and parameters.get(name)
         },
-        "inputs": {name: artifact_fingerprint(a) if a else "none" for name, a in sorted(inputs.items())},
+        "inputs": {
+            name: artifact_fingerprint(a) if a else "none"
+            for name, a in sorted(inputs.items())
+            if definition.spec.inputs[name].in_cache_key
+        },
         "libraries": _libraries(node),
     }
     return CacheKey(digest(_canonical(parts)), parts)
