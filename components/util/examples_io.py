@@ -1,0 +1,104 @@
+"""Reading and writing the splits of Examples artifacts, and the Beam plumbing executors share.
+
+Examples are gzipped TFRecords of tf.Example under ``<uri>/Split-<name>/``, read through
+tfx-bsl's TFXIO so the same code feeds TFDV, TFT and Keras.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from components.util.errors import InputDataError
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.types.standard import Examples
+
+__all__ = [
+    "DEFAULT_FILE_PREFIX",
+    "split_files",
+    "split_pattern",
+    "make_tfxio",
+    "write_split",
+    "write_records",
+    "beam_runner",
+    "in_process",
+    "IN_PROCESS_ENV",
+]
+
+DEFAULT_FILE_PREFIX = "data_tfrecord"
+IN_PROCESS_ENV = "PIPELINEKIT_DATA_PATH"
+"""``beam`` forces the Beam path, ``in_process`` the in-process one; unset (``auto``) picks
+in-process on the DirectRunner when the input is below IN_PROCESS_MAX_BYTES."""
+IN_PROCESS_MAX_BYTES = 512 * 1024 * 1024
+
+
+def split_pattern(examples: Examples, split: str) -> str:
+    """The file pattern of one split, ``<uri>/Split-<split>/*``, as TFX's ``train_files``."""
+    return os.path.join(examples.split_uri(split), "*")
+
+
+def split_files(examples: Examples, split: str) -> list[str]:
+    """The files of one split; an error naming the folder when there are none."""
+    files = sorted(glob.glob(split_pattern(examples, split)))
+    if not files:
+        raise InputDataError(
+            f"{examples.TYPE_NAME} at {examples.uri} has no files for split {split!r} "
+            f"(its splits: {', '.join(examples.splits) or 'none'})"
+        )
+    return files
+
+
+def make_tfxio(examples: Examples, split: str, schema: Any = None, telemetry: str = "pipelinekit") -> Any:
+    """A TFXIO over one split's tf.Examples (``schema``: a tensorflow_metadata Schema or None)."""
+    from tfx_bsl.public import tfxio
+
+    split_files(examples, split)
+    return tfxio.TFExampleRecord(
+        file_pattern=split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry]
+    )
+
+
+def write_split(records: Any, folder: str, prefix: str = DEFAULT_FILE_PREFIX) -> Any:
+    """Beam: write a PCollection of serialized records to ``<folder>/<prefix>-*.gz`` (gzipped TFRecords)."""
+    import apache_beam as beam
+
+    return records | f"Write {os.path.basename(folder)}" >> beam.io.WriteToTFRecord(
+        os.path.join(folder, prefix), file_name_suffix=".gz"
+    )
+
+
+def write_records(records: Iterable[bytes], folder: str, prefix: str = DEFAULT_FILE_PREFIX) -> str:
+    """In-process: write serialized records to one gzipped TFRecord named as Beam names a single shard."""
+    import tensorflow as tf
+
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{prefix}-00000-of-00001.gz")
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for record in records:
+            writer.write(record)
+    return path
+
+
+def beam_runner(context: ExecutionContext) -> str:
+    """The runner named in ``beam_pipeline_args`` (``DirectRunner`` when none is)."""
+    runner = "DirectRunner"
+    args = context.beam_pipeline_args
+    for index, arg in enumerate(args):
+        if arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+        elif arg == "--runner" and index + 1 < len(args):
+            runner = args[index + 1]
+    return runner
+
+
+def in_process(context: ExecutionContext, input_bytes: int) -> bool:
+    """Whether to do the data work in this process instead of a Beam pipeline: only on the
+    DirectRunner (which runs here anyway) and for inputs that fit comfortably in memory."""
+    choice = os.environ.get(IN_PROCESS_ENV, "auto")
+    if choice not in ("auto", "beam", "in_process"):
+        raise InputDataError(f"{IN_PROCESS_ENV}={choice!r}: use auto, beam or in_process")
+    if choice != "auto":
+        return choice == "in_process"
+    return beam_runner(context).lower() in ("directrunner", "direct") and input_bytes <= IN_PROCESS_MAX_BYTES
