@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelinekit.dsl.node import Node
-from pipelinekit.orchestration.fingerprint import (
-    code_fingerprint,
-    digest,
-    distribution_versions,
-    libraries_used_by,
-    path_fingerprint,
-)
-from pipelinekit.types.annotations import ExternalPath
+from pipelinekit.orchestration.canonical import canonical_json
+from pipelinekit.orchestration.code_digest import function_digest
+from pipelinekit.orchestration.fingerprint import code_fingerprint, digest, distribution_versions, path_fingerprint
+from pipelinekit.types.annotations import ExternalPath, ModuleFile
 from pipelinekit.types.artifact import Artifact
 from pipelinekit.version import __version__
 
@@ -44,17 +40,27 @@ def artifact_fingerprint(artifact: Artifact) -> str:
     return path_fingerprint(artifact.uri) if os.path.exists(artifact.uri) else f"missing:{artifact.uri}"
 
 
-def compute_cache_key(node: Node, inputs: dict[str, Artifact | None]) -> CacheKey:
-    """The cache key of running ``node`` on ``inputs`` with its current parameters and code."""
+def compute_cache_key(node: Node, inputs: dict[str, Artifact | None], parameters: dict[str, Any] | None = None) -> CacheKey:
+    """The cache key of running ``node`` on ``inputs`` with its code and ``parameters`` (by default
+    its own, as the executor will receive them)."""
     definition = node.definition
-    parameters = node.parameters
+    parameters = effective_parameters(node) if parameters is None else parameters
+    libraries = set(definition.libraries)
+    if callable(definition.executor):
+        code, used = function_digest(definition.executor)
+        libraries |= used
+        code_modules: dict[str, str] = {}
+    else:
+        code_modules = code_fingerprint(definition.executor)
+        code = digest(definition.executor, *(f"{k}={v}" for k, v in code_modules.items()))
     parts: dict[str, Any] = {
         "component": definition.name,
-        "code": code_fingerprint(definition.executor),
+        "code": code,
+        "code_modules": code_modules,
         "spec": digest(_canonical(definition.spec.describe())),
-        "parameters": {name: digest(_canonical(value)) for name, value in sorted(parameters.items())},
+        "parameters": {name: digest(canonical_json(value)) for name, value in sorted(parameters.items())},
         "external_files": {
-            name: path_fingerprint(str(parameters[name])) if os.path.exists(str(parameters[name])) else "missing"
+            name: _external_fingerprint(str(parameters[name]), issubclass(spec.type, ModuleFile))
             for name, spec in sorted(definition.spec.parameters.items())
             if isinstance(spec.type, type) and issubclass(spec.type, ExternalPath) and parameters.get(name)
         },
@@ -63,16 +69,34 @@ def compute_cache_key(node: Node, inputs: dict[str, Artifact | None]) -> CacheKe
             for name, a in sorted(inputs.items())
             if definition.spec.inputs[name].in_cache_key
         },
-        "libraries": _libraries(node),
+        "libraries": _library_versions(libraries),
     }
     return CacheKey(digest(_canonical(parts)), parts)
 
 
-def _libraries(node: Node) -> dict[str, str]:
-    definition = node.definition
-    names = set(definition.libraries)
-    if callable(definition.executor):
-        names |= libraries_used_by(definition.executor)
+def effective_parameters(node: Node) -> dict[str, Any]:
+    """The node's parameter values as the executor gets them: an int given to a float
+    parameter becomes a float, so ``2`` and ``2.0`` are one value with one key."""
+    specs = node.definition.spec.parameters
+    return {
+        name: float(value) if specs[name].type is float and isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in node.parameters.items()
+    }
+
+
+def _external_fingerprint(path: str, is_module_file: bool) -> str:
+    """Content digest of an external file or folder; for a module file, also of the ``.py`` files
+    beside it, which it may import."""
+    if not os.path.exists(path):
+        return "missing"
+    if not is_module_file or not os.path.isfile(path):
+        return path_fingerprint(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    siblings = sorted(name for name in os.listdir(folder) if name.endswith(".py"))
+    return digest(path_fingerprint(path), *(f"{name}:{path_fingerprint(os.path.join(folder, name))}" for name in siblings))
+
+
+def _library_versions(names: set[str]) -> dict[str, str]:
     versions = distribution_versions(sorted(names))
     versions["pipelinekit"] = __version__
     versions["python"] = platform.python_version()
@@ -89,6 +113,10 @@ def describe_change(old: dict[str, Any], new: dict[str, Any]) -> str:
     for part in ("component", "code", "spec"):
         if old.get(part) != new.get(part):
             changes.append(f"{part} changed")
+    before_modules, after_modules = old.get("code_modules") or {}, new.get("code_modules") or {}
+    changed_modules = sorted(m for m in set(before_modules) | set(after_modules) if before_modules.get(m) != after_modules.get(m))
+    if changed_modules and before_modules:
+        changes[changes.index("code changed")] = f"code changed ({', '.join(changed_modules)})"
     for part, label in (
         ("parameters", "parameter"),
         ("external_files", "content of"),

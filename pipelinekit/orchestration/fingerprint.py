@@ -1,8 +1,8 @@
 """Digests of code, files and folders: the raw material of cache keys.
 
-Code is hashed by source so a one-line change is seen; a component function's digest also
-covers the same-module helpers and constants it references, and nothing else in its file, so
-editing one component re-runs only that component.
+Executor modules of class components are hashed by source, read from disk without importing
+them (the launcher then makes sure the loaded modules match); function components are hashed
+from their loaded code by :mod:`pipelinekit.orchestration.code_digest`.
 """
 
 from __future__ import annotations
@@ -12,25 +12,18 @@ import functools
 import hashlib
 import importlib.metadata
 import importlib.util
-import inspect
-import marshal
 import os
-import sys
-import types
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "digest",
     "path_fingerprint",
     "path_manifest",
     "code_fingerprint",
+    "module_sources",
+    "imported_names",
     "distribution_versions",
-    "libraries_used_by",
 ]
-
-_CONSTANT_TYPES = (int, float, str, bool, bytes, tuple, frozenset, type(None))
-
 
 def digest(*parts: str | bytes) -> str:
     """A hex sha256 of the parts, each length-prefixed so boundaries matter."""
@@ -77,19 +70,24 @@ def path_fingerprint(path: str) -> str:
 
 
 def path_manifest(path: str) -> str:
-    """A cheap digest of names and sizes under ``path``: tells whether files were removed or cut."""
+    """A cheap digest of names, sizes and modification times under ``path``: tells whether files
+    were removed, cut or edited in place since it was taken."""
     if not os.path.exists(path):
         return "missing"
-    entries = [f"{rel}:{os.path.getsize(full)}" for rel, full in _files_under(path)]
+    entries = []
+    for relative, full in _files_under(path):
+        stat = os.stat(full)
+        entries.append(f"{relative}:{stat.st_size}:{stat.st_mtime_ns}")
     return digest(*entries)
 
 
-def code_fingerprint(implementation: Callable[..., Any] | str) -> str:
-    """Digest of an executor: a function with its same-module helpers, or a whole module given as
-    ``"package.module:function"`` (read from disk, not imported)."""
-    if isinstance(implementation, str):
-        return digest(implementation, *_module_closure_parts(implementation.partition(":")[0]))
-    return digest(*_function_parts(implementation))
+def code_fingerprint(executor: str) -> dict[str, str]:
+    """Per-module digests of an executor given as ``"package.module:function"``: the module and
+    the modules it imports from its own folder tree, read from disk, never imported."""
+    sources = module_sources(executor.partition(":")[0])
+    if not sources:
+        return {"unresolved": digest(executor)}
+    return {name: digest(source) for name, (_, source) in sorted(sources.items())}
 
 
 def _module_file(name: str) -> str | None:
@@ -101,31 +99,29 @@ def _module_file(name: str) -> str | None:
     return origin if origin and origin.endswith(".py") else None
 
 
-def _module_closure_parts(module_name: str) -> list[str | bytes]:
-    """The source of an executor module and of the modules it imports from its own folder tree
-    (its package, or its directory for a top-level module), read from disk, never imported."""
+def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
+    """``{name: (path, source)}`` for a module and the modules it imports from its own folder tree
+    (its top-level package, or its directory for a top-level module), read from disk."""
     first = _module_file(module_name)
     if first is None:
-        return ["unresolved"]
+        return {}
     top = module_name.split(".")[0]
     root = os.path.dirname(first) if "." not in module_name else os.path.dirname(_module_file(top) or first)
-    parts: list[str | bytes] = []
-    seen: set[str] = set()
+    found: dict[str, tuple[str, bytes]] = {}
     pending = [module_name]
     inside = os.path.abspath(root) + os.sep
     while pending:
         name = pending.pop()
-        if name in seen or not _is_under(name.split(".")[0], inside):  # checked first: find_spec("a.b") imports "a"
+        if name in found or not _is_under(name.split(".")[0], inside):  # checked first: find_spec("a.b") imports "a"
             continue
         path = _module_file(name)
         if path is None or not os.path.abspath(path).startswith(inside):
             continue
-        seen.add(name)
         with open(path, "rb") as handle:
             source = handle.read()
-        parts += [name, source]
-        pending.extend(_imported_names(source, name, path))
-    return parts
+        found[name] = (path, source)
+        pending.extend(imported_names(source, name, path))
+    return found
 
 
 @functools.lru_cache(maxsize=1024)
@@ -134,11 +130,15 @@ def _is_under(top_level: str, folder: str) -> bool:
     return path is not None and os.path.abspath(path).startswith(folder)
 
 
-def _imported_names(source: bytes, module_name: str, path: str) -> list[str]:
+def imported_names(source: bytes, module_name: str, path: str) -> list[str]:
     """Absolute names of the modules a source file imports (relative imports resolved)."""
     package = module_name if path.endswith("__init__.py") else module_name.rpartition(".")[0]
     names: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return names  # the import itself will report it, with file and line
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -150,65 +150,35 @@ def _imported_names(source: bytes, module_name: str, path: str) -> list[str]:
     return names
 
 
-def _function_parts(root: Callable[..., Any]) -> list[str]:
-    parts: list[str] = []
-    seen: set[int] = set()
-    module = getattr(root, "__module__", None)
-    pending: list[Any] = [root]
-    while pending:
-        obj = pending.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        parts.append(_source_of(obj))
-        namespace = getattr(obj, "__globals__", None) or vars(sys.modules.get(module or "", types.ModuleType("_")))
-        for name in sorted(_referenced_names(obj)):
-            target = namespace.get(name)
-            if (inspect.isfunction(target) or inspect.isclass(target)) and getattr(target, "__module__", None) == module:
-                pending.append(target)
-            elif isinstance(target, _CONSTANT_TYPES):
-                parts.append(f"{name}={target!r}")
-    return parts
-
-
-def _source_of(obj: Any) -> str:
-    try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):
-        code = getattr(obj, "__code__", None)
-        return marshal.dumps(code).hex() if code is not None else repr(obj)
-
-
-def _referenced_names(obj: Any) -> set[str]:
-    """Global names used by a function, or by any method of a class."""
-    if inspect.isclass(obj):
-        codes = [m.__code__ for m in vars(obj).values() if inspect.isfunction(m)]
-        names = {base.__name__ for base in obj.__bases__}
-    else:
-        codes = [obj.__code__] if hasattr(obj, "__code__") else []
-        names = set()
-    while codes:
-        code = codes.pop()
-        names.update(code.co_names)
-        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-    return names
-
-
 @functools.lru_cache(maxsize=1)
 def _module_to_distributions() -> Mapping[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
+_KNOWN_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "yaml": "PyYAML",
+    "PIL": "Pillow",
+    "google": "protobuf",
+    "attr": "attrs",
+    "dateutil": "python-dateutil",
+    "tensorflow_serving": "tensorflow-serving-api",
+    "tfx_bsl": "tfx-bsl",
+    "keras_tuner": "keras-tuner",
+}
+"""Top-level modules whose distribution has another name, so the full scan is rarely needed."""
+
+
 def distribution_versions(names: Iterable[str]) -> dict[str, str]:
     """Installed versions of the given distributions or top-level module names (unknown ones skipped).
 
-    A name is first tried as a distribution name (cheap); only modules whose distribution is
-    named differently (``sklearn`` -> ``scikit-learn``) pay for the full scan of installed packages.
+    A name is first tried as a distribution name (cheap), then through a table of well-known
+    renames; only other modules pay for the full scan of installed packages (about 0.3 s).
     """
     versions: dict[str, str] = {}
     for name in names:
         try:
-            versions[name] = importlib.metadata.version(name)
+            versions[name] = importlib.metadata.version(_KNOWN_DISTRIBUTIONS.get(name, name))
             continue
         except importlib.metadata.PackageNotFoundError:
             pass
@@ -218,23 +188,3 @@ def distribution_versions(names: Iterable[str]) -> dict[str, str]:
             except importlib.metadata.PackageNotFoundError:
                 continue
     return dict(sorted(versions.items()))
-
-
-def libraries_used_by(fn: Callable[..., Any]) -> set[str]:
-    """Top-level third-party packages a function uses: imported in its module (``np`` for numpy)
-    or inside its body (``import tensorflow``)."""
-    names = {
-        value.__name__.split(".")[0] for value in getattr(fn, "__globals__", {}).values() if isinstance(value, types.ModuleType)
-    }
-    candidates = {name.split(".")[0] for name in _referenced_names(fn)} - names - set(sys.stdlib_module_names)
-    names |= {name for name in candidates if _is_installed_module(name)}
-    return names - set(sys.stdlib_module_names) - {"builtins", "pipelinekit"}
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_installed_module(name: str) -> bool:
-    """Whether a top-level module of this name can be imported (found without importing it)."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import traceback
 from typing import Any
@@ -14,7 +15,8 @@ from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.errors import ComponentFailedError, RunError
 from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore
-from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change
+from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change, effective_parameters
+from pipelinekit.orchestration.executor_loader import load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
 from pipelinekit.orchestration.listener import RunListener
 from pipelinekit.orchestration.result import CACHED, FAILED, RAN, NodeResult
@@ -40,6 +42,8 @@ class NodeLauncher:
         self.store = store
         self.run_id = run_id
         self.listener = listener
+        self._keys: dict[tuple[Any, ...], CacheKey] = {}
+        self._keys_lock = threading.Lock()
 
     def contexts(self, node_id: str) -> list[Any]:
         name = self.plan.pipeline_name
@@ -54,7 +58,7 @@ class NodeLauncher:
         With ``cached_only``, return ``None`` instead of running on a cache miss."""
         started = time.time()
         inputs = self._resolve_inputs(node_id, finished)
-        key = compute_cache_key(self.plan.nodes[node_id], inputs)
+        key = self._cache_key(node_id, inputs)
         if self.plan.enable_cache:
             outputs, reason = self._look_up_cache(node_id, key)
             if outputs is not None:
@@ -76,6 +80,18 @@ class NodeLauncher:
         return inputs
 
     # Phase 2: cache -----------------------------------------------------------------------------
+
+    def _cache_key(self, node_id: str, inputs: dict[str, Artifact | None]) -> CacheKey:
+        """The node's cache key, computed once per run for the same inputs (a Beam run asks twice:
+        once to find cached nodes before Beam starts, once when the node's turn comes)."""
+        memo = (node_id, tuple((name, a.id if a else None) for name, a in sorted(inputs.items())))
+        with self._keys_lock:
+            if memo in self._keys:
+                return self._keys[memo]
+        key = compute_cache_key(self.plan.nodes[node_id], inputs)
+        with self._keys_lock:
+            self._keys[memo] = key
+        return key
 
     def _look_up_cache(self, node_id: str, key: CacheKey) -> tuple[dict[str, list[Artifact]] | None, str]:
         context = f"{self.plan.pipeline_name}.{node_id}"
@@ -132,7 +148,7 @@ class NodeLauncher:
         staging = os.path.join(self.plan.pipeline_root, node_id, ".staging", str(execution_id))
         try:
             outputs = self._prepare_outputs(node_id, execution_id, staging)
-            self._call_executor(node_id, execution_id, inputs, outputs, staging)
+            self._call_executor(node_id, execution_id, key, inputs, outputs, staging)
             published = self._publish(node_id, execution_id, contexts, outputs)
         except BaseException as error:  # noqa: BLE001 - every failure must leave a FAILED execution
             failure = ComponentFailedError(node_id, self.run_id, execution_id, error)
@@ -173,11 +189,17 @@ class NodeLauncher:
         return outputs
 
     def _call_executor(
-        self, node_id: str, execution_id: int, inputs: dict[str, Artifact | None], outputs: dict[str, Artifact], staging: str
+        self,
+        node_id: str,
+        execution_id: int,
+        key: CacheKey,
+        inputs: dict[str, Artifact | None],
+        outputs: dict[str, Artifact],
+        staging: str,
     ) -> None:
         node = self.plan.nodes[node_id]
         definition = node.definition
-        arguments: dict[str, Any] = {**node.parameters, **inputs, **outputs}
+        arguments: dict[str, Any] = {**effective_parameters(node), **inputs, **outputs}
         if definition.context_argument:
             tmp_dir = os.path.join(staging, ".tmp")
             os.makedirs(tmp_dir, exist_ok=True)
@@ -190,7 +212,11 @@ class NodeLauncher:
                 tmp_dir,
                 list(self.plan.beam_pipeline_args),
             )
-        definition.load_executor()(**arguments)
+        executor = definition.executor
+        if callable(executor):
+            executor(**arguments)
+        else:
+            load_executor(definition.name, executor, key.parts.get("code_modules") or {})(**arguments)
 
     def _publish(
         self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]

@@ -45,5 +45,5 @@ def test_editing_the_executor_module_reruns_the_node_with_the_new_code(pipeline_
     # the same process imported the old version: the node must run the edited file, not the cached module
     os.utime(executor, (os.path.getmtime(executor) + 5, os.path.getmtime(executor) + 5))
     result = run()
-    assert result.nodes["EditedCount"].reason == "code changed"
+    assert result.nodes["EditedCount"].reason == "code changed (edited_count_executor)"
     assert read_numbers(result.output("EditedCount", "count")) == [300]

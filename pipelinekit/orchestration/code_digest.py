@@ -1,0 +1,244 @@
+"""Digests of the code a node will actually run, taken from the loaded objects, not from files.
+
+A function component is hashed from its compiled bytecode, its defaults, its closure cells and
+everything it reaches through the globals it names: helpers and classes from the user's own
+modules (any file outside the standard library and installed packages), and constants of any
+type. Line numbers and file names are left out, so editing one component in a file with several
+re-keys only that one. Libraries the code reaches are returned by distribution name, so their
+versions can join the key; only names the code uses count, never whatever else a module imported.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+import functools
+import hashlib
+import importlib.util
+import inspect
+import logging
+import os
+import sys
+import sysconfig
+import types
+from collections.abc import Callable
+from typing import Any
+
+from pipelinekit.orchestration.canonical import Unfingerprintable, canonical_json
+
+__all__ = ["function_digest", "is_user_module"]
+
+log = logging.getLogger(__name__)
+
+_LIBRARY_ROOTS = tuple(
+    os.path.abspath(p) + os.sep
+    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+_IGNORED_TOP_LEVEL = frozenset({"builtins", "__future__", "pipelinekit", "typing", "typing_extensions"})
+
+
+def function_digest(fn: Callable[..., Any]) -> tuple[str, set[str]]:
+    """``(digest, libraries)``: a digest of ``fn`` and all the user code and constants it reaches,
+    and the top-level names of the third-party packages it uses."""
+    walker = _Walker()
+    walker.visit(fn)
+    return walker.hexdigest(), walker.libraries
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_kind(module_name: str) -> str:
+    """``"user"``, ``"library"`` or ``"ignored"`` (stdlib, pipelinekit, builtins) for a module name."""
+    top = module_name.split(".")[0]
+    if top in _IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
+        return "ignored"
+    module = sys.modules.get(module_name) or sys.modules.get(top)
+    path = getattr(module, "__file__", None)
+    if module_name == "__main__" or (path is None and module is not None and not hasattr(module, "__path__")):
+        return "user"  # a notebook or an interactively defined module
+    if path is None:
+        return "library"
+    return "library" if os.path.abspath(path).startswith(_LIBRARY_ROOTS) else "user"
+
+
+def is_user_module(module_name: str) -> bool:
+    """Whether a module is the user's own code (its changes must re-key) rather than a library."""
+    return _module_kind(module_name) == "user"
+
+
+class _Walker:
+    """Collects the digest parts of everything a function reaches, each object once."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._seen: set[int] = set()
+        self.libraries: set[str] = set()
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+    def _add(self, *parts: str | bytes) -> None:
+        for part in parts:
+            data = part.encode() if isinstance(part, str) else part
+            self._hash.update(len(data).to_bytes(8, "big") + data)
+
+    def visit(self, obj: Any, name: str = "") -> None:
+        """Add ``obj`` (a function, class, module or value named ``name`` in some namespace)."""
+        if id(obj) in self._seen:
+            self._add("seen", name)
+            return
+        if isinstance(obj, (types.FunctionType, type, types.ModuleType, types.MethodType)):
+            self._seen.add(id(obj))
+        owner = _owner_module(obj)
+        if owner is not None and _module_kind(owner) != "user":
+            self._add("ref", name, f"{owner}:{getattr(obj, '__qualname__', getattr(obj, '__name__', ''))}")
+            if _module_kind(owner) == "library":
+                self.libraries.add(owner.split(".")[0])
+            return
+        if isinstance(obj, types.MethodType):
+            self.visit(obj.__func__, name)
+        elif isinstance(obj, types.FunctionType):
+            self._visit_function(obj)
+        elif isinstance(obj, type):
+            self._visit_class(obj)
+        elif isinstance(obj, types.ModuleType):
+            self._visit_module(obj)
+        else:
+            self._visit_value(obj, name)
+
+    def _visit_function(self, fn: types.FunctionType) -> None:
+        self._add("function", fn.__qualname__, *_code_parts(fn.__code__))
+        self._visit_value(fn.__defaults__, "__defaults__")
+        self._visit_value(fn.__kwdefaults__, "__kwdefaults__")
+        for cell_name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+            try:
+                self.visit(cell.cell_contents, cell_name)
+            except ValueError:  # an empty cell: the variable was never assigned
+                self._add("empty cell", cell_name)
+        for module_name in sorted(_imports_in_body(fn.__code__)):
+            self._visit_imported(module_name)
+        namespace = fn.__globals__
+        for global_name in sorted(_names_used(fn.__code__)):
+            if global_name in namespace:
+                self._add("global", global_name)
+                self.visit(namespace[global_name], global_name)
+            elif not hasattr(builtins, global_name):
+                self._add("unbound", global_name)
+
+    def _visit_class(self, cls: type) -> None:
+        self._add("class", cls.__qualname__)
+        for base in cls.__bases__:
+            self.visit(base, "base")
+        for attribute, value in sorted(vars(cls).items()):
+            if attribute.startswith("__") and not callable(value):
+                continue  # __dict__, __doc__, dataclass bookkeeping: derived from the code above
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            if isinstance(value, property):
+                value = (value.fget, value.fset, value.fdel)
+            self._add("attribute", attribute)
+            self.visit(value, attribute)
+
+    def _visit_module(self, module: types.ModuleType) -> None:
+        """A user module used as a namespace (``import helpers; helpers.f()``): all it defines."""
+        self._add("module", module.__name__)
+        for attribute, value in sorted(vars(module).items()):
+            if attribute.startswith("__") or isinstance(value, types.ModuleType):
+                continue
+            if _owner_module(value) not in (None, module.__name__):
+                continue  # imported into the module, not defined there
+            self._add("member", attribute)
+            self.visit(value, attribute)
+
+    def _visit_imported(self, module_name: str) -> None:
+        """A module imported inside a function body: a library by name, user code by content."""
+        module = sys.modules.get(module_name)
+        if module is not None:
+            self.visit(module, module_name)
+            return
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec else None
+        if origin and os.path.abspath(origin).startswith(_LIBRARY_ROOTS):
+            if module_name.split(".")[0] not in sys.stdlib_module_names:
+                self.libraries.add(module_name.split(".")[0])
+        elif origin and os.path.isfile(origin):
+            with open(origin, "rb") as handle:
+                self._add("imported source", module_name, handle.read())
+        else:
+            self._add("unresolved import", module_name)
+
+    def _visit_value(self, value: Any, name: str) -> None:
+        if isinstance(value, tuple) and any(_is_code_like(v) for v in value):
+            for item in value:
+                self.visit(item, name)
+            return
+        try:
+            self._add("value", name, canonical_json(value))
+        except Unfingerprintable as error:
+            log.warning("cannot fingerprint %r (%s): a change to it will not re-run the node; pass it as a parameter", name, error)
+            self._add("opaque", name, type(value).__qualname__)
+        type_module = type(value).__module__
+        if _module_kind(type_module) == "library":
+            self.libraries.add(type_module.split(".")[0])
+
+
+def _is_code_like(value: Any) -> bool:
+    return isinstance(value, (types.FunctionType, type, types.MethodType, types.ModuleType))
+
+
+def _owner_module(obj: Any) -> str | None:
+    """The module that defines ``obj`` when it is code (function, class, module, builtin)."""
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    if isinstance(obj, (types.FunctionType, type, types.BuiltinFunctionType, types.MethodType)) or inspect.isroutine(obj):
+        return getattr(obj, "__module__", None) or None
+    if callable(obj) and isinstance(getattr(obj, "__module__", None), str) and not hasattr(type(obj), "__dataclass_fields__"):
+        return obj.__module__  # numpy ufuncs and other callable library objects
+    return None
+
+
+def _code_parts(code: types.CodeType) -> list[str | bytes]:
+    """What defines a code object's behaviour, without its file name or line numbers."""
+    parts: list[str | bytes] = [
+        code.co_name,
+        code.co_code,
+        code.co_exceptiontable,
+        repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)),
+        repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars)),
+    ]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            parts += _code_parts(const)
+        else:
+            parts.append(repr(const))
+    return parts
+
+
+def _imports_in_body(code: types.CodeType) -> set[str]:
+    """Modules imported by ``import`` statements inside a code object (absolute imports only)."""
+    found: set[str] = set()
+    for current in _code_tree(code):
+        for instruction in dis.get_instructions(current):
+            if instruction.opname == "IMPORT_NAME" and isinstance(instruction.argval, str) and instruction.argval:
+                found.add(instruction.argval)
+    return found
+
+
+def _code_tree(code: types.CodeType) -> list[types.CodeType]:
+    tree = [code]
+    for current in tree:
+        tree.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return tree
+
+
+def _names_used(code: types.CodeType) -> set[str]:
+    """Every global or attribute name a code object and its nested code objects mention."""
+    names: set[str] = set()
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        names.update(current.co_names)
+        pending.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return names

@@ -1,0 +1,291 @@
+"""A cache hit is always correct: the key describes the code that actually runs, everything that
+code reaches, parameters by type, and outputs as they are on disk (issue 6, items 1-5)."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import os
+import sys
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from toy_components import Numbers, generate, read_numbers, write_numbers
+
+from pipelinekit import (
+    Component,
+    InputArtifact,
+    InputSpec,
+    LocalDagRunner,
+    OutputArtifact,
+    OutputSpec,
+    Parameter,
+    Pipeline,
+    component,
+)
+from pipelinekit.orchestration.cache import compute_cache_key
+
+
+def _write_module(folder, name: str, source: str) -> str:
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    future = os.path.getmtime(path) + 5  # a new mtime even within the file system's clock tick
+    os.utime(path, (future, future))
+    return str(path)
+
+
+@pytest.fixture
+def user_package(tmp_path, monkeypatch):
+    """A fresh folder on sys.path for user modules; they are forgotten after the test."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def _run(root: str, node, name: str = "p"):
+    result = LocalDagRunner().run(Pipeline(name, root, [node]))
+    result.raise_for_failure()
+    return result
+
+
+# 1. The key describes the loaded code -------------------------------------------------------------
+
+
+def test_a_function_edited_on_disk_but_not_reloaded_keeps_its_old_key_and_result(user_package, pipeline_root):
+    source = """
+        from toy_components import Numbers, write_numbers
+        from pipelinekit import OutputArtifact, component
+
+        @component
+        def emit(out: OutputArtifact[Numbers]) -> None:
+            write_numbers(out, [{value}])
+    """
+    _write_module(user_package, "emitting", source.format(value=1.0))
+    module = importlib.import_module("emitting")
+    assert read_numbers(_run(pipeline_root, module.emit()).output("emit", "out")) == [1.0]
+
+    _write_module(user_package, "emitting", source.format(value=2.0))
+    stale_process = _run(pipeline_root, module.emit())  # the process still holds the old function
+    assert stale_process.nodes["emit"].status == "cached"
+    assert read_numbers(stale_process.output("emit", "out")) == [1.0]
+
+    fresh_process = _run(pipeline_root, importlib.reload(module).emit())  # as a new process would load it
+    assert fresh_process.nodes["emit"].status == "ran"
+    assert read_numbers(fresh_process.output("emit", "out")) == [2.0]
+
+
+def test_an_executor_helper_edited_on_disk_is_reloaded_before_the_node_runs(user_package, pipeline_root):
+    package = user_package / "edited_pkg"
+    package.mkdir()
+    _write_module(package, "__init__", "")
+    _write_module(package, "helpers", "FACTOR = 2\n")
+    _write_module(
+        package,
+        "executor",
+        """
+        from toy_components import read_numbers, write_numbers
+        from edited_pkg.helpers import FACTOR
+
+        def run(context, numbers, scaled):
+            write_numbers(scaled, [v * FACTOR for v in read_numbers(numbers)])
+        """,
+    )
+
+    class HelperScaled(Component):
+        numbers = InputSpec(Numbers)
+        scaled = OutputSpec(Numbers)
+        EXECUTOR = "edited_pkg.executor:run"
+
+    def run():
+        return _run(pipeline_root, HelperScaled(numbers=generate(count=2).outputs["numbers"]))
+
+    assert read_numbers(run().output("HelperScaled", "scaled")) == [0.0, 2.0]
+    importlib.import_module("edited_pkg.executor")  # the process now holds FACTOR = 2
+    _write_module(package, "helpers", "FACTOR = 10\n")
+    result = run()
+    assert result.nodes["HelperScaled"].reason == "code changed (edited_pkg.helpers)"
+    assert read_numbers(result.output("HelperScaled", "scaled")) == [0.0, 10.0]
+
+
+# 2. Everything the code reaches --------------------------------------------------------------------
+
+
+def test_a_helper_imported_from_another_user_module_is_part_of_the_key(user_package):
+    _write_module(user_package, "user_helpers", "def offset(x):\n    return x + 1\n")
+    _write_module(
+        user_package,
+        "user_components",
+        """
+        from user_helpers import offset
+        from toy_components import Numbers, write_numbers
+        from pipelinekit import OutputArtifact, component
+
+        @component
+        def shifted(out: OutputArtifact[Numbers]) -> None:
+            write_numbers(out, [offset(1.0)])
+        """,
+    )
+    before = compute_cache_key(importlib.import_module("user_components").shifted(), {}).digest
+    _write_module(user_package, "user_helpers", "def offset(x):\n    return x + 2\n")
+    importlib.reload(sys.modules["user_helpers"])
+    after = compute_cache_key(importlib.reload(sys.modules["user_components"]).shifted(), {}).digest
+    assert before != after
+
+
+def _component_reading(global_value):
+    namespace = {"Numbers": Numbers, "OutputArtifact": OutputArtifact, "write_numbers": write_numbers, "FEATURES": global_value}
+    exec(  # noqa: S102 - builds the same function over a different global, as an edited file would
+        "def uses_features(out: OutputArtifact[Numbers]) -> None:\n    write_numbers(out, [float(len(FEATURES))])\n",
+        namespace,
+    )
+    namespace["uses_features"].__module__ = "__main__"
+    return component(namespace["uses_features"])
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [(["a", "b"], ["a", "c"]), ({"lr": 0.1}, {"lr": 0.2}), ({"a": [1, 2]}, {"a": [1, 2, 3]}), ((1, 2), [1, 2])],
+)
+def test_module_level_containers_are_part_of_the_key(before, after):
+    first = compute_cache_key(_component_reading(before)(), {}).digest
+    assert compute_cache_key(_component_reading(before)(), {}).digest == first
+    assert compute_cache_key(_component_reading(after)(), {}).digest != first
+
+
+def _factory(scale_by: float):
+    @component(name="factory_made")
+    def factory_made(out: OutputArtifact[Numbers]) -> None:
+        write_numbers(out, [scale_by])
+
+    return factory_made
+
+
+def test_closure_variables_of_factory_made_components_are_part_of_the_key():
+    assert compute_cache_key(_factory(1.0)(), {}).digest == compute_cache_key(_factory(1.0)(), {}).digest
+    assert compute_cache_key(_factory(1.0)(), {}).digest != compute_cache_key(_factory(2.0)(), {}).digest
+
+
+def test_a_library_imported_by_name_is_in_the_versions():
+    from numpy import array
+
+    @component
+    def uses_array(out: OutputArtifact[Numbers]) -> None:
+        write_numbers(out, list(array([1.0])))
+
+    assert "numpy" in compute_cache_key(uses_array(), {}).parts["libraries"]
+
+
+# 3. Stability -------------------------------------------------------------------------------------
+
+
+@component
+def plain(out: OutputArtifact[Numbers], factor: Parameter[float] = 1.0) -> None:
+    write_numbers(out, [factor])
+
+
+def test_an_import_made_after_the_first_run_does_not_change_the_key():
+    before = compute_cache_key(plain(), {})
+    plain.fn.__globals__["_late_import_for_test"] = importlib.import_module("ml_metadata")
+    try:
+        assert compute_cache_key(plain(), {}) == before
+    finally:
+        del plain.fn.__globals__["_late_import_for_test"]
+
+
+# 4. Parameters by type ----------------------------------------------------------------------------
+
+
+@component
+def configured(out: OutputArtifact[Numbers], config: Parameter[dict] = {}, items: Parameter[list] = []) -> None:
+    write_numbers(out, [float(len(config) + len(items))])
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ({"config": {1: "x"}}, {"config": {"1": "x"}}),
+        ({"items": [(1, 2)]}, {"items": [[1, 2]]}),
+        ({"items": [1]}, {"items": [1.0]}),
+        ({"items": [True]}, {"items": [1]}),
+    ],
+)
+def test_parameters_that_differ_in_type_have_different_keys(first, second):
+    assert compute_cache_key(configured(**first), {}).digest != compute_cache_key(configured(**second), {}).digest
+
+
+def test_a_dict_with_mixed_key_types_runs_and_caches(pipeline_root):
+    assert _run(pipeline_root, configured(config={1: "a", "b": 2, None: 3})).nodes["configured"].status == "ran"
+    assert _run(pipeline_root, configured(config={"b": 2, None: 3, 1: "a"})).nodes["configured"].status == "cached"
+
+
+def test_an_int_given_to_a_float_parameter_arrives_as_float_with_the_same_key(pipeline_root):
+    seen = []
+
+    @component
+    def records_type(out: OutputArtifact[Numbers], factor: Parameter[float] = 1.0) -> None:
+        seen.append(type(factor))
+        write_numbers(out, [factor])
+
+    assert compute_cache_key(records_type(factor=2), {}) == compute_cache_key(records_type(factor=2.0), {})
+    _run(pipeline_root, records_type(factor=2))
+    assert seen == [float]
+
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4)
+json_like = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.tuples(inner, inner)
+    | st.dictionaries(st.integers() | st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _typed(value):
+    """A form that differs whenever two values differ in content or in any type inside them."""
+    if isinstance(value, dict):
+        return ("dict", sorted((repr(_typed(k)), _typed(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_typed(v) for v in value])
+    return (type(value).__name__, value.hex() if isinstance(value, float) else repr(value))
+
+
+@settings(max_examples=80, deadline=None)
+@given(json_like, json_like)
+def test_a_global_value_keys_by_content_and_type(a, b):
+    key_a = compute_cache_key(_component_reading(a)(), {}).digest
+    assert compute_cache_key(_component_reading(copy.deepcopy(a))(), {}).digest == key_a
+    key_b = compute_cache_key(_component_reading(b)(), {}).digest
+    assert (key_a == key_b) == (_typed(a) == _typed(b))
+
+
+# 5. Outputs edited in place -----------------------------------------------------------------------
+
+
+def test_an_output_edited_in_place_at_the_same_size_is_not_reused(pipeline_root):
+    def build():
+        g = generate(count=3)
+        return Pipeline("edited_output", pipeline_root, [_doubler(numbers=g.outputs["numbers"])])
+
+    first = LocalDagRunner().run(build())
+    first.raise_for_failure()
+    produced = first.output("generate", "numbers")
+    data_file = next(os.path.join(produced.uri, f) for f in os.listdir(produced.uri))
+    with open(data_file, "r+b") as handle:  # same size, different content
+        content = handle.read()
+        handle.seek(0)
+        handle.write(content.replace(b"1", b"7", 1))
+    second = LocalDagRunner().run(build())
+    assert second.nodes["generate"].status == "ran"
+    assert "were deleted or changed" in second.nodes["generate"].reason
+    assert second.nodes["doubler"].status == "cached"  # regenerated data is identical, so its key is too
+    assert read_numbers(second.output("doubler", "doubled")) == [0.0, 2.0, 4.0]
+
+
+@component(name="doubler")
+def _doubler(numbers: InputArtifact[Numbers], doubled: OutputArtifact[Numbers]) -> None:
+    write_numbers(doubled, [2 * v for v in read_numbers(numbers)])
