@@ -1,0 +1,149 @@
+"""CSV files to Arrow record batches of list-typed columns, the form tfx-bsl encodes into
+tf.Examples. Column types are inferred like TFX's (tfx-bsl ``ColumnTypeInferrer``): int64 if
+every non-empty cell is an integer, else float if every one is a number, else bytes; an empty
+cell is a missing feature (never a zero); a column that is empty everywhere is left out."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+from typing import Any
+
+from components.util.errors import InputDataError
+
+__all__ = ["read_header", "csv_files", "read_csv_batch", "drop_untyped_columns"]
+
+_TYPE_ORDER = ("int", "float", "string")
+
+
+def csv_files(pattern: str) -> list[str]:
+    """The files a split pattern names, each checked to have a header."""
+    return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+
+
+def read_header(path: str) -> list[str]:
+    """The column names on the first line (a UTF-8 BOM and CRLF endings are fine)."""
+    if os.path.getsize(path) == 0:
+        raise InputDataError(f"CSV file {path} is empty; it needs a header line and at least one row")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    names = [name.strip() for name in header]
+    if not names or any(not n for n in names):
+        raise InputDataError(f"CSV file {path}, line 1: the header {header!r} has an empty column name; name every column")
+    if len(set(names)) != len(names):
+        raise InputDataError(f"CSV file {path}, line 1: the header repeats a column name: {names}")
+    return names
+
+
+def read_csv_batch(files: list[str]) -> Any:
+    """All rows of ``files`` (same header) as one ``pa.RecordBatch`` of list-typed columns."""
+    import pyarrow as pa
+
+    header = _common_header(files)
+    tables = [_read_strings(path, header) for path in files]
+    types = _infer_types(files, tables, header)
+    table = pa.concat_tables(tables)
+    columns, names = [], []
+    for name in header:
+        if types[name] is None:
+            continue
+        columns.append(_to_list_array(table.column(name), types[name]))
+        names.append(name)
+    return pa.RecordBatch.from_arrays(columns, names)
+
+
+def drop_untyped_columns(batch: Any) -> Any:
+    """Remove columns of Arrow type null (empty everywhere), which tf.Example cannot hold."""
+    import pyarrow as pa
+
+    keep = [i for i, field in enumerate(batch.schema) if not pa.types.is_null(field.type)]
+    return pa.RecordBatch.from_arrays([batch.column(i) for i in keep], [batch.schema.field(i).name for i in keep])
+
+
+def _common_header(files: list[str]) -> list[str]:
+    header = read_header(files[0])
+    for path in files[1:]:
+        other = read_header(path)
+        if other != header:
+            raise InputDataError(f"CSV files {files[0]} and {path} have different headers: {header} vs {other}; give each layout its own split")
+    return header
+
+
+def _read_strings(path: str, header: list[str]) -> Any:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    options = (
+        pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+        pacsv.ParseOptions(newlines_in_values=True),
+        pacsv.ConvertOptions(column_types={n: pa.string() for n in header}, null_values=[""], strings_can_be_null=True),
+    )
+    try:
+        table = pacsv.read_csv(path, read_options=options[0], parse_options=options[1], convert_options=options[2])
+    except pa.ArrowInvalid as error:
+        raise InputDataError(_parse_problem(path, len(header), error)) from error
+    if table.num_rows == 0:
+        raise InputDataError(f"CSV file {path} has a header but no rows; add data or remove the file")
+    return table
+
+
+def _parse_problem(path: str, width: int, error: Exception) -> str:
+    """Say which line is ragged (pyarrow's message does not), re-reading the file with ``csv``."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            if row and len(row) != width:
+                return f"CSV file {path}, line {reader.line_num}: expected {width} fields as in the header, found {len(row)}; fix or remove that row"
+    return f"CSV file {path} cannot be parsed: {error}"
+
+
+def _infer_types(files: list[str], tables: list[Any], header: list[str]) -> dict[str, str | None]:
+    """Each column's type over all files; a column that is numeric in one file and text in
+    another is an error naming both, since it is almost always a broken export."""
+    types: dict[str, str | None] = {}
+    for name in header:
+        per_file = [(path, _column_type(table.column(name))) for path, table in zip(files, tables)]
+        seen = [(path, t) for path, t in per_file if t is not None]
+        kinds = {t for _, t in seen}
+        if "string" in kinds and len(kinds) > 1:
+            text = next(p for p, t in seen if t == "string")
+            number = next(p for p, t in seen if t != "string")
+            raise InputDataError(f"column {name!r} holds numbers in {number} but text in {text}; make the files agree")
+        types[name] = max(kinds, key=_TYPE_ORDER.index) if kinds else None
+    return types
+
+
+def _column_type(column: Any) -> str | None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = column.drop_null()
+    if len(values) == 0:
+        return None
+    for kind, arrow_type in (("int", pa.int64()), ("float", pa.float64())):
+        try:
+            pc.cast(values, arrow_type)
+            return kind
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return "string"
+
+
+def _to_list_array(column: Any, kind: str) -> Any:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = column.combine_chunks()
+    valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    values = column.drop_null()
+    if kind == "int":
+        values = pc.cast(values, pa.int64())
+    elif kind == "float":
+        values = pc.cast(pc.cast(values, pa.float64()), pa.float32())
+    else:
+        values = pc.cast(values, pa.large_binary())
+    offsets = np.zeros(len(valid) + 1, dtype=np.int64)
+    np.cumsum(valid, out=offsets[1:])
+    return pa.LargeListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~valid))

@@ -1,0 +1,190 @@
+"""ExampleGen executors: input files -> gzipped TFRecords of tf.Example under ``Split-<name>/``.
+
+On the DirectRunner, when the input fits in memory, the work runs in this process (pyarrow
+reads the CSV, tfx-bsl's C++ encoder makes the tf.Examples); otherwise it is a Beam pipeline
+built from the pipeline's ``beam_pipeline_args``. Both give the same records in the same splits.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from components.example_gen.input_resolution import ResolvedInput, resolve_input
+from components.example_gen.splitting import Splitter, canonical
+from components.util.arguments import parse_proto
+from components.util.errors import InputDataError
+from components.util.examples_io import in_process, write_records, write_split
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.proto import example_gen_pb2, range_config_pb2
+from pipelinekit.types.standard import Examples
+
+__all__ = ["run_csv", "run_import"]
+
+Reader = Callable[[list[str]], list[bytes]]
+
+
+def run_csv(context: ExecutionContext, examples: Examples, **parameters: Any) -> None:
+    """CsvExampleGen: each CSV row becomes a tf.Example (types inferred per column)."""
+    _generate(context, examples, parameters, _csv_records, _csv_beam)
+
+
+def run_import(context: ExecutionContext, examples: Examples, **parameters: Any) -> None:
+    """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written."""
+    _generate(context, examples, parameters, _tfrecord_records, _tfrecord_beam)
+
+
+def _generate(context: ExecutionContext, examples: Examples, parameters: dict[str, Any], reader: Reader, beam_reader: Any) -> None:
+    input_config = parse_proto(parameters.get("input_config"), example_gen_pb2.Input)
+    output_config = parse_proto(parameters.get("output_config"), example_gen_pb2.Output)
+    splits = {s.name: s.pattern for s in input_config.splits} or {"single_split": "*"}
+    if len(splits) != len(input_config.splits or [None]) or any(not n or not p for n, p in splits.items()):
+        raise InputDataError(f"input_config splits need unique names and patterns, got {list(input_config.splits)}")
+    resolved = resolve_input(parameters["input_base"], splits, _static_span(parameters.get("range_config")))
+    plan = _output_plan(resolved, output_config)
+    files = {name: _files(pattern) for name, pattern in resolved.patterns.items()}
+    size = sum(os.path.getsize(f) for fs in files.values() for f in fs)
+    if in_process(context, size):
+        _write_in_process(examples, plan, files, reader)
+    else:
+        _write_with_beam(context, examples, plan, files, beam_reader)
+    _record(examples, resolved, plan)
+
+
+def _static_span(range_config_json: str | None) -> int | None:
+    if not range_config_json:
+        return None
+    config = parse_proto(range_config_json, range_config_pb2.RangeConfig)
+    if config.WhichOneof("range") != "static_range":
+        raise InputDataError("ExampleGen's range_config supports only static_range; use a Resolver with SpanRangeStrategy for rolling ranges")
+    static = config.static_range
+    if static.start_span_number != static.end_span_number:
+        raise InputDataError(
+            f"ExampleGen reads one span: range_config.static_range must have start_span_number == end_span_number, "
+            f"got {static.start_span_number}..{static.end_span_number}"
+        )
+    return static.start_span_number
+
+
+def _output_plan(resolved: ResolvedInput, output_config: Any) -> dict[str, Splitter | None]:
+    """Per input split: a splitter into the output splits, or None to keep it as one split."""
+    if output_config.HasField("split_config"):
+        if len(resolved.patterns) != 1:
+            raise InputDataError("output_config.split_config needs exactly one input split; remove it to keep the input splits")
+        return {name: Splitter.from_config(output_config.split_config) for name in resolved.patterns}
+    if len(resolved.patterns) == 1:
+        default = example_gen_pb2.SplitConfig(
+            splits=[example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=2), example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1)]
+        )
+        return {name: Splitter.from_config(default) for name in resolved.patterns}
+    return {name: None for name in resolved.patterns}
+
+
+def _output_names(plan: dict[str, Splitter | None]) -> list[str]:
+    names: list[str] = []
+    for input_name, splitter in plan.items():
+        names.extend(splitter.names if splitter else [input_name])
+    return names
+
+
+def _files(pattern: str) -> list[str]:
+    return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+
+
+def _write_in_process(examples: Examples, plan: dict[str, Splitter | None], files: dict[str, list[str]], reader: Reader) -> None:
+    for input_name, splitter in plan.items():
+        records = [canonical(r) for r in reader(files[input_name])]
+        if splitter is None:
+            write_records(records, examples.split_uri(input_name))
+            continue
+        buckets: list[list[bytes]] = [[] for _ in splitter.names]
+        for record in records:
+            buckets[splitter(record)].append(record)
+        for name, bucket in zip(splitter.names, buckets):
+            write_records(bucket, examples.split_uri(name))
+
+
+def _write_with_beam(
+    context: ExecutionContext, examples: Examples, plan: dict[str, Splitter | None], files: dict[str, list[str]], beam_reader: Any
+) -> None:
+    import apache_beam as beam
+
+    with context.make_beam_pipeline() as pipeline:
+        for input_name, splitter in plan.items():
+            records = beam_reader(pipeline, input_name, files[input_name]) | f"Canonical {input_name}" >> beam.Map(canonical)
+            if splitter is None:
+                write_split(records, examples.split_uri(input_name))
+                continue
+            parts = records | f"Split {input_name}" >> beam.Partition(splitter, len(splitter.names))
+            for index, name in enumerate(splitter.names):
+                write_split(parts[index] | f"Shuffle {name}" >> beam.Reshuffle(), examples.split_uri(name))
+
+
+def _record(examples: Examples, resolved: ResolvedInput, plan: dict[str, Splitter | None]) -> None:
+    examples.splits = _output_names(plan)
+    examples.span = resolved.span
+    examples.set_custom_property("span", resolved.span)
+    if resolved.version is not None:
+        examples.version = resolved.version
+        examples.set_custom_property("version", resolved.version)
+    examples.set_custom_property("input_fingerprint", resolved.fingerprint)
+    examples.set_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
+    examples.set_custom_property("file_format", "tfrecords_gzip")
+
+
+def _csv_records(files: list[str]) -> list[bytes]:
+    from tfx_bsl.coders import example_coder
+
+    from components.example_gen.csv_io import read_csv_batch
+
+    return example_coder.RecordBatchToExamplesEncoder().encode(read_csv_batch(files))
+
+
+def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
+    import apache_beam as beam
+    from tfx_bsl.coders import csv_decoder, example_coder
+
+    from components.example_gen.csv_io import drop_untyped_columns, read_header
+
+    header = read_header(files[0])
+    mismatched = [f for f in files[1:] if read_header(f) != header]
+    if mismatched:
+        raise InputDataError(f"CSV files {files[0]} and {mismatched[0]} have different headers; give each layout its own split")
+    lines = pipeline | f"Files {name}" >> beam.Create(files) | f"Read {name}" >> beam.io.ReadAllFromText(skip_header_lines=1)
+    batches = lines | f"Decode {name}" >> csv_decoder.CSVToRecordBatch(column_names=header, desired_batch_size=10_000)
+    return batches | f"Encode {name}" >> beam.FlatMap(lambda b: example_coder.RecordBatchToExamplesEncoder().encode(drop_untyped_columns(b)))
+
+
+def _tfrecord_records(files: list[str]) -> list[bytes]:
+    import tensorflow as tf
+
+    records: list[bytes] = []
+    for path in files:
+        compression = "GZIP" if path.endswith(".gz") else ""
+        try:
+            records.extend(r.numpy() for r in tf.data.TFRecordDataset(path, compression_type=compression))
+        except tf.errors.OpError as error:
+            raise InputDataError(f"{path} is not a readable TFRecord file ({'gzip' if compression else 'uncompressed'}): {error.message}") from error
+    _check_examples(files, records)
+    return records
+
+
+def _check_examples(files: list[str], records: Iterable[bytes]) -> None:
+    from tensorflow.core.example import example_pb2
+
+    first = next(iter(records), None)
+    if first is None:
+        raise InputDataError(f"the TFRecord files {files} hold no records")
+    try:
+        example_pb2.Example.FromString(first)
+    except Exception as error:
+        raise InputDataError(f"the records in {files[0]} are not tf.Examples: {error}") from error
+
+
+def _tfrecord_beam(pipeline: Any, name: str, files: list[str]) -> Any:
+    import apache_beam as beam
+
+    return pipeline | f"Read {name}" >> beam.Create(files) | f"ReadAll {name}" >> beam.io.ReadAllFromTFRecord()
+

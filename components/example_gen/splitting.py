@@ -1,0 +1,66 @@
+"""Assigning records to output splits by hash buckets, as TFX does: the bucket of a record
+is ``int(sha256(key).hexdigest(), 16) % total_buckets``, where the key is the serialized
+record, or the serialized partition feature when ``partition_feature_name`` is set."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass
+
+from components.util.errors import InputDataError
+
+__all__ = ["Splitter", "canonical"]
+
+
+def canonical(record: bytes) -> bytes:
+    """The deterministic serialization of a tf.Example: encoders write feature maps in
+    hash order, so the same example can have different bytes; the split key and the
+    written record use this form, so every path gives the same bytes in the same split."""
+    from tensorflow.core.example import example_pb2
+
+    return example_pb2.Example.FromString(record).SerializeToString(deterministic=True)
+
+
+@dataclass(frozen=True)
+class Splitter:
+    """Maps a serialized tf.Example to the index of its output split."""
+
+    names: tuple[str, ...]
+    boundaries: tuple[int, ...]  # cumulative bucket counts
+    partition_feature: str = ""
+
+    @classmethod
+    def from_config(cls, split_config: object) -> Splitter:
+        splits = list(split_config.splits)  # type: ignore[attr-defined]
+        names = tuple(s.name for s in splits)
+        if not names:
+            raise InputDataError("output_config.split_config has no splits; give at least one Split(name, hash_buckets)")
+        if len(set(names)) != len(names) or any(not n for n in names):
+            raise InputDataError(f"output split names must be unique and non-empty, got {list(names)}")
+        if any(s.hash_buckets <= 0 for s in splits):
+            raise InputDataError(f"every output split needs hash_buckets > 0, got {[(s.name, s.hash_buckets) for s in splits]}")
+        total, boundaries = 0, []
+        for split in splits:
+            total += split.hash_buckets
+            boundaries.append(total)
+        return cls(names, tuple(boundaries), split_config.partition_feature_name)  # type: ignore[attr-defined]
+
+    def __call__(self, record: bytes, _count: int = 0) -> int:
+        key = self._key(record) if self.partition_feature else record
+        bucket = int(hashlib.sha256(key).hexdigest(), 16) % self.boundaries[-1]
+        return bisect.bisect(self.boundaries, bucket)
+
+    def _key(self, record: bytes) -> bytes:
+        from tensorflow.core.example import example_pb2
+
+        features = example_pb2.Example.FromString(record).features.feature
+        if self.partition_feature not in features:
+            raise InputDataError(f"Feature name `{self.partition_feature}` does not exist; partition_feature_name must name a column")
+        feature = features[self.partition_feature]
+        kind = feature.WhichOneof("kind")
+        if kind is None:
+            raise InputDataError(f"Partition feature does not contain any value (feature {self.partition_feature!r})")
+        if kind not in ("bytes_list", "int64_list"):
+            raise InputDataError(f"Only `bytes_list` and `int64_list` features are supported for partition, not {kind} ({self.partition_feature!r})")
+        return feature.SerializeToString(deterministic=True)
