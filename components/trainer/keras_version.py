@@ -1,0 +1,43 @@
+"""Keep ``tf.keras`` on Keras 3 in processes that also load tf.Transform.
+
+tensorflow_transform sets ``TF_USE_LEGACY_KERAS=1`` on import when it is unset, and TensorFlow
+fixes what ``tf.keras`` means the first time it is touched. Executors call
+:func:`use_keras3` before importing TFT or TFMA, so user code that says ``tf.keras`` gets the
+same Keras 3 that keras-tuner builds, and child processes do not inherit the flag.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pipelinekit.errors import RunError
+
+__all__ = ["use_keras3", "keras3_environment", "KerasVersionError"]
+
+_LEGACY_FLAG = "TF_USE_LEGACY_KERAS"
+
+
+class KerasVersionError(RunError):
+    """``tf.keras`` was already bound to Keras 2 in this process before pipelinekit could pin Keras 3."""
+
+
+def use_keras3() -> None:
+    """Bind ``tf.keras`` to Keras 3 now; raise KerasVersionError if it is already Keras 2."""
+    import tensorflow as tf
+
+    if not getattr(tf.keras, "_tfll_initialized", True):  # still unresolved: drop the flag first
+        os.environ.pop(_LEGACY_FLAG, None)
+    version = tf.keras.version()
+    if not version.startswith("3."):
+        raise KerasVersionError(
+            f"tf.keras is Keras {version} (tf_keras) in this process: {_LEGACY_FLAG} was set before anything "
+            "touched tf.keras (tensorflow_transform sets it on import). pipelinekit's model components use "
+            f"Keras 3: unset {_LEGACY_FLAG} and do not import tensorflow_transform before running the pipeline"
+        )
+
+
+def keras3_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """``os.environ`` for a child process that must use Keras 3, plus ``extra``."""
+    environment = {k: v for k, v in os.environ.items() if k != _LEGACY_FLAG}
+    environment.update(extra or {})
+    return environment
