@@ -14,6 +14,7 @@ __all__ = [
     "UnknownOutputError",
     "CompileError",
     "RunError",
+    "RunInterrupted",
     "ComponentFailedError",
     "MetadataError",
     "MissingDependencyError",
@@ -53,6 +54,15 @@ class CompileError(DefinitionError):
 
 class RunError(PipelineKitError):
     """Something failed while a pipeline was running."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped by Ctrl-C or SIGTERM (``signal_number``); the run is marked INTERRUPTED,
+    running nodes CANCELED. A KeyboardInterrupt, so code that handles Ctrl-C handles it too."""
+
+    def __init__(self, message: str = "interrupted", signal_number: int = 2) -> None:
+        super().__init__(message)
+        self.signal_number = signal_number
 
 
 class ComponentFailedError(RunError):

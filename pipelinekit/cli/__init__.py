@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 
-from pipelinekit.errors import DefinitionError, PipelineKitError
+from pipelinekit.errors import DefinitionError, PipelineKitError, RunInterrupted
 from pipelinekit.version import __version__
 
 __all__ = ["main", "build_parser"]
@@ -77,11 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")  # Python-support notices from Beam's GCP deps
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apache_beam").setLevel(logging.INFO if args.verbose > 1 else logging.ERROR)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return int(args.handler(args))
     except PipelineKitError as error:
         print(f"pipelinekit {args.command}: {error}", file=sys.stderr)
         return 2 if isinstance(error, DefinitionError) else 1
+    except KeyboardInterrupt as error:
+        signal_number = getattr(error, "signal_number", signal.SIGINT)
+        name = signal.Signals(signal_number).name
+        detail = "; the run is marked INTERRUPTED and the nodes that finished are cached" if args.command == "run" else ""
+        print(f"pipelinekit {args.command}: interrupted by {name}{detail}", file=sys.stderr)
+        return 128 + int(signal_number)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signal_number: int, frame: object) -> None:
+    """SIGTERM stops a run the way Ctrl-C does: the run and its running nodes are marked as such."""
+    raise RunInterrupted("terminated", signal_number)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

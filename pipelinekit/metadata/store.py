@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,10 +20,33 @@ from pipelinekit.dsl.metadata_config import MetadataConfig
 from pipelinekit.errors import MetadataError, MissingDependencyError
 from pipelinekit.types.artifact import Artifact
 
-__all__ = ["MetadataStore", "ExecutionRecord", "RunRecord", "PIPELINE", "PIPELINE_RUN", "NODE"]
+__all__ = [
+    "MetadataStore",
+    "ExecutionRecord",
+    "RunRecord",
+    "PIPELINE",
+    "PIPELINE_RUN",
+    "NODE",
+    "run_context_name",
+    "node_context_name",
+]
 
 PIPELINE, PIPELINE_RUN, NODE = "pipeline", "pipeline_run", "node"
 F = TypeVar("F", bound=Callable[..., Any])
+_SEPARATOR = "/"
+"""Joins a pipeline name to a run or node id in context names; names and ids cannot contain it,
+so pipelines ``demo`` and ``demo.v2`` never share a context."""
+_OPEN_ATTEMPTS = 6
+
+
+def run_context_name(pipeline_name: str, run_id: str) -> str:
+    """The name of a run's ``pipeline_run`` context."""
+    return f"{pipeline_name}{_SEPARATOR}{run_id}"
+
+
+def node_context_name(pipeline_name: str, node_id: str) -> str:
+    """The name of a node's ``node`` context."""
+    return f"{pipeline_name}{_SEPARATOR}{node_id}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,7 @@ class MetadataStore:
         self.config = config
         self._pb = metadata_store_pb2
         self._mlmd_errors = (mlmd_errors.StatusError,)
+        self._already_exists = mlmd_errors.AlreadyExistsError
         self._lock = threading.RLock()
         self._type_ids: dict[tuple[str, str], int] = {}
         self._contexts: dict[tuple[str, str], Any] = {}
@@ -84,7 +109,7 @@ class MetadataStore:
             except OSError as error:
                 raise MetadataError(f"cannot create the folder of ML Metadata store {config.describe()}: {error}") from error
         try:
-            self._store = metadata_store.MetadataStore(config.to_connection_config())
+            self._store = self._open(metadata_store)
         except (RuntimeError, *self._mlmd_errors) as error:  # a failed MySQL connect is a bare RuntimeError
             raise MetadataError(
                 f"cannot open ML Metadata store {config.describe()}: {error or type(error).__name__}; "
@@ -92,6 +117,18 @@ class MetadataStore:
                 if config.kind == "mysql"
                 else f"cannot open ML Metadata store {config.describe()}: {error}"
             ) from error
+
+    def _open(self, metadata_store: Any) -> Any:
+        """Connect, retrying briefly: processes that start together on a new SQLite file race to
+        create its tables, and the loser sees a transient error."""
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                return metadata_store.MetadataStore(self.config.to_connection_config())
+            except self._mlmd_errors:
+                if self.config.kind != "sqlite" or attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     @property
     def raw(self) -> Any:
@@ -123,7 +160,10 @@ class MetadataStore:
             if existing is None:
                 existing = self._pb.Context(type_id=self._type_id("context", type_name), name=name)
                 self._set_custom(existing, properties or {})
-                [existing.id] = self._store.put_contexts([existing])
+                try:
+                    [existing.id] = self._store.put_contexts([existing])
+                except self._already_exists:  # another process created it a moment ago: use theirs
+                    existing = self._store.get_context_by_type_and_name(type_name, name)
             self._contexts[key] = existing
         return self._contexts[key]
 
@@ -159,9 +199,9 @@ class MetadataStore:
         self._finish(execution_id, "COMPLETE", contexts, outputs, properties)
 
     @_locked
-    def fail_execution(self, execution_id: int, contexts: list[Any], properties: dict[str, Any]) -> None:
-        """Mark the execution FAILED; it gets no output artifacts."""
-        self._finish(execution_id, "FAILED", contexts, {}, properties)
+    def fail_execution(self, execution_id: int, contexts: list[Any], properties: dict[str, Any], state: str = "FAILED") -> None:
+        """Mark the execution FAILED (or CANCELED, when it was interrupted); it gets no output artifacts."""
+        self._finish(execution_id, state, contexts, {}, properties)
 
     @_locked
     def record_cached_execution(
@@ -283,7 +323,7 @@ class MetadataStore:
         from pipelinekit.metadata.convert import from_value
 
         contexts = self._store.get_contexts_by_type(PIPELINE_RUN)
-        prefix = f"{pipeline_name}."
+        prefix = run_context_name(pipeline_name, "")
         records = [
             RunRecord(c.id, c.name[len(prefix) :], {k: from_value(v) for k, v in c.custom_properties.items()})
             for c in contexts
@@ -294,3 +334,64 @@ class MetadataStore:
     @_locked
     def pipeline_names(self) -> list[str]:
         return sorted(c.name for c in self._store.get_contexts_by_type(PIPELINE))
+
+    @_locked
+    def running_executions(self, pipeline_name: str) -> list[tuple[ExecutionRecord, list[Any]]]:
+        """Executions of a pipeline still marked RUNNING, each with its contexts."""
+        from ml_metadata.metadata_store import metadata_store
+
+        options = metadata_store.ListOptions(
+            filter_query=f"contexts_a.type = '{PIPELINE}' AND contexts_a.name = '{pipeline_name}' AND last_known_state = RUNNING"
+        )
+        executions = self._store.get_executions(list_options=options)
+        return [(self._record(e), self._store.get_contexts_by_execution(e.id)) for e in executions]
+
+    @_locked
+    def running_runs(self, pipeline_name: str) -> list[RunRecord]:
+        """Runs of a pipeline whose context still says RUNNING."""
+        from ml_metadata.metadata_store import metadata_store
+
+        prefix = run_context_name(pipeline_name, "")
+        options = metadata_store.ListOptions(
+            filter_query=f"type = '{PIPELINE_RUN}' AND custom_properties.status.string_value = 'RUNNING'"
+        )
+        from pipelinekit.metadata.convert import from_value
+
+        return [
+            RunRecord(c.id, c.name[len(prefix) :], {k: from_value(v) for k, v in c.custom_properties.items()})
+            for c in self._store.get_contexts(list_options=options)
+            if c.name.startswith(prefix)
+        ]
+
+    @_locked
+    def record_execution(
+        self, type_name: str, state: str, contexts: list[Any], inputs: dict[str, list[Artifact]], properties: dict[str, Any]
+    ) -> int:
+        """Record an execution that is already over, in one transaction: a Resolver's (COMPLETE,
+        with INPUT events for what it chose) or a skipped node's (CANCELED, with the reason)."""
+        execution = self._pb.Execution(
+            type_id=self._type_id("execution", type_name), last_known_state=self._pb.Execution.State.Value(state)
+        )
+        self._set_custom(execution, properties)
+        pairs = self._artifact_events(inputs, self._pb.Event.INPUT)
+        execution_id, _, _ = self._store.put_execution(execution, pairs, contexts, reuse_context_if_already_exist=True)
+        return execution_id
+
+    @_locked
+    def live_artifacts(self, pipeline_name: str, type_name: str, producer_node: str = "", output_key: str = "") -> list[Artifact]:
+        """LIVE ``type_name`` artifacts of a pipeline, newest first; with ``producer_node`` (and
+        ``output_key``) only those that node published (under that key). What a channel without
+        a producer node stands for."""
+        from ml_metadata.metadata_store import metadata_store
+
+        from pipelinekit.metadata.convert import artifact_from_proto
+
+        for value in (pipeline_name, type_name, producer_node, output_key):
+            if "'" in value or "\\" in value:
+                raise MetadataError(f"cannot query ML Metadata for the name {value!r}: it contains a quote or backslash")
+        clauses = [f"type = '{type_name}'", "state = LIVE", f"contexts_a.type = '{PIPELINE}'", f"contexts_a.name = '{pipeline_name}'"]
+        for key, value in (("producer_node", producer_node), ("output_key", output_key)):
+            if value:
+                clauses.append(f"custom_properties.{key}.string_value = '{value}'")
+        options = metadata_store.ListOptions(filter_query=" AND ".join(clauses), order_by=metadata_store.OrderByField.ID, is_asc=False)
+        return [artifact_from_proto(p, type_name) for p in self._store.get_artifacts(list_options=options)]

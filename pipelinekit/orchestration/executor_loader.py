@@ -12,12 +12,12 @@ import importlib
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from pipelinekit.errors import ComponentDefinitionError, RunError
 from pipelinekit.orchestration.fingerprint import digest, imported_names, module_sources
+from pipelinekit.orchestration.ownership import process_start_time
 
 __all__ = ["load_executor"]
 
@@ -26,19 +26,7 @@ _LOADED: dict[str, str] = {}
 _LOCK = threading.Lock()
 
 
-def _process_start_time() -> float:
-    """When this process started (Linux: from /proc), else when pipelinekit was imported."""
-    try:
-        with open("/proc/self/stat") as handle:
-            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/uptime") as handle:
-            uptime = float(handle.read().split()[0])
-        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return time.time()
-
-
-_PROCESS_START = _process_start_time()
+_PROCESS_START = process_start_time()
 
 
 def load_executor(component_name: str, executor: str, expected: dict[str, str]) -> Callable[..., Any]:
