@@ -1,0 +1,56 @@
+"""ExampleValidator with TFX's constructor, plus two options of ours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.util.arguments import given
+from components.util.component_base import StandardComponent
+from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
+from pipelinekit.types.standard import ExampleAnomalies, ExampleStatistics, Schema
+
+__all__ = ["ExampleValidator"]
+
+
+class ExampleValidator(StandardComponent):
+    """TFDV anomalies of each split, ``Split-<name>/SchemaDiff.pb``, and the custom property
+    ``blessed`` = ``{split: 1 or 0}``, as TFX writes them.
+
+    Beyond TFX: ``baseline_statistics`` (e.g. the previous span's, from a Resolver) turns on
+    the drift and skew comparators the schema configures; ``fail_on_anomalies=True`` fails
+    the node, so nothing downstream runs, with a message listing every anomaly.
+    """
+
+    EXECUTOR = "components.example_validator.executor:run"
+    statistics = InputSpec(ExampleStatistics)
+    schema = InputSpec(Schema)
+    baseline_statistics = InputSpec(ExampleStatistics, optional=True)
+    anomalies = OutputSpec(ExampleAnomalies)
+    exclude_splits = ParameterSpec(list[str], default=[])
+    custom_validation_config = ParameterSpec(str, default=None)
+    fail_on_anomalies = ParameterSpec(bool, default=False)
+
+    def __init__(
+        self,
+        statistics: Any,
+        schema: Any,
+        exclude_splits: list[str] | None = None,
+        custom_validation_config: Any = None,
+        baseline_statistics: Any = None,
+        fail_on_anomalies: bool = False,
+    ) -> None:
+        config = custom_validation_config
+        if config is not None and not isinstance(config, str):
+            from google.protobuf import text_format
+
+            config = text_format.MessageToString(config)
+        super().__init__(
+            **given(
+                statistics=statistics,
+                schema=schema,
+                baseline_statistics=baseline_statistics,
+                exclude_splits=exclude_splits,
+                custom_validation_config=config,
+                fail_on_anomalies=fail_on_anomalies,
+            )
+        )

@@ -1,0 +1,39 @@
+"""SchemaGen and ImportSchemaGen with TFX's constructors and output ``schema``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.util.arguments import given, user_path
+from components.util.component_base import StandardComponent
+from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
+from pipelinekit.types.annotations import ExternalPath
+from pipelinekit.types.standard import ExampleStatistics, Schema
+
+__all__ = ["SchemaGen", "ImportSchemaGen"]
+
+
+class SchemaGen(StandardComponent):
+    """A schema inferred by TFDV from the statistics of each non-excluded split (``schema.pbtxt``)."""
+
+    EXECUTOR = "components.schema_gen.executor:run_infer"
+    statistics = InputSpec(ExampleStatistics)
+    schema = OutputSpec(Schema)
+    infer_feature_shape = ParameterSpec(int, default=1)
+    exclude_splits = ParameterSpec(list[str], default=[])
+
+    def __init__(self, statistics: Any, infer_feature_shape: bool | None = True, exclude_splits: list[str] | None = None) -> None:
+        shape = None if infer_feature_shape is None else int(bool(infer_feature_shape))
+        super().__init__(**given(statistics=statistics, infer_feature_shape=shape, exclude_splits=exclude_splits))
+
+
+class ImportSchemaGen(StandardComponent):
+    """A curated schema file (text-format Schema) copied into a Schema artifact; its content
+    is part of the cache key, so editing the file reruns everything downstream."""
+
+    EXECUTOR = "components.schema_gen.executor:run_import"
+    schema = OutputSpec(Schema)
+    schema_file = ParameterSpec(ExternalPath)
+
+    def __init__(self, schema_file: str) -> None:
+        super().__init__(**given(schema_file=user_path(schema_file)))

@@ -1,0 +1,41 @@
+"""SchemaGen and ImportSchemaGen executors."""
+
+from __future__ import annotations
+
+import os
+
+from components.util.errors import InputDataError
+from components.util.tfdv_io import STATS_FILE, load_schema, load_stats, selected_splits, write_schema
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.types.standard import ExampleStatistics, Schema
+
+__all__ = ["run_infer", "run_import"]
+
+
+def run_infer(
+    context: ExecutionContext,
+    statistics: ExampleStatistics,
+    schema: Schema,
+    infer_feature_shape: int = 1,
+    exclude_splits: list[str] | None = None,
+) -> None:
+    """``tfdv.infer_schema`` on the first split, ``tfdv.update_schema`` with each further one."""
+    import tensorflow_data_validation as tfdv
+
+    inferred = None
+    for split in selected_splits(statistics, exclude_splits, "SchemaGen"):
+        stats = load_stats(os.path.join(statistics.split_uri(split), STATS_FILE))
+        if inferred is None:
+            inferred = tfdv.infer_schema(stats, infer_feature_shape=bool(infer_feature_shape))
+        else:
+            inferred = tfdv.update_schema(inferred, stats)
+    write_schema(inferred, schema.uri)
+
+
+def run_import(context: ExecutionContext, schema: Schema, schema_file: str) -> None:
+    """Check ``schema_file`` parses as a Schema, then write it into the artifact."""
+    if not schema_file:
+        raise InputDataError("ImportSchemaGen: schema file path is missing; pass schema_file='path/to/schema.pbtxt'")
+    if os.path.isdir(schema_file):
+        raise InputDataError(f"ImportSchemaGen: schema_file {schema_file} is a folder; name the .pbtxt file itself")
+    write_schema(load_schema(schema_file), schema.uri)
