@@ -87,9 +87,12 @@ def tuner_fn(fn_args: Any) -> Any:
     """A RandomSearch over learning rate and depth (TFX's penguin tuner_fn, smaller)."""
     import keras_tuner
     import tensorflow_transform as tft
+
     from components.tuner.component import TunerFnResult
 
     config = fn_args.custom_config or {}
+    if config.get("pid_dir"):  # lets a test see which processes ran tuner_fn
+        open(os.path.join(config["pid_dir"], str(os.getpid())), "w").close()
     tuner = keras_tuner.RandomSearch(
         _build_model,
         max_trials=config.get("max_trials", 2),
