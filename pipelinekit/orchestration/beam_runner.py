@@ -1,44 +1,64 @@
 """BeamDagRunner: the DAG as an Apache Beam pipeline, with independent nodes run in parallel.
 
-Each topological layer of the plan is one Beam stage whose elements are node ids; a layer
-waits for the previous one through a side input. On the DirectRunner in multi-threading mode
-the elements of a stage run on parallel workers, so independent branches overlap. The nodes
-run in this process (they share the run's state and metadata store); the data work inside
-executors goes wherever the pipeline's ``beam_pipeline_args`` send it.
+The nodes that the cache cannot settle run in one Beam stage on the DirectRunner in
+multi-threading mode: ``Create(worker slots) | FlatMap(work)``, one element per worker, and
+Beam spreads the elements over as many parallel workers. Each worker takes the next node whose
+own upstream nodes are done from a shared :class:`ReadyQueue`, runs it, and asks again, so a
+node starts as soon as its inputs exist (not when its whole layer is done) and Beam's fixed cost
+is paid once per run, not once per node or layer. The nodes run in this process (they share the
+run's state and metadata store); the data work inside executors goes wherever the pipeline's
+``beam_pipeline_args`` send it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
-from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.errors import MissingDependencyError
+from pipelinekit.orchestration.beam_options import parse_orchestrator_options
+from pipelinekit.orchestration.driver import drive
 from pipelinekit.orchestration.listener import RunListener
 from pipelinekit.orchestration.result import RunResult
+from pipelinekit.orchestration.scheduling import ReadyQueue
 from pipelinekit.orchestration.session import RunSession
 
 __all__ = ["BeamDagRunner"]
 
-_SESSIONS: dict[str, RunSession] = {}
-_SESSIONS_LOCK = threading.Lock()
+logger = logging.getLogger("pipelinekit.run")
+
+_RUNS: dict[str, tuple[RunSession, ReadyQueue]] = {}
+_RUNS_LOCK = threading.Lock()
 
 
-def _run_node(node_id, *_previous_layer, token):  # type: ignore[no-untyped-def]  # Beam reads annotations as type hints
-    """The body of every Beam step: run one node of the session registered under ``token``."""
-    with _SESSIONS_LOCK:
-        session = _SESSIONS[token]
-    session.run_node(node_id)
-    yield node_id
+def _work(slot: int, token: str) -> Iterator[str]:
+    """The body of every Beam worker: run ready nodes of the run registered under ``token`` until
+    none is left. A failure of the runner itself (not of a node) closes the queue for all workers."""
+    with _RUNS_LOCK:
+        session, queue = _RUNS[token]
+    while (node_id := queue.take()) is not None:
+        try:
+            session.run_node(node_id)
+        except BaseException as error:
+            queue.close(error)
+            raise
+        queue.done(node_id)
+        yield node_id
 
 
 class BeamDagRunner:
-    """Runs a pipeline as a Beam pipeline on the DirectRunner; ``max_parallel`` caps concurrent nodes
-    (default: the widest layer); ``beam_orchestrator_args`` are extra options for that pipeline."""
+    """Runs a pipeline as a Beam pipeline on the DirectRunner, independent branches in parallel.
+
+    ``max_parallel`` caps the nodes running at once (default: the machine's cores, at least 2).
+    ``beam_orchestrator_args`` are Beam options for the orchestrator's own pipeline: only
+    ``--runner=DirectRunner``, ``--direct_running_mode=multi_threading`` and
+    ``--direct_num_workers=N`` apply to it, and anything else raises a DefinitionError here
+    (options for the executors' pipelines belong in the Pipeline's ``beam_pipeline_args``).
+    """
 
     def __init__(
         self,
@@ -47,48 +67,45 @@ class BeamDagRunner:
         beam_orchestrator_args: Sequence[str] = (),
     ) -> None:
         self.listener = listener
-        self.max_parallel = max_parallel
-        self.beam_orchestrator_args = list(beam_orchestrator_args)
+        self.options = parse_orchestrator_options(beam_orchestrator_args, max_parallel)
 
     def run(self, pipeline: Pipeline | Plan) -> RunResult:
-        plan = pipeline if isinstance(pipeline, Plan) else compile_pipeline(pipeline)
-        session = RunSession(plan, self.listener)
-        remaining = set(session.reuse_cached_nodes())
-        layers = [tuple(n for n in layer if n in remaining) for layer in plan.layers]
-        layers = [layer for layer in layers if layer]
-        if layers:
-            try:
-                self._run_on_beam(session, layers)
-            except BaseException as error:
-                session.abandon(error)
-                raise
-        return session.finish()
+        """Run every node; a fully cached rerun settles from the store without starting Beam."""
+        return drive(pipeline, self.listener, self._settle)
 
-    def _run_on_beam(self, session: RunSession, layers: list[tuple[str, ...]]) -> None:
+    def _settle(self, session: RunSession) -> None:
+        remaining = session.reuse_cached_nodes()
+        if not remaining:
+            return
+        queue = ReadyQueue(session.plan.upstream, remaining)
+        token = uuid.uuid4().hex
+        with _RUNS_LOCK:
+            _RUNS[token] = (session, queue)
+        try:
+            self._run_on_beam(len(remaining), self.options.workers(queue.max_concurrency), token)
+        except KeyboardInterrupt:  # Ctrl-C reaches this (the main) thread; workers finish no new node
+            queue.close()
+            raise
+        except Exception:
+            queue.close()
+            if queue.error is not None:
+                raise queue.error from None  # the worker's own error, not Beam's wrapper around its text
+            raise
+        finally:
+            with _RUNS_LOCK:
+                del _RUNS[token]
+
+    def _run_on_beam(self, node_count: int, workers: int, token: str) -> None:
         try:
             import apache_beam as beam
             from apache_beam.options.pipeline_options import PipelineOptions
         except ImportError as error:  # pragma: no cover - apache-beam is a core dependency
             raise MissingDependencyError("apache_beam", "BeamDagRunner", "pip install 'apache-beam[gcp]==2.61.0'") from error
-        token = uuid.uuid4().hex
-        with _SESSIONS_LOCK:
-            _SESSIONS[token] = session
-        try:
-            with beam.Pipeline(runner="DirectRunner", options=PipelineOptions(self._options(layers))) as beam_pipeline:
-                self._build(beam, beam_pipeline, layers, token)
-        finally:
-            with _SESSIONS_LOCK:
-                del _SESSIONS[token]
-
-    def _options(self, layers: list[tuple[str, ...]]) -> list[str]:
-        workers = self.max_parallel or max(len(layer) for layer in layers)
-        return ["--direct_running_mode=multi_threading", f"--direct_num_workers={max(1, workers)}", *self.beam_orchestrator_args]
-
-    @staticmethod
-    def _build(beam: Any, beam_pipeline: Any, layers: list[tuple[str, ...]], token: str) -> None:
-        previous = None
-        for index, layer in enumerate(layers):
-            label = f"Layer{index}"
-            node_ids = beam_pipeline | f"{label}/Nodes" >> beam.Create(list(layer)) | f"{label}/Spread" >> beam.Reshuffle()
-            after: list[Any] = [beam.pvalue.AsList(previous)] if previous is not None else []
-            previous = node_ids | f"{label}/Run[{','.join(layer)}]" >> beam.FlatMap(_run_node, *after, token=token)
+        logger.info("BeamDagRunner: %s", self.options.describe(node_count, workers))
+        options = PipelineOptions(self.options.beam_args(workers))
+        with beam.Pipeline(runner="DirectRunner", options=options) as beam_pipeline:
+            _ = (
+                beam_pipeline
+                | "WorkerSlots" >> beam.Create(list(range(workers)))
+                | f"RunNodes[{node_count}]" >> beam.FlatMap(_work, token=token)
+            )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.pipeline import Pipeline
+from pipelinekit.orchestration.driver import drive
 from pipelinekit.orchestration.listener import RunListener
 from pipelinekit.orchestration.result import RunResult
 from pipelinekit.orchestration.session import RunSession
@@ -22,8 +22,9 @@ class LocalDagRunner:
         self.listener = listener
 
     def run(self, pipeline: Pipeline | Plan) -> RunResult:
-        plan = pipeline if isinstance(pipeline, Plan) else compile_pipeline(pipeline)
-        session = RunSession(plan, self.listener)
-        for node_id in plan.order:
-            session.run_node(node_id)
-        return session.finish()
+        return drive(pipeline, self.listener, _run_in_order)
+
+
+def _run_in_order(session: RunSession) -> None:
+    for node_id in session.plan.order:
+        session.run_node(node_id)
