@@ -9,6 +9,8 @@ from typing import Any
 from pipelinekit.compile.plan import InputWiring, Plan
 from pipelinekit.dsl.node import Channel, Node, did_you_mean
 from pipelinekit.dsl.pipeline import Pipeline
+from pipelinekit.dsl.placeholder import ArtifactPlaceholder, ChannelPlaceholder, Placeholder
+from pipelinekit.dsl.resolver import Resolver
 from pipelinekit.dsl.spec import type_name
 from pipelinekit.errors import CompileError
 from pipelinekit.types.annotations import ExternalPath, ModuleFile
@@ -24,7 +26,8 @@ def compile_pipeline(pipeline: Pipeline) -> Plan:
     problems = _name_problems(pipeline, nodes)
     for node in nodes:
         problems.extend(_node_problems(node))
-    layers, cycle_problem = _layers(nodes)
+    dependencies = _dependencies(nodes)
+    layers, cycle_problem = _layers(nodes, dependencies)
     if cycle_problem:
         problems.append(cycle_problem)
     if problems:
@@ -37,10 +40,27 @@ def compile_pipeline(pipeline: Pipeline) -> Plan:
         enable_cache=pipeline.enable_cache,
         beam_pipeline_args=tuple(pipeline.beam_pipeline_args),
         nodes={node_id: by_id[node_id] for layer in layers for node_id in layer},
-        upstream={n.id: tuple(u.id for u in n.upstream_nodes) for n in nodes},
+        upstream={n.id: tuple(u.id for u in dependencies[id(n)]) for n in nodes},
         wiring={n.id: _wiring(n) for n in nodes},
         layers=layers,
     )
+
+
+def _dependencies(nodes: list[Node]) -> dict[int, list[Node]]:
+    """Each node's upstream nodes (keyed by ``id(node)``): its own ``upstream_nodes``, plus the
+    node that a producer-less channel names by ``producer_component_id``, when it is in the pipeline."""
+    by_id: dict[str, Node] = {}
+    for node in nodes:
+        by_id.setdefault(node.id, node)
+    found: dict[int, list[Node]] = {}
+    for node in nodes:
+        upstream = list(node.upstream_nodes)
+        for channel in node.dependency_channels():
+            named = by_id.get(channel.producer_component_id or "") if channel.producer is None else None
+            if named is not None and named not in upstream:
+                upstream.append(named)
+        found[id(node)] = upstream
+    return found
 
 
 def _name_problems(pipeline: Pipeline, nodes: list[Node]) -> list[str]:
@@ -83,6 +103,8 @@ def _node_problems(node: Node) -> list[str]:
             problems.append(f"{where}, input {name!r}: expects {expected}, got {value.type.TYPE_NAME} from {value!r}")
     for name, parameter in spec.parameters.items():
         problems.extend(_parameter_problems(where, name, parameter, node.given_parameters))
+    if isinstance(node, Resolver):
+        problems.extend(node.problems())
     return problems
 
 
@@ -102,6 +124,8 @@ def _parameter_problems(where: str, name: str, parameter: Any, given: dict[str, 
     value = given[name]
     if value is None and not parameter.required and parameter.default is None:
         return []
+    if isinstance(value, Placeholder):
+        return _placeholder_problems(where, name, value)
     problem = parameter.problem_with(value)
     if not problem and parameter.type is ModuleFile and value and not os.path.isfile(value):
         problem = f"module file {os.path.abspath(value)} does not exist"
@@ -110,34 +134,45 @@ def _parameter_problems(where: str, name: str, parameter: Any, given: dict[str, 
     return [f"{where}, parameter {name!r}: {problem}"] if problem else []
 
 
+def _placeholder_problems(where: str, name: str, value: Placeholder) -> list[str]:
+    """A placeholder parameter must stand for one value; its type is checked once it is resolved."""
+    if isinstance(value, (ChannelPlaceholder, ArtifactPlaceholder)):
+        return [
+            f"{where}, parameter {name!r}: {value!r} stands for artifacts, not a value; "
+            "use .future()[0].value, .uri, .property(name) or .custom_property(name)"
+        ]
+    return []
+
+
 def _wiring(node: Node) -> dict[str, InputWiring]:
+    """Where each input comes from; inputs on producer-less channels are read from ML Metadata."""
     return {
-        name: InputWiring(value.producer.id, value.output_key)
+        name: InputWiring(value.producer.id, value.output_key or "")
         for name, value in node.inputs.items()
-        if isinstance(value, Channel)
+        if isinstance(value, Channel) and value.producer is not None
     }
 
 
-def _layers(nodes: list[Node]) -> tuple[tuple[tuple[str, ...], ...], str | None]:
+def _layers(nodes: list[Node], dependencies: dict[int, list[Node]]) -> tuple[tuple[tuple[str, ...], ...], str | None]:
     """Group nodes by longest path from a source (Kahn's algorithm); report a cycle if one remains."""
     level: dict[int, int] = {}
     remaining = list(nodes)
     while remaining:
-        ready = [n for n in remaining if all(id(u) in level for u in n.upstream_nodes)]
+        ready = [n for n in remaining if all(id(u) in level for u in dependencies[id(n)])]
         if not ready:
-            return (), "cycle between nodes: " + _describe_cycle(remaining)
+            return (), "cycle between nodes: " + _describe_cycle(remaining, dependencies)
         for node in ready:
-            level[id(node)] = 1 + max((level[id(u)] for u in node.upstream_nodes), default=-1)
+            level[id(node)] = 1 + max((level[id(u)] for u in dependencies[id(node)]), default=-1)
         remaining = [n for n in remaining if id(n) not in level]
     depth = max(level.values(), default=-1) + 1
     return tuple(tuple(n.id for n in nodes if level[id(n)] == d) for d in range(depth)), None
 
 
-def _describe_cycle(stuck: list[Node]) -> str:
+def _describe_cycle(stuck: list[Node], dependencies: dict[int, list[Node]]) -> str:
     """Follow upstream links inside ``stuck`` until a node repeats: that loop is the cycle."""
     path = [stuck[0]]
     while True:
-        nxt = next(u for u in path[-1].upstream_nodes if u in stuck)
+        nxt = next(u for u in dependencies[id(path[-1])] if u in stuck)
         if nxt in path:
             loop = path[path.index(nxt) :] + [nxt]
             return " -> ".join(n.id for n in reversed(loop)) + "; remove one of these dependencies"

@@ -29,11 +29,16 @@ class InputSpec:
 
     ``in_cache_key=False`` marks an input that can only speed the work up, never change its
     result (Transform's analyzer cache): it is left out of the cache key.
+
+    ``multiple=True`` makes the executor get a list of artifacts (possibly empty when
+    optional) instead of one: what a Resolver with several choices (SpanRangeStrategy,
+    LatestArtifactStrategy(desired_num_of_artifacts=N)) gives, in the order it gives them.
     """
 
     type: type[Artifact]
     optional: bool = False
     in_cache_key: bool = True
+    multiple: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,10 @@ class ComponentSpec:
     def describe(self) -> dict[str, Any]:
         """A canonical, JSON-ready form of the spec, used in cache keys."""
         return {
-            "inputs": {k: [v.type.TYPE_NAME, v.optional, v.in_cache_key] for k, v in sorted(self.inputs.items())},
+            "inputs": {
+                k: [v.type.TYPE_NAME, v.optional, v.in_cache_key, *(["multiple"] if v.multiple else [])]
+                for k, v in sorted(self.inputs.items())
+            },
             "outputs": {k: v.type.TYPE_NAME for k, v in sorted(self.outputs.items())},
             "parameters": {k: type_name(v.type) for k, v in sorted(self.parameters.items())},
         }

@@ -13,12 +13,15 @@ from typing import Any
 import pipelinekit
 from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.dsl.node import bound_parameters
+from pipelinekit.dsl.resolver import Resolver
 from pipelinekit.errors import ComponentFailedError, RunError
 from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore
 from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change, effective_parameters
 from pipelinekit.orchestration.executor_loader import load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
 from pipelinekit.orchestration.listener import RunListener
+from pipelinekit.orchestration.resolution import ResolutionPhase, event_groups
 from pipelinekit.orchestration.result import CACHED, FAILED, RAN, NodeResult
 from pipelinekit.types.artifact import Artifact
 
@@ -55,29 +58,30 @@ class NodeLauncher:
 
     def launch(self, node_id: str, finished: dict[str, NodeResult], cached_only: bool = False) -> NodeResult | None:
         """Run or reuse ``node_id``; ``finished`` holds the results of its upstream nodes.
-        With ``cached_only``, return ``None`` instead of running on a cache miss."""
+        With ``cached_only``, return ``None`` instead of running on a cache miss. A Resolver is
+        resolved afresh every time; a node whose condition is false or whose required input got
+        nothing is skipped (see ``orchestration.resolution``)."""
         started = time.time()
-        inputs = self._resolve_inputs(node_id, finished)
-        key = self._cache_key(node_id, inputs)
-        if self.plan.enable_cache:
-            outputs, reason = self._look_up_cache(node_id, key)
-            if outputs is not None:
-                return self._record_cached(node_id, key, inputs, outputs, reason, started)
-        else:
-            reason = "cache disabled"
-        if cached_only:
-            return None
-        self.listener.node_started(node_id, reason)
-        return self._execute(node_id, key, inputs, reason, started)
-
-    # Phase 1: inputs ----------------------------------------------------------------------------
-
-    def _resolve_inputs(self, node_id: str, finished: dict[str, NodeResult]) -> dict[str, Artifact | None]:
-        inputs: dict[str, Artifact | None] = {name: None for name in self.plan.nodes[node_id].definition.spec.inputs}
-        for name, wiring in self.plan.wiring[node_id].items():
-            produced = finished[wiring.producer].outputs.get(wiring.output_key) or []
-            inputs[name] = produced[0] if produced else None
-        return inputs
+        node = self.plan.nodes[node_id]
+        phase = ResolutionPhase(self.store, self.plan.pipeline_name, self.run_id, finished, self.contexts(node_id), started)
+        if isinstance(node, Resolver):
+            return phase.resolve(node)
+        binding = phase.bind(node)
+        if binding.skip_reason:
+            return phase.skip(node, binding.skip_reason)
+        inputs: dict[str, Any] = binding.inputs  # one artifact, None, or a list for a multiple input
+        with bound_parameters(node, binding.parameters):
+            key = self._cache_key(node_id, binding.keyed_inputs())
+            if self.plan.enable_cache:
+                outputs, reason = self._look_up_cache(node_id, key)
+                if outputs is not None:
+                    return self._record_cached(node_id, key, inputs, outputs, reason, started)
+            else:
+                reason = "cache disabled"
+            if cached_only:
+                return None
+            self.listener.node_started(node_id, reason)
+            return self._execute(node_id, key, inputs, reason, started)
 
     # Phase 2: cache -----------------------------------------------------------------------------
 
@@ -245,8 +249,8 @@ class NodeLauncher:
         return published
 
 
-def _present(artifacts: dict[str, Artifact | None]) -> dict[str, list[Artifact]]:
-    return {key: [artifact] for key, artifact in artifacts.items() if artifact is not None}
+def _present(artifacts: dict[str, Any]) -> dict[str, list[Artifact]]:
+    return event_groups(artifacts)
 
 
 def _remove_if_empty(folder: str) -> None:

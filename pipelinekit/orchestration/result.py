@@ -49,7 +49,9 @@ class RunResult:
 
     @property
     def succeeded(self) -> bool:
-        return all(result.ok for result in self.nodes.values())
+        """No node failed. Skipped nodes do not count against a run: a node is skipped because an
+        upstream node failed (that one counts), a ``Cond`` was false, or a resolver found nothing."""
+        return not self.nodes_with(FAILED)
 
     @property
     def status(self) -> str:
@@ -63,11 +65,18 @@ class RunResult:
         return [node_id for node_id, result in self.nodes.items() if result.status == status]
 
     def output(self, node_id: str, key: str) -> Artifact:
-        """The single artifact ``node_id`` published (or reused) under ``key`` in this run."""
+        """The single artifact ``node_id`` published (or reused, or resolved) under ``key`` in this run."""
+        artifacts = self.artifacts(node_id, key)
+        if not artifacts:
+            raise RunError(f"node {node_id!r} has no {key!r} artifact in run {self.run_id} ({self.nodes[node_id].reason})")
+        return artifacts[0]
+
+    def artifacts(self, node_id: str, key: str) -> list[Artifact]:
+        """Every artifact ``node_id`` gave under ``key`` in this run (a Resolver may give none or several)."""
         result = self.nodes[node_id]
         if not result.ok:
             raise RunError(f"node {node_id!r} did not succeed in run {self.run_id} ({result.status}: {result.reason})")
-        return result.outputs[key][0]
+        return list(result.outputs[key])
 
     def raise_for_failure(self) -> None:
         """Raise the first node failure, naming the nodes to look at; do nothing if all succeeded."""

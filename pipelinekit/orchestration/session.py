@@ -61,11 +61,8 @@ class RunSession:
             finished = dict(self.results)
         blocked = [u for u in self.plan.upstream[node_id] if not finished[u].ok]
         if blocked:
-            upstream = finished[blocked[0]]
             now = time.time()
-            result: NodeResult | None = NodeResult(
-                node_id, SKIPPED, f"upstream node {blocked[0]!r} {upstream.status}", started_at=now, finished_at=now
-            )
+            result: NodeResult | None = NodeResult(node_id, SKIPPED, _blocked_reason(blocked[0], finished), started_at=now, finished_at=now)
         else:
             result = self._launch(node_id, finished, cached_only)
         if result is None:
@@ -107,3 +104,13 @@ class RunSession:
         self.store.update_context(
             PIPELINE_RUN, self._run_context_name, {"finished_at": time.time(), "status": "ABORTED", "error": str(error)[:2000]}
         )
+
+
+def _blocked_reason(upstream_id: str, finished: dict[str, NodeResult]) -> str:
+    """Why a node is skipped because of ``upstream_id``, naming the first cause of a chain of skips."""
+    upstream = finished[upstream_id]
+    if upstream.status != SKIPPED:
+        return f"upstream node {upstream_id!r} {upstream.status}"
+    if upstream.reason.startswith("upstream node "):
+        return upstream.reason
+    return f"upstream node {upstream_id!r} skipped: {upstream.reason}"
