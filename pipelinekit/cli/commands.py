@@ -15,6 +15,8 @@ from rich.text import Text
 from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.dsl.loader import load_pipeline
 from pipelinekit.dsl.metadata_config import MetadataConfig, sqlite_metadata
+from pipelinekit.dsl.node import did_you_mean
+from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.errors import DefinitionError
 from pipelinekit.metadata.lineage import downstream, latest_output, render, upstream
 from pipelinekit.metadata.store import MetadataStore
@@ -71,7 +73,13 @@ def _report(result: RunResult) -> None:
 def _store_and_name(args: argparse.Namespace) -> tuple[MetadataStore, str]:
     if args.file:
         pipeline = load_pipeline(args.file)
-        return MetadataStore(pipeline.metadata), pipeline.pipeline_name
+        config = pipeline.metadata
+        if config.kind == "sqlite" and not os.path.exists(config.path):
+            raise DefinitionError(
+                f"pipeline {pipeline.pipeline_name!r} has not run yet: there is no store at {config.path}; "
+                f"run it first with: pipelinekit run {args.file}"
+            )
+        return MetadataStore(config), pipeline.pipeline_name
     if not args.metadata:
         raise DefinitionError("name a pipeline file, or a store with --metadata PATH (its metadata.sqlite)")
     if not os.path.exists(args.metadata):
@@ -106,15 +114,30 @@ def runs_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output_name(pipeline: Pipeline, node_id: str, key: str) -> None:
+    """A mistyped NODE.OUTPUT gets a "did you mean" from the pipeline's own nodes and outputs."""
+    nodes = {node.id: node for node in pipeline.all_nodes()}
+    if node_id not in nodes:
+        raise DefinitionError(
+            f"pipeline {pipeline.pipeline_name!r} has no node {node_id!r}{did_you_mean(node_id, list(nodes))}; "
+            f"its nodes: {', '.join(sorted(nodes))}"
+        )
+    outputs = list(nodes[node_id].outputs)
+    if key not in outputs:
+        raise DefinitionError(f"node {node_id!r} has no output {key!r}{did_you_mean(key, outputs)}; its outputs: {', '.join(outputs)}")
+
+
 def lineage_command(args: argparse.Namespace) -> int:
     """Print where an artifact came from (or, with --downstream, what used it)."""
     store, name = _store_and_name(args)
     if args.artifact.isdigit():
         artifact_id = int(args.artifact)
     else:
-        node_id, _, key = args.artifact.partition(".")
-        if not key:
+        node_id, _, key = args.artifact.rpartition(".")
+        if not node_id:
             raise DefinitionError(f"artifact {args.artifact!r}: give an artifact id or NODE.OUTPUT, e.g. trainer.model")
+        if args.file:
+            _check_output_name(load_pipeline(args.file), node_id, key)
         artifact_id = latest_output(store, name, node_id, key).id  # type: ignore[assignment]
     direction = "downstream" if args.downstream else "upstream"
     step = (downstream if args.downstream else upstream)(store, artifact_id)

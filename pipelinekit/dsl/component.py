@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.node import Node
+from pipelinekit.dsl.paths import user_path
 from pipelinekit.dsl.spec import (
     REQUIRED,
     ComponentSpec,
@@ -26,7 +27,7 @@ from pipelinekit.dsl.spec import (
     is_supported_parameter_type,
 )
 from pipelinekit.errors import ComponentDefinitionError
-from pipelinekit.types.annotations import parse_annotation
+from pipelinekit.types.annotations import ExternalPath, parse_annotation
 from pipelinekit.types.artifact import Artifact
 
 __all__ = ["ComponentDefinition", "FunctionComponent", "component", "Component"]
@@ -90,11 +91,13 @@ class FunctionComponent:
 
     def __call__(self, *args: Any, **arguments: Any) -> Node:
         if args:
+            spec = self.definition.spec
+            wirable = [*spec.inputs, *spec.parameters][:2]  # outputs are never passed in
+            example = ", ".join(f"{n}=..." for n in wirable)
             raise ComponentDefinitionError(
-                f"component {self.definition.name!r} takes keyword arguments only, "
-                f"e.g. {self.definition.name}({', '.join(f'{n}=...' for n in self.definition.spec.argument_names()[:2])})"
+                f"component {self.definition.name!r} takes keyword arguments only, e.g. {self.definition.name}({example})"
             )
-        return Node(self.definition, arguments)
+        return Node(self.definition, absolute_paths(self.definition.spec, arguments))
 
     def __repr__(self) -> str:
         return f"<component {self.definition.name}>"
@@ -106,6 +109,11 @@ def component(fn: Callable[..., Any] | None = None, *, name: str | None = None, 
     belong in the cache key."""
 
     def wrap(func: Callable[..., Any]) -> FunctionComponent:
+        if not inspect.isfunction(func):
+            raise ComponentDefinitionError(
+                f"@component needs a function written with def, got {type(func).__name__} {func!r}; "
+                "for a functools.partial or a callable object, write a small def that calls it with the fixed arguments"
+            )
         spec, context_argument = _spec_from_signature(func)
         definition = ComponentDefinition(name or func.__name__, spec, func, context_argument, tuple(libraries))
         return FunctionComponent(func, definition)
@@ -192,4 +200,15 @@ class Component(Node):
         cls.definition = ComponentDefinition(cls.__name__, spec, cls.EXECUTOR, "context", tuple(cls.LIBRARIES))
 
     def __init__(self, **arguments: Any) -> None:
-        super().__init__(type(self).definition, arguments)
+        super().__init__(type(self).definition, absolute_paths(type(self).definition.spec, arguments))
+
+
+def absolute_paths(spec: ComponentSpec, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Arguments with relative ``ModuleFile``/``ExternalPath`` parameters resolved against the
+    folder of the file that declares the node, not the working directory."""
+    resolved = dict(arguments)
+    for name, parameter in spec.parameters.items():
+        value = arguments.get(name)
+        if isinstance(value, str) and isinstance(parameter.type, type) and issubclass(parameter.type, ExternalPath):
+            resolved[name] = user_path(value)
+    return resolved

@@ -15,12 +15,14 @@ from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.node import bound_parameters
 from pipelinekit.dsl.resolver import Resolver
-from pipelinekit.errors import ComponentFailedError, RunError
-from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore
+from pipelinekit.errors import ComponentFailedError, RunError, RunInterrupted
+from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore, node_context_name, run_context_name
 from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change, effective_parameters
 from pipelinekit.orchestration.executor_loader import load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
 from pipelinekit.orchestration.listener import RunListener
+from pipelinekit.orchestration.ownership import current_owner
+from pipelinekit.orchestration.recovery import staging_folder
 from pipelinekit.orchestration.resolution import ResolutionPhase, event_groups
 from pipelinekit.orchestration.result import CACHED, FAILED, RAN, NodeResult
 from pipelinekit.types.artifact import Artifact
@@ -32,7 +34,11 @@ _LIBRARY_DIR = os.path.dirname(os.path.abspath(pipelinekit.__file__))
 
 def user_traceback(error: BaseException) -> str:
     """The traceback of ``error`` without pipelinekit's own frames: just the code the user wrote."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if not os.path.abspath(f.filename).startswith(_LIBRARY_DIR)]
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if not os.path.abspath(f.filename).startswith(_LIBRARY_DIR) and not f.filename.startswith("<frozen ")
+    ]
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
     return "".join(lines)
 
@@ -47,14 +53,31 @@ class NodeLauncher:
         self.listener = listener
         self._keys: dict[tuple[Any, ...], CacheKey] = {}
         self._keys_lock = threading.Lock()
+        self._in_flight: dict[int, tuple[list[Any], str]] = {}
+        self._stopped = False
+        self._publish_lock = threading.Lock()
+        self._owner = current_owner()
 
     def contexts(self, node_id: str) -> list[Any]:
         name = self.plan.pipeline_name
         return [
             self.store.context(PIPELINE, name),
-            self.store.context(PIPELINE_RUN, f"{name}.{self.run_id}"),
-            self.store.context(NODE, f"{name}.{node_id}"),
+            self.store.context(PIPELINE_RUN, run_context_name(name, self.run_id)),
+            self.store.context(NODE, node_context_name(name, node_id)),
         ]
+
+    def stop(self, reason: str) -> list[int]:
+        """Cancel the executions now running (the run was interrupted): each is marked CANCELED
+        and its outputs will not be published. Returns their ids."""
+        with self._publish_lock:
+            self._stopped = True
+            cancelled = dict(self._in_flight)
+            self._in_flight.clear()
+        for execution_id, (contexts, staging) in cancelled.items():
+            self.store.fail_execution(execution_id, contexts, {"finished_at": time.time(), "error": reason}, state="CANCELED")
+            shutil.rmtree(staging, ignore_errors=True)  # the executor may still be writing: nothing of it is kept
+            _remove_if_empty(os.path.dirname(staging))
+        return sorted(cancelled)
 
     def launch(self, node_id: str, finished: dict[str, NodeResult], cached_only: bool = False) -> NodeResult | None:
         """Run or reuse ``node_id``; ``finished`` holds the results of its upstream nodes.
@@ -98,7 +121,7 @@ class NodeLauncher:
         return key
 
     def _look_up_cache(self, node_id: str, key: CacheKey) -> tuple[dict[str, list[Artifact]] | None, str]:
-        context = f"{self.plan.pipeline_name}.{node_id}"
+        context = node_context_name(self.plan.pipeline_name, node_id)
         stale = ""
         for record in self.store.executions_in_context(NODE, context, ("COMPLETE",), key.digest, limit=5):
             outputs = self.store.artifacts_of_execution(record.id, "OUTPUT")
@@ -110,7 +133,7 @@ class NodeLauncher:
             stale = f"outputs of execution {record.id} with the same key were deleted or changed ({damaged[0]})"
         if stale:
             return None, stale
-        last = self.store.executions_in_context(NODE, context, ("COMPLETE", "CACHED", "FAILED"), limit=1)
+        last = self.store.executions_in_context(NODE, context, ("COMPLETE", "CACHED", "FAILED", "CANCELED"), limit=1)
         if not last or not isinstance(last[0].properties.get("cache_parts"), dict):
             return None, "first run of this node"
         return None, describe_change(last[0].properties["cache_parts"], key.parts)
@@ -140,6 +163,7 @@ class NodeLauncher:
             "cache_key": key.digest,
             "cache_parts": key.parts,
             "started_at": started,
+            **self._owner,
         }
 
     def _execute(
@@ -148,26 +172,49 @@ class NodeLauncher:
         node = self.plan.nodes[node_id]
         contexts = self.contexts(node_id)
         properties = self._execution_properties(node_id, key, started) | {"reason": reason}
-        execution_id = self.store.register_execution(node.definition.name, contexts, _present(inputs), properties)
-        staging = os.path.join(self.plan.pipeline_root, node_id, ".staging", str(execution_id))
+        with self._publish_lock:
+            if self._stopped:
+                raise RunInterrupted("the run was interrupted before this node started")
+            execution_id = self.store.register_execution(node.definition.name, contexts, _present(inputs), properties)
+            staging = staging_folder(self.plan.pipeline_root, node_id, execution_id)
+            self._in_flight[execution_id] = (contexts, staging)
         try:
             outputs = self._prepare_outputs(node_id, execution_id, staging)
             self._call_executor(node_id, execution_id, key, inputs, outputs, staging)
-            published = self._publish(node_id, execution_id, contexts, outputs)
-        except BaseException as error:  # noqa: BLE001 - every failure must leave a FAILED execution
-            failure = ComponentFailedError(node_id, self.run_id, execution_id, error)
-            failure.__cause__ = error
-            trace = user_traceback(error)
-            self.store.fail_execution(
-                execution_id, contexts, {"finished_at": time.time(), "error": str(failure), "traceback": trace[-4000:]}
-            )
-            if not isinstance(error, Exception):
-                raise
-            return NodeResult(node_id, FAILED, reason, key.digest, execution_id, {}, started, time.time(), failure, trace)
+            with self._publish_lock:
+                if execution_id not in self._in_flight:
+                    raise RunInterrupted("the run was interrupted while this node ran; its outputs were discarded")
+                published = self._publish(node_id, execution_id, contexts, outputs)
+                del self._in_flight[execution_id]
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM in this thread: the whole run stops
+            if self._in_flight.pop(execution_id, None) is not None:
+                self.store.fail_execution(execution_id, contexts, {"finished_at": time.time(), "error": "interrupted"}, "CANCELED")
+            raise
+        except BaseException as error:  # noqa: BLE001 - sys.exit() in user code fails the node, not the run
+            return self._fail(node_id, execution_id, contexts, key, reason, started, error)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             _remove_if_empty(os.path.dirname(staging))
         return NodeResult(node_id, RAN, reason, key.digest, execution_id, published, started, time.time())
+
+    def _fail(
+        self,
+        node_id: str,
+        execution_id: int,
+        contexts: list[Any],
+        key: CacheKey,
+        reason: str,
+        started: float,
+        error: BaseException,
+    ) -> NodeResult:
+        """Record a FAILED execution (unless the run's stop already marked it CANCELED)."""
+        failure = ComponentFailedError(node_id, self.run_id, execution_id, error)
+        failure.__cause__ = error
+        trace = user_traceback(error)
+        if self._in_flight.pop(execution_id, None) is not None:
+            details = {"finished_at": time.time(), "error": str(failure), "traceback": trace[-4000:]}
+            self.store.fail_execution(execution_id, contexts, details)
+        return NodeResult(node_id, FAILED, reason, key.digest, execution_id, {}, started, time.time(), failure, trace)
 
     def _final_uri(self, node_id: str, key: str, execution_id: int) -> str:
         return os.path.join(self.plan.pipeline_root, node_id, key, str(execution_id))
@@ -186,7 +233,13 @@ class NodeLauncher:
                     f"the store was probably replaced. Move that folder away or use a new pipeline_root; nothing was changed"
                 )
             artifact = spec.type(os.path.join(staging, key))
-            os.makedirs(artifact.uri)
+            try:
+                os.makedirs(artifact.uri)
+            except OSError as error:
+                raise RunError(
+                    f"node {node_id!r} cannot write its outputs under {self.plan.pipeline_root}: {error.strerror} "
+                    f"({error.filename}); make that folder writable or choose another pipeline_root"
+                ) from None
             artifact.set_custom_property("producer_node", node_id)
             artifact.set_custom_property("output_key", key)
             outputs[key] = artifact

@@ -3,15 +3,18 @@ chooses, from any thread), and sums up the result."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from datetime import UTC, datetime
 
 from pipelinekit.compile.plan import Plan
 from pipelinekit.errors import ComponentFailedError
-from pipelinekit.metadata.store import PIPELINE, PIPELINE_RUN, MetadataStore
+from pipelinekit.metadata.store import PIPELINE, PIPELINE_RUN, MetadataStore, run_context_name
 from pipelinekit.orchestration.launcher import NodeLauncher, user_traceback
 from pipelinekit.orchestration.listener import LoggingListener, RunListener
+from pipelinekit.orchestration.ownership import current_owner
+from pipelinekit.orchestration.recovery import recover_abandoned
 from pipelinekit.orchestration.result import FAILED, SKIPPED, NodeResult, RunResult
 
 __all__ = ["RunSession", "new_run_id"]
@@ -34,15 +37,24 @@ class RunSession:
         self.results: dict[str, NodeResult] = {}
         self._lock = threading.Lock()
         self.started_at = time.time()
-        self._run_context_name = f"{plan.pipeline_name}.{self.run_id}"
+        self._run_context_name = run_context_name(plan.pipeline_name, self.run_id)
+        self._abandoned = False
+        self.recovered = recover_abandoned(self.store, plan.pipeline_name, plan.pipeline_root)
         self.store.context(PIPELINE, plan.pipeline_name)
         self.store.context(
-            PIPELINE_RUN, self._run_context_name, {"run_id": self.run_id, "started_at": self.started_at, "status": "RUNNING"}
+            PIPELINE_RUN,
+            self._run_context_name,
+            {"run_id": self.run_id, "started_at": self.started_at, "status": "RUNNING", **current_owner()},
         )
 
     def run_node(self, node_id: str) -> NodeResult:
-        """Run one node whose upstream nodes have all finished; skip it if one of them did not succeed."""
-        result = self._settle(node_id, cached_only=False)
+        """Run one node whose upstream nodes have all finished; skip it if one of them did not succeed.
+        Ctrl-C or SIGTERM while it runs stops the whole run (see :meth:`abandon`) and propagates."""
+        try:
+            result = self._settle(node_id, cached_only=False)
+        except KeyboardInterrupt as error:
+            self.abandon(error)
+            raise
         assert result is not None
         return result
 
@@ -100,9 +112,24 @@ class RunSession:
         return result
 
     def abandon(self, error: BaseException) -> None:
-        """Record that the run stopped early because the runner itself failed."""
+        """Record that the run stopped early: INTERRUPTED for Ctrl-C or SIGTERM, ABORTED when the
+        runner itself failed. Running nodes are marked CANCELED and will publish nothing. Idempotent."""
+        with self._lock:
+            if self._abandoned:
+                return
+            self._abandoned = True
+        interrupted = isinstance(error, KeyboardInterrupt)
+        reason = f"run interrupted ({_describe_interrupt(error)})" if interrupted else f"run aborted: {error}"
+        cancelled = self.launcher.stop(reason)
         self.store.update_context(
-            PIPELINE_RUN, self._run_context_name, {"finished_at": time.time(), "status": "ABORTED", "error": str(error)[:2000]}
+            PIPELINE_RUN,
+            self._run_context_name,
+            {
+                "finished_at": time.time(),
+                "status": "INTERRUPTED" if interrupted else "ABORTED",
+                "error": reason[:2000],
+                "cancelled_executions": ", ".join(map(str, cancelled)),
+            },
         )
 
 
@@ -114,3 +141,8 @@ def _blocked_reason(upstream_id: str, finished: dict[str, NodeResult]) -> str:
     if upstream.reason.startswith("upstream node "):
         return upstream.reason
     return f"upstream node {upstream_id!r} skipped: {upstream.reason}"
+
+
+def _describe_interrupt(error: BaseException) -> str:
+    signal_number = getattr(error, "signal_number", signal.SIGINT)
+    return signal.Signals(signal_number).name

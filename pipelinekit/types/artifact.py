@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from pipelinekit.errors import DefinitionError
 
-__all__ = ["Artifact", "Property", "artifact_class_for", "PROPERTY_TYPES"]
+__all__ = ["Artifact", "Property", "artifact_class_for", "check_property", "PROPERTY_TYPES"]
 
 PROPERTY_TYPES: tuple[type, ...] = (int, float, str)
 CUSTOM_PROPERTY_TYPES: tuple[type, ...] = (int, float, str, bool, dict, list)
@@ -38,10 +38,12 @@ class Property:
         return instance.properties.get(self.name)
 
     def __set__(self, instance: Artifact, value: Any) -> None:
-        instance.properties[self.name] = _checked(self, value)
+        instance.properties[self.name] = check_property(self, value)
 
 
-def _checked(prop: Property, value: Any) -> Any:
+def check_property(prop: Property, value: Any) -> Any:
+    """``value`` as property ``prop`` stores it (an int given to a float property becomes a
+    float); a TypeError naming the property when it does not fit."""
     if value is None:
         return None
     if prop.value_type is float and isinstance(value, int) and not isinstance(value, bool):
@@ -68,10 +70,11 @@ class Artifact:
         own = {k: v for k, v in cls.__dict__.items() if isinstance(v, Property)}
         cls.PROPERTIES = {**inherited, **own}
         existing = _REGISTRY.get(cls.TYPE_NAME)
-        if existing is not None and existing.__qualname__ != cls.__qualname__:
+        if existing is not None and _clashes(existing, cls):
+            hint = f"use it (from pipelinekit import {existing.__name__}) or" if existing.__module__ == _STANDARD_MODULE else ""
             raise DefinitionError(
                 f"artifact type name {cls.TYPE_NAME!r} is already used by {existing.__module__}.{existing.__qualname__}; "
-                f"set TYPE_NAME on {cls.__qualname__} to a unique name"
+                f"{hint} set TYPE_NAME on {cls.__module__}.{cls.__qualname__} to a unique name".replace(";  ", "; ")
             )
         _REGISTRY[cls.TYPE_NAME] = cls
 
@@ -101,6 +104,17 @@ class Artifact:
     def __repr__(self) -> str:
         ident = f"id={self.id}, " if self.id is not None else ""
         return f"{self.TYPE_NAME}({ident}uri={self.uri!r})"
+
+
+_STANDARD_MODULE = "pipelinekit.types.standard"
+
+
+def _clashes(existing: type, new: type) -> bool:
+    """Whether ``new`` would silently replace another class under the same MLMD type name. The same
+    class defined again (a reloaded module, a re-run notebook cell) does not clash."""
+    if existing.__module__ == new.__module__:
+        return False
+    return existing.__module__ == _STANDARD_MODULE or existing.__qualname__ != new.__qualname__
 
 
 def artifact_class_for(type_name: str) -> type[Artifact]:

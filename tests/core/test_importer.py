@@ -8,6 +8,7 @@ import pytest
 from toy_components import Numbers, read_numbers, scale
 
 from pipelinekit import CompileError, LocalDagRunner, Pipeline, Schema, compile_pipeline, importer
+from pipelinekit.errors import DefinitionError
 
 
 def imported(tmp_path, pipeline_root, **kwargs):
@@ -41,9 +42,11 @@ def test_a_missing_source_or_wrong_property_is_named(tmp_path, pipeline_root):
     with pytest.raises(CompileError, match=r"node 'import_numbers', parameter 'source_uri': path .*data does not exist"):
         compile_pipeline(imported(tmp_path, pipeline_root))
     (tmp_path / "data").mkdir()
-    result = LocalDagRunner().run(imported(tmp_path, pipeline_root, properties={"span": 1}))
-    assert "Numbers has no property 'span'" in str(result.nodes["import_numbers"].error)
-    assert os.path.isdir(tmp_path / "data")  # a failed import never touches the source
+    with pytest.raises(DefinitionError, match=r"importer of Numbers: it has no property 'span' .*custom_properties"):
+        imported(tmp_path, pipeline_root, properties={"span": 1})  # refused when declared, before anything runs
+    with pytest.raises(DefinitionError, match=r"importer of Schema: it has no property 'bogus'"):
+        importer(str(tmp_path / "data"), Schema, properties={"bogus": 1})
+    assert os.path.isdir(tmp_path / "data")
 
 
 def test_a_schema_can_be_imported_with_its_standard_type(tmp_path, pipeline_root):
