@@ -89,7 +89,8 @@ def _item_problem(index: int, item: Any) -> str | None:
     if isinstance(item, type) and hasattr(item, "definition"):
         return f"{where} is the component class {item.__name__!r}, not a node: instantiate it, e.g. {item.__name__}(...)"
     if isinstance(item, Channel):
-        return f"{where} is a channel ({item!r}), not a node: list its node {item.producer.id!r} instead"
+        producer = f"its node {item.producer.id!r}" if item.producer is not None else "the node that reads it"
+        return f"{where} is a channel ({item!r}), not a node: list {producer} instead"
     return f"{where} is {type(item).__name__} {item!r}, not a node made by calling a component"
 
 
