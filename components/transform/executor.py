@@ -1,0 +1,185 @@
+"""Transform executor: tf.Transform's analyze and transform on a Beam pipeline built from
+the pipeline's ``beam_pipeline_args``, with TFX's output layout.
+
+``transform_graph``: ``transform_fn/``, ``transformed_metadata/`` (TFT) and ``metadata/``
+(the raw schema, which TFT does not write); ``transformed_examples``:
+``Split-<name>/transformed_examples-*.gz``; statistics outputs hold ``FeatureStats.pb``,
+``schema.pbtxt`` and ``SchemaDiff.pb`` for the analyzed data.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from typing import Any
+
+from components.util.arguments import parse_proto
+from components.util.errors import InputDataError, UserModuleError
+from components.util.examples_io import make_tfxio, write_split
+from components.util.module_loader import load_function
+from components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
+from components.util.tft_import import import_tft
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.proto import transform_pb2
+from pipelinekit.types.standard import Examples, TransformCache, TransformGraph
+
+__all__ = ["run"]
+
+TRANSFORMED_PREFIX = "transformed_examples"
+
+
+def run(
+    context: ExecutionContext,
+    examples: Examples,
+    schema: Any,
+    transform_graph: TransformGraph,
+    analyzer_cache: TransformCache | None = None,
+    module_file: str | None = None,
+    preprocessing_fn: str | None = None,
+    stats_options_updater_fn: str | None = None,
+    splits_config: str | None = None,
+    force_tf_compat_v1: bool = False,
+    custom_config: dict[str, Any] | None = None,
+    disable_statistics: bool = False,
+    **outputs: Any,
+) -> None:
+    tft = import_tft()
+    analyze, transform = _splits(examples, splits_config)
+    user_fn = _bind_custom_config(load_function("preprocessing_fn", module_file, preprocessing_fn), custom_config or {})
+    raw_schema = load_schema(schema)
+    _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, outputs, force_tf_compat_v1)
+    tft.tf_metadata.metadata_io.write_metadata(
+        tft.tf_metadata.dataset_metadata.DatasetMetadata(raw_schema), os.path.join(transform_graph.uri, "metadata")
+    )
+    if outputs.get("transformed_examples") is not None:
+        transformed = outputs["transformed_examples"]
+        transformed.splits = transform
+        if examples.span is not None:
+            transformed.span = examples.span
+        transformed.set_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
+        transformed.set_custom_property("file_format", "tfrecords_gzip")
+    if outputs.get("post_transform_schema") is not None:
+        _finish_statistics(tft, raw_schema, transform_graph, outputs)
+
+
+def _splits(examples: Examples, splits_config: str | None) -> tuple[list[str], list[str]]:
+    config = parse_proto(splits_config, transform_pb2.SplitsConfig)
+    if not splits_config:
+        return ["train"], list(examples.splits)
+    if not config.analyze:
+        raise InputDataError("Transform: splits_config.analyze is empty; name the splits the analyzers should see")
+    missing = [s for s in [*config.analyze, *config.transform] if s not in examples.splits]
+    if missing:
+        raise InputDataError(f"Transform: splits {missing} are not in the examples (its splits: {examples.splits})")
+    return list(config.analyze), list(config.transform)
+
+
+def _bind_custom_config(fn: Any, custom_config: dict[str, Any]) -> Any:
+    """Pass ``custom_config`` when preprocessing_fn takes it, as TFX does; wrap user errors."""
+    try:
+        takes_config = "custom_config" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        takes_config = False
+    bound = functools.partial(fn, custom_config=custom_config) if takes_config else fn
+
+    @functools.wraps(fn)
+    def call(inputs: Any) -> Any:
+        try:
+            return bound(inputs)
+        except Exception as error:
+            where = getattr(fn, "__code__", None)
+            place = f" ({where.co_filename})" if where else ""
+            raise UserModuleError(f"preprocessing_fn{place} raised {type(error).__name__}: {error}") from error
+
+    return call
+
+
+def _run_pipeline(
+    context: ExecutionContext,
+    examples: Examples,
+    raw_schema: Any,
+    preprocessing_fn: Any,
+    analyze: list[str],
+    transform: list[str],
+    transform_graph: TransformGraph,
+    analyzer_cache: TransformCache | None,
+    outputs: dict[str, Any],
+    force_tf_compat_v1: bool,
+) -> None:
+    import apache_beam as beam
+    import tensorflow_data_validation as tfdv
+    import tensorflow_transform.beam as tft_beam
+
+    tfxio = {split: make_tfxio(examples, split, raw_schema, "Transform") for split in {*analyze, *transform}}
+    adapter = tfxio[analyze[0]].TensorAdapterConfig()
+    keys = {split: tft_beam.analyzer_cache.DatasetKey(f"span-{examples.span or 0}-{split}") for split in analyze}
+    temp = os.path.join(context.tmp_dir, "tft")
+    with context.make_beam_pipeline() as pipeline, tft_beam.Context(temp_dir=temp, force_tf_compat_v1=force_tf_compat_v1):
+        raw = {split: pipeline | f"Read {split}" >> tfxio[split].BeamSource() for split in tfxio}
+        analyze_data = {keys[s]: raw[s] for s in analyze}
+        updated = outputs.get("updated_analyzer_cache")
+        if updated is not None:
+            cache = _read_cache(pipeline, analyzer_cache, list(keys.values()))
+            transform_fn, new_cache = (analyze_data, cache, adapter) | "Analyze" >> tft_beam.AnalyzeDatasetWithCache(
+                preprocessing_fn, pipeline=pipeline
+            )
+            _ = new_cache | "WriteCache" >> tft_beam.analyzer_cache.WriteAnalysisCacheToFS(pipeline, updated.uri, list(keys.values()))
+        else:
+            flat = [raw[s] for s in analyze] | "Flatten" >> beam.Flatten()
+            transform_fn = (flat, adapter) | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
+        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_graph.uri)
+        transformed_examples = outputs.get("transformed_examples")
+        if transformed_examples is not None:
+            for split in transform:
+                records = _transformed_records(raw[split], adapter, transform_fn, split)
+                write_split(records, transformed_examples.split_uri(split), TRANSFORMED_PREFIX)
+        if outputs.get("pre_transform_stats") is not None:
+            analyzed = [raw[s] for s in analyze] | "FlattenStats" >> beam.Flatten()
+            pre = os.path.join(outputs["pre_transform_stats"].uri, STATS_FILE)
+            _ = analyzed | "PreStats" >> tfdv.GenerateStatistics(tfdv.StatsOptions(schema=raw_schema)) | "WritePre" >> tfdv.WriteStatisticsToBinaryFile(pre)
+            post = os.path.join(outputs["post_transform_stats"].uri, STATS_FILE)
+            transformed, _ = ((analyzed, adapter), transform_fn) | "TransformForStats" >> tft_beam.TransformDataset(
+                output_record_batches=True
+            )
+            batches = transformed | "Batches" >> beam.Map(lambda pair: pair[0])
+            _ = batches | "PostStats" >> tfdv.GenerateStatistics(tfdv.StatsOptions()) | "WritePost" >> tfdv.WriteStatisticsToBinaryFile(post)
+
+
+def _read_cache(pipeline: Any, analyzer_cache: TransformCache | None, keys: list[Any]) -> Any:
+    import tensorflow_transform.beam as tft_beam
+
+    if analyzer_cache is None or not os.listdir(analyzer_cache.uri):
+        return {}
+    return pipeline | "ReadCache" >> tft_beam.analyzer_cache.ReadAnalysisCacheFromFS(analyzer_cache.uri, keys)
+
+
+def _transformed_records(raw: Any, adapter: Any, transform_fn: Any, split: str) -> Any:
+    import apache_beam as beam
+    import tensorflow_transform.beam as tft_beam
+
+    transformed, _ = ((raw, adapter), transform_fn) | f"Transform {split}" >> tft_beam.TransformDataset(output_record_batches=True)
+    return transformed | f"Encode {split}" >> beam.FlatMap(_encode_batch)
+
+
+def _encode_batch(pair: Any) -> Any:
+    from tfx_bsl.coders import example_coder
+
+    batch, unary = pair
+    if unary:
+        raise InputDataError(f"preprocessing_fn returned scalar outputs {sorted(unary)}; return per-example tensors only")
+    return example_coder.RecordBatchToExamplesEncoder().encode(batch)
+
+
+def _finish_statistics(tft: Any, raw_schema: Any, transform_graph: TransformGraph, outputs: dict[str, Any]) -> None:
+    """Write the pre/post schemas and validate the post-transform statistics against the
+    transformed schema (TFT's output metadata), as TFX's Transform does."""
+    import tensorflow_data_validation as tfdv
+
+    post_schema = tft.TFTransformOutput(transform_graph.uri).transformed_metadata.schema
+    write_schema(raw_schema, outputs["pre_transform_schema"].uri)
+    write_schema(post_schema, outputs["post_transform_schema"].uri)
+    post_stats_path = os.path.join(outputs["post_transform_stats"].uri, STATS_FILE)
+    anomalies = tfdv.validate_statistics(load_stats(post_stats_path), post_schema)
+    with open(os.path.join(outputs["post_transform_anomalies"].uri, ANOMALIES_FILE), "wb") as handle:
+        handle.write(anomalies.SerializeToString())
