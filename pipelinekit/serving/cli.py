@@ -48,6 +48,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="replay assets.extra/tf_serving_warmup_requests before a version serves (default: true)",
     )
+    models.add_argument(
+        "--max_num_load_retries",
+        type=int,
+        default=5,
+        help="retry a failed version load this many times (default: %(default)s)",
+    )
+    models.add_argument(
+        "--load_retry_interval_micros",
+        type=int,
+        default=60_000_000,
+        help="wait between load retries, in microseconds (default: %(default)s, one minute)",
+    )
     net = parser.add_argument_group("network")
     net.add_argument(
         "--port", type=int, default=8500, help="gRPC port; 0 picks a free one (default: %(default)s)"
@@ -74,6 +86,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=64 * 1024 * 1024,
         help="largest request accepted on either port (default: %(default)s)",
+    )
+    net.add_argument(
+        "--max_tensor_bytes",
+        type=int,
+        default=256 * 1024 * 1024,
+        help="most bytes a request's input tensors may decode to; more is RESOURCE_EXHAUSTED "
+        "(default: %(default)s)",
     )
     batching = parser.add_argument_group("batching")
     batching.add_argument(
@@ -122,6 +141,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def _server_options(args: argparse.Namespace):
     from pipelinekit.serving.batching import BatchingOptions
     from pipelinekit.serving.errors import ModelConfigError
+    from pipelinekit.serving.load_retries import LoadRetryPolicy
     from pipelinekit.serving.model_config import read_model_config_file, single_model_config
     from pipelinekit.serving.server import ServerOptions
 
@@ -141,6 +161,8 @@ def _server_options(args: argparse.Namespace):
         max_request_bytes=args.max_request_bytes,
         rest_timeout_s=args.rest_api_timeout_in_ms / 1000,
         grpc_max_threads=args.grpc_max_threads,
+        max_tensor_bytes=args.max_tensor_bytes,
+        load_retry=LoadRetryPolicy(args.max_num_load_retries, args.load_retry_interval_micros / 1e6),
         batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros)
         if args.enable_batching
         else None,

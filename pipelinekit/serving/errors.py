@@ -21,6 +21,7 @@ __all__ = [
     "ServingError",
     "SignatureNotFoundError",
     "StatusError",
+    "TensorTooLargeError",
     "VersionNotFoundError",
     "error_for_code",
     "http_status_for_code",
@@ -65,17 +66,38 @@ class SignatureNotFoundError(StatusError):
 
 
 class ModelLoadError(StatusError):
-    """A model version could not be loaded or warmed up; the previous version keeps serving."""
+    """A model version could not be loaded or warmed up; the previous version keeps serving.
+
+    ``code`` is the cause's status code, as TF Serving reports it in GetModelStatus: NOT_FOUND
+    for a missing saved_model.pb, DATA_LOSS for an unreadable one, the TensorFlow error's code
+    for a failed load, the failing request's code for a failed warmup.
+    """
+
+    def __init__(self, message: str, code: str = "UNKNOWN") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ModelConfigError(StatusError):
-    """The model server configuration (flags or model config file) is invalid."""
+    """The model server configuration (flags or model config file) is invalid.
 
-    code = "INVALID_ARGUMENT"
+    FAILED_PRECONDITION where the config is well formed but cannot be applied now (a version
+    label naming a version that is not serving), as TF Serving answers.
+    """
+
+    def __init__(self, message: str, code: str = "INVALID_ARGUMENT") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RequestTooLargeError(StatusError):
     """The request body is larger than the server accepts."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class TensorTooLargeError(StatusError):
+    """A request's tensors would decode to more bytes than the server allows (--max_tensor_bytes)."""
 
     code = "RESOURCE_EXHAUSTED"
 

@@ -97,7 +97,7 @@ class ModelServicer(_Servicer, model_service_pb2_grpc.ModelServiceServicer):
 
     def GetModelStatus(self, request, context):  # noqa: N802
         return self._call(
-            "GetModelStatus", request, context, lambda r: self._manager.status_response(r.model_spec)
+            "GetModelStatus", request, context, self._manager.status_response
         )
 
     def HandleReloadConfigRequest(self, request, context):  # noqa: N802

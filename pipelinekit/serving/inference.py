@@ -22,6 +22,7 @@ from tensorflow_serving.apis import (
 
 from pipelinekit.serving.errors import InvalidInputError
 from pipelinekit.serving.servable import DEFAULT_SIGNATURE, Servable
+from pipelinekit.serving.tensor_checks import check_request_tensors
 from pipelinekit.serving.tensors import (
     from_tensor_proto,
     stack_examples,
@@ -30,6 +31,7 @@ from pipelinekit.serving.tensors import (
 
 __all__ = [
     "CLASSIFY_METHOD",
+    "DEFAULT_MAX_TENSOR_BYTES",
     "REGRESS_METHOD",
     "InferenceService",
     "Resolver",
@@ -37,6 +39,7 @@ __all__ = [
     "run_direct",
 ]
 
+DEFAULT_MAX_TENSOR_BYTES = 256 * 1024 * 1024
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
 
@@ -54,24 +57,44 @@ def run_direct(
 
 
 class InferenceService:
-    """Predict, Classify, Regress, MultiInference and GetModelMetadata on the servables ``resolve`` finds."""
+    """Predict, Classify, Regress, MultiInference and GetModelMetadata on the servables ``resolve`` finds.
 
-    def __init__(self, resolve: Resolver, runner: Runner = run_direct) -> None:
+    ``max_tensor_bytes`` bounds what one Predict's input tensors may decode to; the protos are
+    checked against it, and against the signature, before anything is allocated.
+    """
+
+    def __init__(
+        self, resolve: Resolver, runner: Runner = run_direct, max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES
+    ) -> None:
         self._resolve = resolve
         self._run = runner
+        self._max_tensor_bytes = max_tensor_bytes
+
+    def resolve(self, spec: model_pb2.ModelSpec) -> Servable:
+        """The servable a model_spec names (NOT_FOUND if none)."""
+        return self._resolve(spec)
 
     def predict_arrays(
-        self, spec: model_pb2.ModelSpec, inputs: Mapping[str, np.ndarray], output_filter: Sequence[str] = ()
-    ) -> tuple[Servable, dict[str, np.ndarray]]:
-        """Run a predict signature on arrays; return the servable used and the outputs."""
-        servable = self._resolve(spec)
-        return servable, self._run(servable, spec.signature_name, inputs, output_filter)
+        self,
+        servable: Servable,
+        signature_name: str,
+        inputs: Mapping[str, np.ndarray],
+        output_filter: Sequence[str] = (),
+    ) -> dict[str, np.ndarray]:
+        """Run a predict signature of ``servable`` on arrays; the named output arrays."""
+        return self._run(servable, signature_name, inputs, output_filter)
 
     def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
+        """Predict: the model, signature, dtypes and sizes are checked before any tensor is built."""
+        servable = self._resolve(request.model_spec)
+        signature_name = request.model_spec.signature_name
+        signature = servable.signature_def(signature_name)
+        where = servable.describe(signature_name or DEFAULT_SIGNATURE)
+        check_request_tensors(request.inputs, signature, where, self._max_tensor_bytes)
         inputs = {name: from_tensor_proto(proto, name) for name, proto in request.inputs.items()}
-        servable, outputs = self.predict_arrays(request.model_spec, inputs, list(request.output_filter))
+        outputs = self._run(servable, signature_name, inputs, list(request.output_filter))
         response = predict_pb2.PredictResponse()
-        _fill_spec(response.model_spec, servable, request.model_spec.signature_name)
+        _fill_spec(response.model_spec, servable, signature_name)
         for name, array in outputs.items():
             response.outputs[name].CopyFrom(to_tensor_proto(array))
         return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import grpc
 from tensorflow_serving.apis import get_model_status_pb2, model_pb2
@@ -21,6 +22,8 @@ from pipelinekit.serving.errors import (
     StatusError,
     VersionNotFoundError,
 )
+from pipelinekit.serving.load_retries import LoadAttempts, LoadRetryPolicy
+from pipelinekit.serving.memory import release_memory
 from pipelinekit.serving.model_config import (
     ModelConfig,
     ModelServerConfig,
@@ -44,11 +47,18 @@ class ModelManager:
     """Serves the versions that each model's version policy picks from its base path."""
 
     def __init__(
-        self, config: ModelServerConfig, poll_wait_seconds: float = 1.0, enable_warmup: bool = True
+        self,
+        config: ModelServerConfig,
+        poll_wait_seconds: float = 1.0,
+        enable_warmup: bool = True,
+        retry: LoadRetryPolicy | None = None,
     ) -> None:
         self._configs = _configs_by_name(config)
+        self._labels: dict[str, dict[str, int]] = {}  # applied once their versions serve
         self._poll_wait_seconds = poll_wait_seconds
         self._enable_warmup = enable_warmup
+        self._retry = retry or LoadRetryPolicy()
+        self._attempts = LoadAttempts()
         self._lock = threading.Lock()  # guards _statuses and replacing _serving
         self._poll_lock = threading.Lock()  # one poll at a time
         self._statuses: dict[str, dict[int, VersionStatus]] = {name: {} for name in self._configs}
@@ -59,9 +69,17 @@ class ModelManager:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Load the initial versions (blocking, as TF Serving does), then poll in the background."""
+        """Load the initial versions (blocking, as TF Serving does), then poll in the background.
+
+        The poller also retries failed loads, so it runs when either polling or retries are on.
+        A label naming a version that did not load is left out, with an error in the log.
+        """
         self.poll_once()
-        if self._poll_wait_seconds > 0:
+        try:
+            self._apply_labels(self._configs)
+        except ModelConfigError as exc:
+            logger.error("%s", exc)
+        if self._poll_wait_seconds > 0 or self._retry.max_retries > 0:
             self._thread = threading.Thread(
                 target=self._poll_loop, name="pipelinekit-model-poller", daemon=True
             )
@@ -74,6 +92,7 @@ class ModelManager:
             self._thread.join(timeout=60)
         with self._lock:
             self._serving = {name: {} for name in self._serving}
+        release_memory()
 
     @property
     def model_names(self) -> list[str]:
@@ -108,10 +127,9 @@ class ModelManager:
         return servable
 
     def _label_version(self, name: str, label: str) -> int:
-        config = self._configs.get(name)
-        if config is None:
+        if name not in self._configs:
             raise ModelNotFoundError(f"model {name!r} is not served. Served models: {self.model_names}.")
-        labels = config.version_labels
+        labels = self._labels.get(name, {})
         if label not in labels:
             raise InvalidInputError(
                 f"Unrecognized servable version label {label!r} for model {name!r}; known labels: "
@@ -121,26 +139,36 @@ class ModelManager:
         return labels[label]
 
     def status(self, name: str, version: int | None = None) -> list[VersionStatus]:
-        """The state of every known version of ``name`` (newest first), or of one version."""
+        """The state of every known version of ``name`` (newest first), or of one version.
+
+        NOT_FOUND when there is none, with TF Serving's messages: clients wait on that code.
+        """
         with self._lock:
-            statuses = self._statuses.get(name)
-            if statuses is None:
-                raise ModelNotFoundError(f"model {name!r} is not served. Served models: {self.model_names}.")
+            statuses = self._statuses.get(name) or {}
             if version is None:
+                if not statuses:
+                    raise ModelNotFoundError(
+                        f"Could not find any versions of model {name}. Served models: {self.model_names}."
+                    )
                 return [statuses[v] for v in sorted(statuses, reverse=True)]
             if version not in statuses:
                 raise VersionNotFoundError(
-                    f"model {name!r} has no version {version}. Known versions: {sorted(statuses)}."
+                    f"Could not find version {version} of model {name}. Known versions: {sorted(statuses)}."
                 )
             return [statuses[version]]
 
-    def status_response(self, spec: model_pb2.ModelSpec) -> get_model_status_pb2.GetModelStatusResponse:
-        """GetModelStatus's answer for a model_spec (a label stands for its version)."""
-        version: int | None = None
-        if spec.WhichOneof("version_choice") == "version":
-            version = spec.version.value
-        elif spec.WhichOneof("version_choice") == "version_label":
-            version = self._label_version(spec.name, spec.version_label)
+    def status_response(
+        self, request: get_model_status_pb2.GetModelStatusRequest
+    ) -> get_model_status_pb2.GetModelStatusResponse:
+        """GetModelStatus's answer: one version if the spec names a number, else every version.
+
+        As in TF Serving, a version label does not narrow the answer, and a request without a
+        model_spec is INVALID_ARGUMENT.
+        """
+        if not request.HasField("model_spec"):
+            raise InvalidInputError("Missing ModelSpec: set model_spec.name in the GetModelStatusRequest")
+        spec = request.model_spec
+        version = spec.version.value if spec.WhichOneof("version_choice") == "version" else None
         response = get_model_status_pb2.GetModelStatusResponse()
         for status in self.status(spec.name, version):
             entry = response.model_version_status.add(version=status.version)
@@ -169,24 +197,66 @@ class ModelManager:
                 self._configs = new_configs
                 self._statuses = {name: self._statuses.get(name, {}) for name in new_configs}
                 self._serving = {name: self._serving.get(name, {}) for name in new_configs}
+                self._labels = {name: self._labels[name] for name in new_configs if name in self._labels}
             logger.info("model config reloaded: serving %s", sorted(new_configs))
         self.poll_once()
+        self._apply_labels(new_configs)
 
-    def poll_once(self) -> None:
-        """Scan every model's base path once and load or unload versions to match its policy."""
+    def _apply_labels(self, configs: dict[str, ModelConfig]) -> None:
+        """Point each model's labels at their versions; all of a model's labels, or none of them.
+
+        FAILED_PRECONDITION, keeping the model's previous labels, when a label names a version
+        that is not serving, as TF Serving answers a config reload.
+        """
+        problems = []
+        for name, config in configs.items():
+            serving = self._serving.get(name, {})
+            missing = {label: v for label, v in config.version_labels.items() if v not in serving}
+            if missing:
+                problems += [
+                    f"Request to assign label {label!r} to version {v} of model {name!r}, which is not "
+                    "currently available for inference"
+                    for label, v in sorted(missing.items())
+                ]
+                continue
+            with self._lock:
+                self._labels[name] = dict(config.version_labels)
+        if problems:
+            raise ModelConfigError(
+                "; ".join(problems) + ". Load the version first, or point the label at a serving version.",
+                code="FAILED_PRECONDITION",
+            )
+
+    def poll_once(self, retries_only: bool = False) -> None:
+        """Scan every model's base path once and load or unload versions to match its policy.
+
+        ``retries_only`` only retries failed loads that are due (polling off, retries on).
+        """
         with self._poll_lock:
             for config in list(self._configs.values()):
                 try:
-                    self._poll_model(config)
+                    self._poll_model(config, retries_only)
                 except Exception:  # keep serving and polling the other models
                     logger.exception("polling model %r at %r failed", config.name, config.base_path)
 
     def _poll_loop(self) -> None:
-        while not self._stop.wait(self._poll_wait_seconds):
-            self.poll_once()
+        retries_only = self._poll_wait_seconds <= 0
+        while not self._stop.wait(self._next_wait()):
+            self.poll_once(retries_only)
 
-    def _poll_model(self, config: ModelConfig) -> None:
+    def _next_wait(self) -> float:
+        """Seconds to the next poll: the poll interval, or sooner when a retry is due."""
+        waits = [self._poll_wait_seconds] if self._poll_wait_seconds > 0 else []
+        due = self._attempts.next_due()
+        if due is not None:
+            waits.append(due - time.monotonic())
+        elif not waits:
+            waits.append(self._retry.interval_s)  # polling off and nothing to retry: look again later
+        return max(min(waits), 0.01)
+
+    def _poll_model(self, config: ModelConfig, retries_only: bool = False) -> None:
         on_disk = list_version_dirs(config.base_path)
+        self._attempts.forget_missing(config.name, on_disk)
         wanted = select_versions(config.model_version_policy, on_disk)
         if not wanted:
             if config.name not in self._empty:  # say it once, not on every poll
@@ -196,48 +266,76 @@ class ModelManager:
             return
         self._empty.discard(config.name)
         for version in sorted(wanted, reverse=True):
-            if self._needs_load(config.name, version):
+            if self._needs_load(config.name, version, on_disk[version], retries_only):
                 self._load(config.name, version, on_disk[version])
-        self._unload_unwanted(config.name, wanted)
+        if not retries_only:
+            self._unload_unwanted(config.name, wanted)
 
-    def _needs_load(self, name: str, version: int) -> bool:
-        """Not tried yet, or unloaded earlier; a failed version is not retried (push a new one)."""
+    def _needs_load(self, name: str, version: int, path: str, retries_only: bool) -> bool:
+        """Whether to (re)load a version now.
+
+        Not tried yet, unloaded earlier, a failed load whose retry is due, or a failed version
+        whose folder was replaced since (deleted and written again).
+        """
         status = self._statuses[name].get(version)
-        return status is None or (status.state == "END" and status.error_code == "OK")
+        if status is None or (status.state == "END" and status.error_code == "OK"):
+            return not retries_only
+        if status.state == "LOADING":
+            return self._attempts.retry_due(name, version)
+        return status.state == "END" and self._attempts.replaced(name, version, path)
 
     def _load(self, name: str, version: int, path: str) -> None:
+        attempt = self._attempts.start(name, version, path)
         self._set_status(name, VersionStatus(version, "LOADING"))
-        logger.info("model %r: loading version %d from %r", name, version, path)
+        logger.info("model %r: loading version %d from %r (attempt %d)", name, version, path, attempt + 1)
         try:
             servable = Servable(name, version, path)
             if self._enable_warmup:
                 warm_up(servable)
         except Exception as exc:  # noqa: BLE001 - any failure is this version's, reported in its status
-            code = exc.code if isinstance(exc, StatusError) else "UNKNOWN"
-            logger.error(
-                "model %r: version %d failed to load: %s",
-                name,
-                version,
-                exc,
-                exc_info=not isinstance(exc, StatusError),
-            )
-            self._set_status(name, VersionStatus(version, "END", code, str(exc) or type(exc).__name__))
+            self._load_failed(name, version, attempt, exc)
             return
+        self._attempts.succeeded(name, version)
         with self._lock:
             self._serving[name] = {**self._serving[name], version: servable}
             self._statuses[name][version] = VersionStatus(version, "AVAILABLE")
         logger.info("model %r: version %d is serving", name, version)
 
+    def _load_failed(self, name: str, version: int, attempt: int, exc: Exception) -> None:
+        """Retry later while retries are left (state stays LOADING); else END with the error."""
+        code = exc.code if isinstance(exc, StatusError) else "UNKNOWN"
+        message = str(exc) or type(exc).__name__
+        if attempt < self._retry.max_retries:
+            self._attempts.schedule_retry(name, version, self._retry.interval_s)
+            logger.warning(
+                "model %r: version %d failed to load (retry %d of %d in %.3g s): %s",
+                name, version, attempt + 1, self._retry.max_retries, self._retry.interval_s, message,
+            )  # fmt: skip
+            return
+        self._attempts.failed(name, version)
+        logger.error(
+            "model %r: version %d failed to load: %s",
+            name,
+            version,
+            message,
+            exc_info=not isinstance(exc, StatusError),
+        )
+        self._set_status(name, VersionStatus(version, "END", code, message))
+
     def _unload_unwanted(self, name: str, wanted: set[int]) -> None:
         serving = self._serving[name]
         if not wanted & set(serving):
             return  # nothing the policy wants is up yet: keep what serves now
-        for version in sorted(set(serving) - wanted):
+        unloaded = sorted(set(serving) - wanted)
+        for version in unloaded:
             self._set_status(name, VersionStatus(version, "UNLOADING"))
             with self._lock:
                 self._serving[name] = {v: s for v, s in self._serving[name].items() if v != version}
                 self._statuses[name][version] = VersionStatus(version, "END")
             logger.info("model %r: version %d unloaded", name, version)
+        if unloaded:
+            del serving  # the last reference this thread holds to the unloaded versions
+            release_memory()
 
     def _set_status(self, name: str, status: VersionStatus) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
+    get_model_status_pb2,
     input_pb2,
     model_pb2,
     regression_pb2,
@@ -58,10 +59,15 @@ HEALTH_PATH = "/healthz"
 
 logger = logging.getLogger(__name__)
 
+# TF Serving matches paths case-insensitively, but dispatches only the lower-case verbs and
+# subresource: ":PREDICT" is a malformed request, "/METADATA" a status request.
 _MODEL_PATH = re.compile(
     r"/v1/models/(?P<model>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
-    r"(?::(?P<verb>predict|classify|regress)|/(?P<metadata>metadata))?"
+    r"(?::(?P<verb>predict|classify|regress)|/(?P<metadata>metadata))?",
+    re.IGNORECASE,
 )
+_API_PREFIX = re.compile(r"/v1/", re.IGNORECASE)
+_MAX_VERSION = 2**63 - 1
 
 
 class _JSONResponse(JSONResponse):
@@ -89,7 +95,9 @@ class _RestHandlers:
         self._timeout_s = timeout_s
 
     async def models(self, request: Request) -> Response:
-        """Every ``/v1/...`` request: parse the path, dispatch, answer JSON."""
+        """Every ``/v1/...`` request (any case): parse the path, dispatch, answer JSON."""
+        if not _API_PREFIX.match(request.url.path):
+            return _JSONResponse({"error": f"Not found: {request.url.path}"}, status_code=404)
         start = time.perf_counter()
         match = _MODEL_PATH.fullmatch(request.url.path)
         model = match["model"] if match else ""
@@ -115,19 +123,24 @@ class _RestHandlers:
     ) -> tuple[str, Callable[[], dict[str, Any]]]:
         spec = model_pb2.ModelSpec(name=match["model"])
         if match["version"]:
-            spec.version.value = int(match["version"])
+            version = int(match["version"])
+            if version > _MAX_VERSION:
+                raise InvalidInputError(f"Failed to convert version: {match['version']} to numeric.")
+            spec.version.value = version
         elif match["label"]:
             spec.version_label = match["label"]
         verb = match["verb"]
-        if request.method == "POST" and verb:
+        handlers = {"predict": self._predict, "classify": self._classify, "regress": self._regress}
+        if request.method == "POST" and verb in handlers:
             body = await self._read_json(request)
             spec.signature_name = _signature_name(body)
-            handler = {"predict": self._predict, "classify": self._classify, "regress": self._regress}[verb]
+            handler = handlers[verb]
             return f"rest.{verb}", lambda: handler(spec, body)
         if request.method == "GET" and not verb:
-            if match["metadata"]:
+            if match["metadata"] == "metadata":
                 return "rest.metadata", lambda: self._metadata(spec)
-            return "rest.status", lambda: proto_json(self._manager.status_response(spec))
+            status_request = get_model_status_pb2.GetModelStatusRequest(model_spec=spec)
+            return "rest.status", lambda: proto_json(self._manager.status_response(status_request))
         raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
 
     async def _run(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -147,20 +160,24 @@ class _RestHandlers:
                     f"the request body is over {self._max_request_bytes} bytes; raise --max_request_bytes "
                     "or send less per request"
                 )
+        if not body.strip():
+            raise InvalidInputError("JSON Parse error: The document is empty")
         try:
             parsed = json.loads(body)
         except ValueError as exc:
             raise InvalidInputError(f"JSON Parse error: {exc}") from exc
+        except RecursionError:
+            raise InvalidInputError("JSON Parse error: the document is nested too deeply") from None
         if not isinstance(parsed, dict):
             raise InvalidInputError("the request body must be a JSON object")
         return parsed
 
     def _predict(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
-        servable = self._manager.servable(spec)
+        servable = self._service.resolve(spec)
         where = servable.describe(spec.signature_name or DEFAULT_SIGNATURE)
         inputs, row_format = json_to_inputs(body, servable.signature_def(spec.signature_name), where)
-        spec.version.value = servable.version  # run exactly the version whose signature shaped the inputs
-        _, outputs = self._service.predict_arrays(spec, inputs)
+        # run exactly the version whose signature shaped the inputs
+        outputs = self._service.predict_arrays(servable, spec.signature_name, inputs)
         return outputs_to_json(outputs, row_format, where)
 
     def _classify(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
@@ -220,8 +237,8 @@ def create_rest_app(
     handlers = _RestHandlers(service, manager, metrics, max_request_bytes, timeout_s)
     return Starlette(
         routes=[
-            Route("/v1/{path:path}", handlers.models, methods=["GET", "POST"]),
             Route(METRICS_PATH, handlers.prometheus, methods=["GET"]),
             Route(HEALTH_PATH, handlers.health, methods=["GET"]),
+            Route("/{path:path}", handlers.models, methods=["GET", "POST"]),
         ]
     )

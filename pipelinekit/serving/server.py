@@ -6,7 +6,7 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import grpc
@@ -14,7 +14,8 @@ import uvicorn
 
 from pipelinekit.serving.batching import Batcher, BatchingOptions
 from pipelinekit.serving.grpc_service import create_grpc_server
-from pipelinekit.serving.inference import InferenceService, run_direct
+from pipelinekit.serving.inference import DEFAULT_MAX_TENSOR_BYTES, InferenceService, run_direct
+from pipelinekit.serving.load_retries import LoadRetryPolicy
 from pipelinekit.serving.metrics import ServerMetrics
 from pipelinekit.serving.model_config import ModelServerConfig
 from pipelinekit.serving.model_manager import ModelManager
@@ -30,7 +31,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class ServerOptions:
-    """How to run a ModelServer. Port 0 picks a free port; ``rest_port=None`` turns REST off."""
+    """How to run a ModelServer. Port 0 picks a free port; ``rest_port=None`` turns REST off.
+
+    ``max_request_bytes`` bounds a request's body, ``max_tensor_bytes`` what its tensors decode to.
+    """
 
     config: ModelServerConfig
     host: str = "127.0.0.1"
@@ -42,6 +46,8 @@ class ServerOptions:
     rest_timeout_s: float = 30.0
     grpc_max_threads: int = 16
     batching: BatchingOptions | None = None
+    max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES
+    load_retry: LoadRetryPolicy = field(default_factory=LoadRetryPolicy)
 
 
 class ModelServer:
@@ -53,10 +59,12 @@ class ModelServer:
 
     def __init__(self, options: ServerOptions) -> None:
         self.options = options
-        self.manager = ModelManager(options.config, options.poll_wait_seconds, options.enable_warmup)
+        self.manager = ModelManager(
+            options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry
+        )
         self.metrics = ServerMetrics(self.manager.available_versions, self.manager.serves)
         runner = Batcher(options.batching).run if options.batching else run_direct
-        self.service = InferenceService(self.manager.servable, runner)
+        self.service = InferenceService(self.manager.servable, runner, options.max_tensor_bytes)
         self.grpc_port = 0
         self.rest_port: int | None = None
         self._grpc_server: grpc.Server | None = None

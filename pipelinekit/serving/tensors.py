@@ -20,6 +20,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, input_pb2
 
 from pipelinekit.serving.errors import InvalidInputError
+from pipelinekit.serving.json_values import json_to_array
 
 __all__ = [
     "example_from_features",
@@ -54,7 +55,8 @@ def json_to_inputs(
 ) -> tuple[dict[str, np.ndarray], bool]:
     """Named input arrays from a REST predict body; also whether it used the row format.
 
-    ``where`` names the model, version and signature in error messages.
+    ``where`` names the model, version and signature in error messages. Values are checked
+    strictly against each input's dtype (see :mod:`pipelinekit.serving.json_values`).
     """
     has_rows, has_columns = "instances" in body, "inputs" in body
     if has_rows == has_columns:
@@ -65,15 +67,16 @@ def json_to_inputs(
     names = list(signature.inputs)
     if has_rows:
         columns = _rows_to_columns(body["instances"], names, where)
+        unknown = sorted(set(columns) - set(names))
+        if unknown:
+            raise InvalidInputError(
+                f"{where}: unexpected inputs {unknown}; the signature's inputs are {sorted(names)}."
+            )
     else:
         columns = _columns(body["inputs"], names, where)
-    unknown = sorted(set(columns) - set(names))
-    if unknown:
-        raise InvalidInputError(
-            f"{where}: unexpected inputs {unknown}; the signature's inputs are {sorted(names)}."
-        )
     return {
-        name: _to_array(value, signature.inputs[name].dtype, where, name) for name, value in columns.items()
+        name: json_to_array(value, signature.inputs[name].dtype, f"{where}: input {name!r}")
+        for name, value in columns.items()
     }, has_rows
 
 
@@ -98,33 +101,25 @@ def _rows_to_columns(instances: Any, names: list[str], where: str) -> dict[str, 
 
 
 def _columns(inputs: Any, names: list[str], where: str) -> dict[str, Any]:
-    if isinstance(inputs, dict) and "b64" not in inputs:
-        return inputs
-    if len(names) != 1:
+    """The signature's inputs from a columnar body; other keys are ignored, as TF Serving does."""
+    if not isinstance(inputs, dict) or _is_b64(inputs):
+        if len(names) != 1:
+            raise InvalidInputError(
+                f"{where}: the signature has inputs {sorted(names)}, so 'inputs' must be an object naming "
+                "them."
+            )
+        return {names[0]: inputs}
+    missing = [name for name in names if name not in inputs]
+    if missing:
         raise InvalidInputError(
-            f"{where}: the signature has inputs {sorted(names)}, so 'inputs' must be an object naming them."
+            f"{where}: Missing named input: {missing[0]} in 'inputs' object. It names {sorted(inputs)}; "
+            f"the signature's inputs are {sorted(names)}."
         )
-    return {names[0]: inputs}
+    return {name: inputs[name] for name in names}
 
 
-def _to_array(value: Any, dtype_enum: int, where: str, name: str) -> np.ndarray:
-    dtype = tf.dtypes.as_dtype(dtype_enum)
-    try:
-        if dtype == tf.string:
-            return np.array(_decode_strings(value), dtype=object)
-        return np.asarray(value, dtype=dtype.as_numpy_dtype)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidInputError(f"{where}: input {name!r} is not a valid {dtype.name} value: {exc}") from exc
-
-
-def _decode_strings(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode_strings(item) for item in value]
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        return base64.b64decode(value["b64"], validate=True)
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    raise TypeError(f"expected a string or {{'b64': ...}}, got {value!r}")
+def _is_b64(value: dict[str, Any]) -> bool:
+    return len(value) == 1 and isinstance(value.get("b64"), str)
 
 
 def outputs_to_json(outputs: Mapping[str, np.ndarray], row_format: bool, where: str) -> dict[str, Any]:
@@ -150,6 +145,7 @@ def to_json_value(array: np.ndarray, binary: bool = False) -> Any:
     float32 and float16 values are written with the shortest digits that read back to the same
     value (0.2, not 0.20000000298023224), as TF Serving writes them.
     """
+    array = np.asarray(array)  # a scalar string output comes back from TensorFlow as bytes
     if array.dtype == object:
         return _encode_strings(array.tolist(), binary)
     if array.dtype in (np.float32, np.float16):

@@ -37,7 +37,8 @@ def warm_up(servable: Servable) -> int:
     for record in tf.data.TFRecordDataset(path).take(MAX_WARMUP_RECORDS + 1).as_numpy_iterator():
         if count == MAX_WARMUP_RECORDS:
             raise ModelLoadError(
-                f"{servable.describe()}: {path!r} has more than {MAX_WARMUP_RECORDS} warmup records"
+                f"{servable.describe()}: {path!r} has more than {MAX_WARMUP_RECORDS} warmup records",
+                "INVALID_ARGUMENT",
             )
         _replay(service, prediction_log_pb2.PredictionLog.FromString(record), servable, count)
         count += 1
@@ -57,9 +58,12 @@ def _replay(
     }
     if kind not in calls:
         raise ModelLoadError(
-            f"{servable.describe()}: warmup record {index} has unsupported log type {kind!r}"
+            f"{servable.describe()}: warmup record {index} has unsupported log type {kind!r}",
+            "INVALID_ARGUMENT",
         )
     try:
         calls[kind]()
     except StatusError as exc:
-        raise ModelLoadError(f"{servable.describe()}: warmup record {index} ({kind}) failed: {exc}") from exc
+        raise ModelLoadError(
+            f"{servable.describe()}: warmup record {index} ({kind}) failed: {exc}", exc.code
+        ) from exc

@@ -15,12 +15,14 @@ import pytest
 def start_server() -> Iterator[Callable[..., object]]:
     """A factory that starts ModelServers on free 127.0.0.1 ports and stops them after the module."""
     from pipelinekit.serving import ModelServer, ServerOptions
+    from pipelinekit.serving.load_retries import LoadRetryPolicy
 
     servers = []
 
     def start(config, **options) -> ModelServer:
         options.setdefault("grpc_port", 0)
         options.setdefault("rest_port", 0)
+        options.setdefault("load_retry", LoadRetryPolicy(max_retries=0))  # a broken version fails at once
         server = ModelServer(ServerOptions(config=config, **options)).start()
         servers.append(server)
         return server
