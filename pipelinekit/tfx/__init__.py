@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["components", "dsl", "orchestration", "proto", "types", "utils", "testing"]
+__all__ = ["components", "dsl", "orchestration", "proto", "types", "utils"]
 
 
 def __getattr__(name: str) -> Any:

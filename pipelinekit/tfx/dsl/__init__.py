@@ -1,0 +1,36 @@
+"""``tfx.v1.dsl``: Pipeline (with TFX's arguments), Importer, Channel, Resolver, Cond,
+Artifact, and the ``components``, ``experimental`` and ``io`` submodules."""
+
+from __future__ import annotations
+
+from pipelinekit.tfx._lazy import lazy_names
+
+_HOMES = {
+    "Pipeline": "pipelinekit.tfx.dsl.pipeline",
+    "Importer": "pipelinekit.tfx.dsl.pipeline",
+    "Channel": "pipelinekit.dsl.node",
+    "Resolver": "pipelinekit.dsl.resolver",
+    "Cond": "pipelinekit.dsl.conditional",
+    "Artifact": "pipelinekit.types.artifact",
+    "components": "pipelinekit.tfx.dsl:components",
+    "experimental": "pipelinekit.tfx.dsl:experimental",
+    "io": "pipelinekit.tfx.dsl:io",
+}
+
+
+def _submodule(name: str) -> object:
+    import importlib
+
+    return importlib.import_module(f"pipelinekit.tfx.dsl.{name}")
+
+
+__all__ = sorted(_HOMES)
+_resolve = lazy_names(__name__, _HOMES, globals())
+
+
+def __getattr__(name: str) -> object:
+    if name in ("components", "experimental", "io"):
+        module = _submodule(name)
+        globals()[name] = module
+        return module
+    return _resolve(name)

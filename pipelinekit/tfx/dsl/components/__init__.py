@@ -1,0 +1,6 @@
+"""``tfx.v1.dsl.components``: the ``@component`` decorator and its annotations."""
+
+from pipelinekit.dsl.component import component
+from pipelinekit.types.annotations import InputArtifact, OutputArtifact, Parameter
+
+__all__ = ["component", "InputArtifact", "OutputArtifact", "Parameter"]

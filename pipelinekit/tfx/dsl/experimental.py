@@ -1,0 +1,12 @@
+"""``tfx.v1.dsl.experimental``: resolver strategies (pipelinekit.dsl.resolver)."""
+
+from __future__ import annotations
+
+from pipelinekit.tfx._lazy import lazy_names
+
+_HOMES = {
+    name: "pipelinekit.dsl.resolver"
+    for name in ("LatestArtifactStrategy", "LatestBlessedModelStrategy", "SpanRangeStrategy", "ResolverStrategy")
+}
+__all__ = sorted(_HOMES)
+__getattr__ = lazy_names(__name__, _HOMES, globals())

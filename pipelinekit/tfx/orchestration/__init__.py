@@ -1,0 +1,6 @@
+"""``tfx.v1.orchestration``: ``LocalDagRunner`` (and pipelinekit's ``BeamDagRunner``) and ``metadata``."""
+
+from pipelinekit.tfx.orchestration import metadata
+from pipelinekit.tfx.orchestration.runners import BeamDagRunner, LocalDagRunner
+
+__all__ = ["LocalDagRunner", "BeamDagRunner", "metadata"]
