@@ -108,12 +108,18 @@ class ResolutionPhase:
 
     # Ordinary nodes ----------------------------------------------------------------------------
 
-    def bind(self, node: Node) -> Binding:
-        """The node's inputs and placeholder values, or why it is skipped."""
+    def false_condition(self, node: Node) -> str:
+        """Why the node must not run because of one of its ``Cond`` predicates, or ``""``."""
         for predicate in node.conditions:
             if not predicate.resolve(self.read):
-                return Binding(skip_reason=f"condition {predicate!r} is false")
-        binding = Binding()
+                return f"condition {predicate!r} is false"
+        return ""
+
+    def bind(self, node: Node) -> Binding:
+        """The node's inputs and placeholder values, or why it is skipped."""
+        binding = Binding(skip_reason=self.false_condition(node))
+        if binding.skip_reason:
+            return binding
         for name in node.definition.spec.inputs:
             binding.inputs[name], binding.skip_reason = self._input(node, name)
             if binding.skip_reason:
@@ -164,6 +170,9 @@ class ResolutionPhase:
 
     def resolve(self, node: Resolver) -> NodeResult:
         """Let the resolver's strategy choose; record the choice (or the failure) and return it."""
+        skip_reason = self.false_condition(node)
+        if skip_reason:
+            return self.skip(node, skip_reason)
         input_dict = {key: list(self.read(channel)) for key, channel in node.inputs.items()}
         try:
             chosen = _checked_choice(node, node.strategy.resolve_artifacts(self.store, input_dict))

@@ -11,13 +11,16 @@ from rich.console import Console
 
 from pipelinekit import (
     BeamDagRunner,
+    Channel,
     Cond,
     InputArtifact,
+    LatestArtifactStrategy,
     LocalDagRunner,
     ModelBlessing,
     OutputArtifact,
     Parameter,
     Pipeline,
+    Resolver,
     String,
     compile_pipeline,
     component,
@@ -120,12 +123,14 @@ def test_nested_conditions_and_together_and_logical_predicates_evaluate_at_run_t
     assert result.succeeded
 
 
-def test_a_missing_property_makes_a_comparison_false_not_an_error(pipeline_root):
+def test_a_missing_property_makes_a_comparison_false_and_resolvers_obey_conditions_too(pipeline_root):
     check = gate(bless=True).with_id("gate")
     with Cond(check.outputs["blessing"].future()[0].custom_property("no_such_property") == 1):
         guarded = deploy().with_id("deploy")
-    result = LocalDagRunner().run(Pipeline("missing", pipeline_root, [guarded]))
-    assert statuses(result) == {"gate": "ran", "deploy": "skipped"}
+        resolver = Resolver(strategy_class=LatestArtifactStrategy, blessing=Channel(type=ModelBlessing)).with_id("resolver")
+    result = LocalDagRunner().run(Pipeline("missing", pipeline_root, [guarded, resolver]))
+    assert statuses(result) == {"gate": "ran", "deploy": "skipped", "resolver": "skipped"}
+    assert state_name(executions_of(raw_store(pipeline_root), "resolver")[0]) == "CANCELED"
 
 
 @pytest.mark.slow

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from mlmd_helpers import executions_of, raw_store
 
 from pipelinekit import (
+    BeamDagRunner,
     Examples,
     Integer,
     LocalDagRunner,
@@ -20,6 +23,7 @@ from pipelinekit import (
     logical_not,
     logical_or,
 )
+from pipelinekit.dsl.node import bound_parameters
 from pipelinekit.dsl.placeholder import MissingValueError, PlaceholderError
 from pipelinekit.errors import CompileError, DefinitionError
 
@@ -148,3 +152,30 @@ def test_explicit_ordering_with_tfx_names(pipeline_root):
     second.add_downstream_node(third)
     plan = compile_pipeline(Pipeline("order", pipeline_root, [third]))
     assert plan.layers == (("first",), ("second",), ("third",))
+
+
+def test_bound_parameter_values_are_private_to_each_thread():
+    reader = consume(config=configure().outputs["text"].future()[0].value)
+    seen: dict[str, object] = {}
+    barrier = threading.Barrier(2)
+
+    def launch(value: str) -> None:
+        with bound_parameters(reader, {"config": value}):
+            barrier.wait()  # both bindings are active at once
+            seen[value] = reader.parameters["config"]
+
+    threads = [threading.Thread(target=launch, args=(value,)) for value in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"one": "one", "two": "two"}
+    assert isinstance(reader.parameters["config"], Placeholder)
+
+
+@pytest.mark.slow
+def test_placeholder_parameters_resolve_per_node_when_beam_runs_nodes_in_parallel(pipeline_root):
+    sources = [configure(content=text).with_id(f"source_{i}") for i, text in enumerate(("left", "right"))]
+    readers = [consume(config=s.outputs["text"].future()[0].value).with_id(f"reader_{i}") for i, s in enumerate(sources)]
+    result = BeamDagRunner().run(Pipeline("parallel", pipeline_root, readers))
+    assert [result.output(f"reader_{i}", "echo").value for i in range(2)] == ["got left", "got right"]
