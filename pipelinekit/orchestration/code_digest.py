@@ -150,20 +150,24 @@ class _Walker:
             self.visit(value, attribute)
 
     def _visit_imported(self, module_name: str) -> None:
-        """A module imported inside a function body: a library by name, user code by content."""
+        """A module imported inside a function body: a library by name (whether or not it is loaded
+        yet, so the key does not depend on what ran before), user code by content."""
+        top = module_name.split(".")[0]
+        if top in _IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
+            return
         module = sys.modules.get(module_name)
         if module is not None:
-            self.visit(module, module_name)
+            if _module_kind(module_name) == "user":
+                self.visit(module, module_name)
+            else:
+                self._add("library import", module_name)
+                self.libraries.add(top)
             return
-        try:
-            spec = importlib.util.find_spec(module_name)
-        except (ImportError, ValueError):
-            spec = None
-        origin = spec.origin if spec else None
+        origin = _source_file(module_name)
         if origin and os.path.abspath(origin).startswith(_LIBRARY_ROOTS):
-            if module_name.split(".")[0] not in sys.stdlib_module_names:
-                self.libraries.add(module_name.split(".")[0])
-        elif origin and os.path.isfile(origin):
+            self._add("library import", module_name)
+            self.libraries.add(top)
+        elif origin:
             with open(origin, "rb") as handle:
                 self._add("imported source", module_name, handle.read())
         else:
@@ -182,6 +186,26 @@ class _Walker:
         type_module = type(value).__module__
         if _module_kind(type_module) == "library":
             self.libraries.add(type_module.split(".")[0])
+
+
+def _source_file(module_name: str) -> str | None:
+    """The file a module would be loaded from, found without importing anything: ``find_spec`` on
+    a dotted name imports the parent packages, which for a library can take a second."""
+    top, *rest = module_name.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        return spec.origin if spec.origin and os.path.isfile(spec.origin) else None
+    for folder in spec.submodule_search_locations or ():
+        base = os.path.join(folder, *rest)
+        for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(candidate):
+                return candidate
+    return None
 
 
 def _is_code_like(value: Any) -> bool:

@@ -289,3 +289,25 @@ def test_an_output_edited_in_place_at_the_same_size_is_not_reused(pipeline_root)
 @component(name="doubler")
 def _doubler(numbers: InputArtifact[Numbers], doubled: OutputArtifact[Numbers]) -> None:
     write_numbers(doubled, [2 * v for v in read_numbers(numbers)])
+
+
+def test_a_library_imported_in_the_body_keys_the_same_before_and_after_it_is_loaded(user_package, monkeypatch):
+    _write_module(
+        user_package,
+        "late_importer",
+        """
+        from toy_components import Numbers, write_numbers
+        from pipelinekit import OutputArtifact, component
+
+        @component
+        def imports_late(out: OutputArtifact[Numbers]) -> None:
+            import six
+            write_numbers(out, [float(six.PY3)])
+        """,
+    )
+    node = importlib.import_module("late_importer").imports_late
+    monkeypatch.delitem(sys.modules, "six", raising=False)
+    before = compute_cache_key(node(), {})
+    importlib.import_module("six")  # an upstream node imported it in this process
+    after = compute_cache_key(node(), {})
+    assert before == after and "six" in after.parts["libraries"]
