@@ -73,6 +73,11 @@ class Channel:
         return self.producer.id if self.producer is not None else self._producer_component_id
 
     @property
+    def type_name(self) -> str:
+        """The artifact type's MLMD name, as TFX's ``Channel.type_name``."""
+        return self.type.TYPE_NAME
+
+    @property
     def label(self) -> str:
         """How messages and placeholders name this channel, e.g. ``Trainer.outputs['model']``."""
         if self.producer is not None:

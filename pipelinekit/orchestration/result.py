@@ -84,7 +84,7 @@ class RunResult:
         if not failed:
             return
         first = self.nodes[failed[0]]
-        skipped = self.nodes_with(SKIPPED)
+        skipped = [n for n in self.nodes_with(SKIPPED) if self.nodes[n].reason.endswith(" failed")]
         tail = f"; skipped because of it: {', '.join(skipped)}" if skipped else ""
         raise RunError(
             f"run {self.run_id} of {self.pipeline_name!r}: {first.error}{tail}. Fix it and run again: finished nodes are cached"

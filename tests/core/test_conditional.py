@@ -29,7 +29,7 @@ from pipelinekit import (
 )
 from pipelinekit.cli.progress import LiveProgress
 from pipelinekit.dsl.conditional import ConditionError
-from pipelinekit.errors import CompileError, DefinitionError
+from pipelinekit.errors import CompileError, DefinitionError, RunError
 
 
 @component
@@ -176,3 +176,22 @@ def test_cond_takes_only_predicates_and_predicates_refuse_python_truthiness():
     with Cond(blessed(check)):
         inside = deploy()
     assert deploy().conditions == () and len(inside.conditions) == 1
+
+
+@component
+def broken(target: OutputArtifact[String]) -> None:
+    raise ValueError("broken on purpose")
+
+
+def test_a_failure_report_names_only_the_nodes_skipped_because_of_the_failure(pipeline_root):
+    check = gate(bless=False).with_id("gate")
+    with Cond(blessed(check)):
+        pusher = deploy().with_id("deploy")
+    failing = broken().with_id("broken")
+    after = announce(target=failing.outputs["target"]).with_id("after")
+    result = LocalDagRunner().run(Pipeline("mixed", pipeline_root, [pusher, after]))
+    assert statuses(result) == {"gate": "ran", "broken": "failed", "deploy": "skipped", "after": "skipped"}
+    assert result.status == "FAILED"
+    with pytest.raises(RunError, match="skipped because of it: after. Fix it") as caught:
+        result.raise_for_failure()
+    assert "deploy" not in str(caught.value)
