@@ -218,8 +218,8 @@ def _owner_module(obj: Any) -> str | None:
         return obj.__name__
     if isinstance(obj, (types.FunctionType, type, types.BuiltinFunctionType, types.MethodType)) or inspect.isroutine(obj):
         return getattr(obj, "__module__", None) or None
-    if callable(obj) and isinstance(getattr(obj, "__module__", None), str) and not hasattr(type(obj), "__dataclass_fields__"):
-        return obj.__module__  # numpy ufuncs and other callable library objects
+    if callable(obj) and isinstance(getattr(obj, "__name__", None), str) and isinstance(getattr(obj, "__module__", None), str):
+        return obj.__module__  # named callables such as numpy ufuncs; configured objects are values
     return None
 
 

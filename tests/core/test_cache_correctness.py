@@ -4,7 +4,9 @@ code reaches, parameters by type, and outputs as they are on disk (issue 6, item
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
+import operator
 import os
 import sys
 import textwrap
@@ -148,7 +150,14 @@ def _component_reading(global_value):
 
 @pytest.mark.parametrize(
     "before, after",
-    [(["a", "b"], ["a", "c"]), ({"lr": 0.1}, {"lr": 0.2}), ({"a": [1, 2]}, {"a": [1, 2, 3]}), ((1, 2), [1, 2])],
+    [
+        (["a", "b"], ["a", "c"]),
+        ({"lr": 0.1}, {"lr": 0.2}),
+        ({"a": [1, 2]}, {"a": [1, 2, 3]}),
+        ((1, 2), [1, 2]),
+        (operator.itemgetter("a"), operator.itemgetter("b")),  # a configured library object is a value
+        (functools.partial(max, 1), functools.partial(max, 2)),
+    ],
 )
 def test_module_level_containers_are_part_of_the_key(before, after):
     first = compute_cache_key(_component_reading(before)(), {}).digest
