@@ -60,6 +60,9 @@ class Channel:
             raise DefinitionError(f"Channel needs an Artifact subclass as type, e.g. Channel(type=Model); got {chosen!r}")
         if producer is not None and not isinstance(producer, Node):
             raise DefinitionError(f"Channel: producer must be a node, got {builtins.type(producer).__name__} {producer!r}")
+        for name, value in (("output_key", output_key), ("producer_component_id", producer_component_id)):
+            if value is not None and not isinstance(value, str):
+                raise DefinitionError(f"Channel: {name} must be a str, got {builtins.type(value).__name__} {value!r}")
         if producer is not None and (not output_key or producer_component_id):
             raise DefinitionError("Channel(producer, output_key, type) needs an output_key and no producer_component_id")
         self.producer = producer

@@ -196,6 +196,10 @@ class Predicate(Placeholder):
     def __invert__(self) -> Predicate:
         return logical_not(self)
 
+    def missing_values(self, read: Reader) -> list[str]:
+        """Why the values this predicate compares do not exist (each such comparison is false)."""
+        return []
+
     def __bool__(self) -> bool:
         raise DefinitionError(
             f"{self!r} is only known at run time, so it has no truth value here; pass it to Cond(...) "
@@ -240,6 +244,16 @@ class Comparison(Predicate):
         except TypeError as error:
             raise PlaceholderError(f"{self!r}: cannot compare {left!r} with {right!r}: {error}") from error
 
+    def missing_values(self, read: Reader) -> list[str]:
+        found = []
+        for side in (self.left, self.right):
+            try:
+                if isinstance(side, Placeholder):
+                    side.resolve(read)
+            except MissingValueError as error:
+                found.append(str(error))
+        return found
+
     def __repr__(self) -> str:
         return f"{self.left!r} {self.symbol} {self.right!r}"
 
@@ -262,6 +276,9 @@ class _Logical(Predicate):
             return not self.operands[0].resolve(read)
         results = (operand.resolve(read) for operand in self.operands)
         return all(results) if self.word == "and" else any(results)
+
+    def missing_values(self, read: Reader) -> list[str]:
+        return [reason for operand in self.operands for reason in operand.missing_values(read)]
 
     def __repr__(self) -> str:
         if self.word == "not":

@@ -112,7 +112,8 @@ class ResolutionPhase:
         """Why the node must not run because of one of its ``Cond`` predicates, or ``""``."""
         for predicate in node.conditions:
             if not predicate.resolve(self.read):
-                return f"condition {predicate!r} is false"
+                missing = "".join(f"; {reason}" for reason in predicate.missing_values(self.read))
+                return f"condition {predicate!r} is false{missing}"
         return ""
 
     def bind(self, node: Node) -> Binding:

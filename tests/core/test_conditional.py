@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import pytest
 from mlmd_helpers import executions_of, raw_store, state_name
@@ -130,6 +131,10 @@ def test_a_missing_property_makes_a_comparison_false_and_resolvers_obey_conditio
         resolver = Resolver(strategy_class=LatestArtifactStrategy, blessing=Channel(type=ModelBlessing)).with_id("resolver")
     result = LocalDagRunner().run(Pipeline("missing", pipeline_root, [guarded, resolver]))
     assert statuses(result) == {"gate": "ran", "deploy": "skipped", "resolver": "skipped"}
+    assert re.fullmatch(
+        r"condition (.*) == 1 is false; \1: ModelBlessing\(id=\d+, uri='.*'\) has no custom property 'no_such_property'",
+        result.nodes["deploy"].reason,
+    )
     assert state_name(executions_of(raw_store(pipeline_root), "resolver")[0]) == "CANCELED"
 
 

@@ -212,6 +212,8 @@ def test_channel_forms_and_their_mistakes():
         Channel(trainer, "model", Model, type=Examples)
     with pytest.raises(DefinitionError, match="needs an output_key"):
         Channel(trainer, artifact_type=Model)
+    with pytest.raises(DefinitionError, match="producer_component_id must be a str, got int 3"):
+        Channel(type=Model, producer_component_id=3)
 
 
 def test_compiling_checks_strategy_channel_types_and_orders_named_producers_first(pipeline_root):
