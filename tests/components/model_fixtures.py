@@ -4,15 +4,15 @@ This file is both a helper module for the tests and the *module file* the tests 
 Trainer and the Tuner (``run_fn``, ``tuner_fn``, ``preprocessing_fn``), written as a TFX
 penguin module is, on Keras 3. Its top level imports nothing heavy so pytest can import it.
 
-``build_penguin_data`` makes what the data components would: raw Examples (penguins.csv as
-tf.Examples, missing values as empty features), a Schema, a TransformGraph and the
-transformed Examples, with TFDV-free tf.Transform on Beam.
+The tests feed it penguins.csv through the data components (CsvExampleGen, StatisticsGen,
+SchemaGen, Transform with ``preprocessing_fn`` below).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
@@ -28,11 +28,12 @@ def xf(name: str) -> str:
 # ----------------------------------------------------------------------------- module file
 
 
-def _dense(tensor: Any, default: Any) -> Any:
-    """A [batch] dense tensor from a dense or sparse (missing values) feature."""
+def _dense(tensor: Any) -> Any:
+    """A [batch] dense tensor from a dense or sparse (missing values) feature; missing is 0 or b""."""
     import tensorflow as tf
 
     if isinstance(tensor, tf.sparse.SparseTensor):
+        default = tf.constant(b"") if tensor.dtype == tf.string else tf.zeros([], tensor.dtype)
         shape = tf.stack([tensor.dense_shape[0], 1])
         tensor = tf.sparse.to_dense(tf.SparseTensor(tensor.indices, tensor.values, shape), default)
     return tf.reshape(tensor, [-1])
@@ -40,10 +41,11 @@ def _dense(tensor: Any, default: Any) -> Any:
 
 def preprocessing_fn(inputs: dict[str, Any]) -> dict[str, Any]:
     """z-scored measurements and the species as a vocabulary index."""
+    import tensorflow as tf
     import tensorflow_transform as tft
 
-    outputs = {xf(name): tft.scale_to_z_score(_dense(inputs[name], 0.0)) for name in NUMERIC}
-    outputs[xf(LABEL)] = tft.compute_and_apply_vocabulary(_dense(inputs[LABEL], b""), vocab_filename=LABEL)
+    outputs = {xf(name): tft.scale_to_z_score(tf.cast(_dense(inputs[name]), tf.float32)) for name in NUMERIC}
+    outputs[xf(LABEL)] = tft.compute_and_apply_vocabulary(_dense(inputs[LABEL]), vocab_filename=LABEL)
     return outputs
 
 
@@ -206,101 +208,153 @@ def _ServingModule(model: Any, output: Any) -> Any:  # noqa: N802 - reads as the
     return _serving_module_class()(model, output)
 
 
-# ----------------------------------------------------------------------------- data
+# ----------------------------------------------------------------------------- data and pipeline
 
 
-def penguin_rows() -> list[dict[str, Any]]:
-    """palmerpenguins' penguins.csv as dicts, NaN as None."""
+def write_penguins_csv(folder: str) -> str:
+    """palmerpenguins' penguins.csv with ``NA`` cells made empty (what ExampleGen reads as missing)."""
     import palmerpenguins
 
-    frame = palmerpenguins.load_penguins()
-    return [{k: (None if v != v else v) for k, v in row.items()} for row in frame.to_dict("records")]  # noqa: PLR0124
-
-
-def to_example(row: dict[str, Any]) -> Any:
-    """A tf.Example with every column; a missing value is an empty feature, as ExampleGen writes it."""
-    import tensorflow as tf
-
-    feature = {}
-    for name in NUMERIC:
-        values = [] if row[name] is None else [float(row[name])]
-        feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
-    for name in [LABEL, *CATEGORICAL]:
-        values = [] if row[name] is None else [row[name].encode()]
-        feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
-    feature["year"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(row["year"])]))
-    return tf.train.Example(features=tf.train.Features(feature=feature))
-
-
-def raw_feature_spec() -> dict[str, Any]:
-    import tensorflow as tf
-
-    spec = {name: tf.io.VarLenFeature(tf.float32) for name in NUMERIC}
-    spec.update({name: tf.io.VarLenFeature(tf.string) for name in CATEGORICAL})
-    spec[LABEL] = tf.io.FixedLenFeature([], tf.string)
-    spec["year"] = tf.io.FixedLenFeature([], tf.int64)
-    return spec
-
-
-def _write_tfrecords(folder: str, records: list[bytes]) -> None:
-    import tensorflow as tf
-
+    source = os.path.join(os.path.dirname(palmerpenguins.__file__), "data", "penguins.csv")
+    with open(source) as handle:
+        lines = handle.read().splitlines()
     os.makedirs(folder, exist_ok=True)
-    with tf.io.TFRecordWriter(os.path.join(folder, "data_tfrecord-00000-of-00001.gz"), options="GZIP") as writer:
-        for record in records:
-            writer.write(record)
+    with open(os.path.join(folder, "penguins.csv"), "w") as handle:
+        handle.write("\n".join(",".join("" if c == "NA" else c for c in line.split(",")) for line in lines) + "\n")
+    return folder
 
 
-def build_penguin_data(root: str) -> dict[str, str]:
-    """Write raw and transformed penguin Examples (train 2/3, eval 1/3), a Schema and a
-    TransformGraph under ``root``; return their folders by artifact name."""
-    from components.trainer.keras_version import use_keras3
-
-    use_keras3()  # before tf.Transform's import can bind tf.keras to Keras 2
-    import apache_beam as beam
-    import tensorflow_transform.beam as tft_beam
-    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
-    from tfx_bsl.public import tfxio
-    paths = {name: os.path.join(root, name) for name in ("examples", "schema", "transform_graph", "transformed")}
-    rows = penguin_rows()
-    splits = {"train": [r for i, r in enumerate(rows) if i % 3], "eval": [r for i, r in enumerate(rows) if not i % 3]}
-    for split, chosen in splits.items():
-        _write_tfrecords(os.path.join(paths["examples"], f"Split-{split}"), [to_example(r).SerializeToString() for r in chosen])
-    schema = schema_utils.schema_from_feature_spec(raw_feature_spec())
-    os.makedirs(paths["schema"], exist_ok=True)
-    with open(os.path.join(paths["schema"], "schema.pbtxt"), "w") as handle:
-        handle.write(str(schema))
-    metadata_io.write_metadata(dataset_metadata.DatasetMetadata(schema), os.path.join(paths["transform_graph"], "metadata"))
-    with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=os.path.join(root, "tft_tmp")):
-        sources = {
-            split: tfxio.TFExampleRecord(os.path.join(paths["examples"], f"Split-{split}", "*"), schema=schema)
-            for split in splits
+EVAL_CONFIG = {
+    "model_specs": [
+        {"signature_name": "serving_default", "label_key": xf(LABEL), "preprocessing_function_names": ["transform_features"]}
+    ],
+    "slicing_specs": [{}, {"feature_keys": ["island"]}],
+    "metrics_specs": [
+        {
+            "metrics": [
+                {
+                    "class_name": "SparseCategoricalAccuracy",
+                    "threshold": {
+                        "value_threshold": {"lower_bound": 0.6},
+                        "change_threshold": {"direction": "HIGHER_IS_BETTER", "absolute": -1e-10},
+                    },
+                },
+                {"class_name": "ExampleCount"},
+            ]
         }
-        train = pipeline | "ReadTrain" >> sources["train"].BeamSource()
-        config = sources["train"].TensorAdapterConfig()
-        transform_fn = (train, config) | tft_beam.AnalyzeDataset(preprocessing_fn)
-        _ = transform_fn | tft_beam.WriteTransformFn(paths["transform_graph"])
-        for split, source in sources.items():
-            data = pipeline | f"Read{split}" >> source.BeamSource()
-            (transformed, _) = ((data, config), transform_fn) | f"Transform{split}" >> tft_beam.TransformDataset()
-            _ = (
-                transformed
-                | f"Encode{split}" >> beam.Map(_encode_transformed)
-                | f"Write{split}"
-                >> beam.io.WriteToTFRecord(
-                    os.path.join(paths["transformed"], f"Split-{split}", "data_tfrecord"), file_name_suffix=".gz"
+    ],
+}
+
+TRAIN_STEPS = 20
+EVAL_STEPS = 5
+
+
+def model_pipeline(root: str, csv_folder: str, serving_dir: str) -> Any:
+    """penguins.csv -> data components -> a good and a deliberately worse Trainer -> Evaluators
+    (the worse one against the good one as baseline) -> InfraValidator -> Pushers -> BulkInferrers."""
+    from components import (
+        BulkInferrer,
+        CsvExampleGen,
+        Evaluator,
+        InfraValidator,
+        Pusher,
+        SchemaGen,
+        StatisticsGen,
+        Trainer,
+        Transform,
+    )
+    from pipelinekit import Pipeline
+    from pipelinekit.tfx import proto
+
+    gen = CsvExampleGen(input_base=csv_folder)
+    stats = StatisticsGen(examples=gen.outputs["examples"])
+    schema = SchemaGen(statistics=stats.outputs["statistics"])
+    transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=MODULE_FILE)
+
+    def trainer(node_id: str, **config: Any) -> Any:
+        return Trainer(
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=schema.outputs["schema"],
+            module_file=MODULE_FILE,
+            train_args=proto.TrainArgs(num_steps=TRAIN_STEPS),
+            eval_args=proto.EvalArgs(num_steps=EVAL_STEPS),
+            custom_config=config,
+        ).with_id(node_id)
+
+    good = trainer("Trainer", epochs=3)
+    worse = trainer("worse_trainer", epochs=1, learning_rate=1e-5)
+    raw = gen.outputs["examples"]
+    evaluator = Evaluator(examples=raw, model=good.outputs["model"], eval_config=EVAL_CONFIG)
+    worse_evaluator = Evaluator(
+        examples=raw, model=worse.outputs["model"], baseline_model=good.outputs["model"], eval_config=EVAL_CONFIG
+    ).with_id("worse_evaluator")
+    infra = InfraValidator(
+        model=good.outputs["model"],
+        examples=raw,
+        serving_spec=proto.ServingSpec(
+            tensorflow_serving=proto.TensorFlowServing(tags=["2.16.1"]), local_docker=proto.LocalDockerConfig(), model_name="penguin"
+        ),
+        request_spec=proto.RequestSpec(
+            tensorflow_serving=proto.TensorFlowServingRequestSpec(signature_names=["serving_default", "classify"]),
+            num_examples=3,
+            make_warmup=True,
+        ),
+    )
+    destination = proto.PushDestination(filesystem=proto.PushDestination.Filesystem(base_directory=serving_dir))
+    pusher = Pusher(
+        model=good.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=infra.outputs["blessing"],
+        push_destination=destination,
+    )
+    worse_pusher = Pusher(
+        model=worse.outputs["model"], model_blessing=worse_evaluator.outputs["blessing"], push_destination=destination
+    ).with_id("worse_pusher")
+    inferrer = BulkInferrer(examples=raw, model=good.outputs["model"], model_blessing=evaluator.outputs["blessing"])
+    example_inferrer = BulkInferrer(
+        examples=raw,
+        model=good.outputs["model"],
+        data_spec=proto.DataSpec(example_splits=["eval"]),
+        model_spec=proto.ModelSpec(model_signature_name=["classify"]),
+        output_example_spec=proto.OutputExampleSpec(
+            output_columns_spec=[
+                proto.OutputColumnsSpec(
+                    signature_name="classify", classify_output=proto.ClassifyOutput(label_column="label", score_column="score")
                 )
-            )
-    return paths
+            ]
+        ),
+    ).with_id("example_inferrer")
+    return Pipeline("penguin_model", root, [pusher, worse_pusher, inferrer, example_inferrer])
 
 
-def _encode_transformed(instance: dict[str, Any]) -> bytes:
-    import tensorflow as tf
+@dataclass
+class ModelRun:
+    """One run of :func:`model_pipeline`: where it wrote, and its RunResult."""
 
-    feature = {}
-    for name, value in instance.items():
-        if isinstance(value, (int,)) or getattr(value, "dtype", None) is not None and value.dtype.kind == "i":
-            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-        else:
-            feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    root: str
+    csv_folder: str
+    serving_dir: str
+    result: Any
+    seconds: float
+
+    def output(self, node: str, key: str) -> Any:
+        return self.result.nodes[node].outputs[key][0]
+
+
+_RUNS: dict[str, ModelRun] = {}
+
+
+def shared_model_run(base: str) -> ModelRun:
+    """The model pipeline run once per test session (under ``base``), shared by the test modules."""
+    if base not in _RUNS:
+        import time
+
+        from pipelinekit import LocalDagRunner
+
+        csv_folder = write_penguins_csv(os.path.join(base, "csv"))
+        root, serving = os.path.join(base, "root"), os.path.join(base, "serving", "penguin")
+        started = time.perf_counter()
+        result = LocalDagRunner().run(model_pipeline(root, csv_folder, serving))
+        _RUNS[base] = ModelRun(root, csv_folder, serving, result, time.perf_counter() - started)
+    return _RUNS[base]
