@@ -100,8 +100,7 @@ class Servable:
             error = StatusError(f"{where}: running the model failed: {_first_line(exc)}")
             error.code = _code_name(exc)
             raise error from exc
-        # np.asarray: a scalar string output's .numpy() is bytes, not an array.
-        return {name: np.asarray(outputs[name].numpy()) for name in wanted}
+        return {name: _to_array(outputs[name].numpy()) for name in wanted}
 
 
 def _fast_caller(where: str, function: Callable, signature: meta_graph_pb2.SignatureDef) -> Callable:
@@ -190,6 +189,15 @@ def _to_tensor(where: str, name: str, value: np.ndarray, dtype_enum: int) -> tf.
         return tf.raw_ops.Identity(input=value)
     except (ValueError, TypeError, tf.errors.OpError) as exc:
         raise InvalidInputError(f"{where}: input {name!r} cannot be made a tensor: {exc}") from exc
+
+
+def _to_array(value: np.ndarray | bytes) -> np.ndarray:
+    """An output as an array: a scalar string comes back from ``.numpy()`` as bytes, not an array."""
+    if isinstance(value, bytes):
+        array = np.empty((), dtype=object)
+        array[()] = value
+        return array
+    return np.asarray(value)
 
 
 def _code_name(exc: tf.errors.OpError) -> str:

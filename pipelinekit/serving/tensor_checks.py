@@ -19,6 +19,7 @@ from pipelinekit.serving.errors import InvalidInputError, TensorTooLargeError
 __all__ = ["MAX_RANK", "check_request_tensors", "dtype_name"]
 
 MAX_RANK = 254  # TensorShape's limit
+_MAX_ELEMENTS = (2**63 - 1) // 16  # so that elements times the largest item size fits in int64
 
 # dtype -> (the TensorProto field holding its values, values per element, bytes per element)
 _VALUE_FIELDS: dict[int, tuple[str, int, int]] = {
@@ -98,7 +99,7 @@ def _decoded_bytes(proto: tensor_pb2.TensorProto, expected_dtype: int, what: str
         return elements * item_bytes
     values = getattr(proto, field)
     count, remainder = divmod(len(values), per_element)
-    if remainder or count not in (0, 1, elements):
+    if remainder or count > elements or count not in (0, 1, elements):
         raise InvalidInputError(
             f"{what}: {field} holds {len(values)} values but shape {_shape(proto)} has {elements} "
             f"elements; send every value, or one to fill the shape with"
@@ -117,11 +118,14 @@ def _element_count(proto: tensor_pb2.TensorProto, what: str) -> int:
         raise InvalidInputError(f"{what}: the tensor_shape has unknown_rank set; send a fully known shape")
     if len(shape.dim) > MAX_RANK:
         raise InvalidInputError(f"{what}: rank {len(shape.dim)} is over TensorFlow's limit of {MAX_RANK}")
-    count = 1
+    count, nonzero = 1, 1
     for dim in shape.dim:
         if dim.size < 0:
             raise InvalidInputError(f"{what}: shape {_shape(proto)} has a negative dimension")
         count *= dim.size
+        nonzero *= max(dim.size, 1)
+    if nonzero > _MAX_ELEMENTS:  # refused even when another dimension is 0 (numpy counts its bytes)
+        raise InvalidInputError(f"{what}: shape {_shape(proto)} has more than {_MAX_ELEMENTS} elements")
     return count
 
 

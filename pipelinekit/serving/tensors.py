@@ -145,7 +145,6 @@ def to_json_value(array: np.ndarray, binary: bool = False) -> Any:
     float32 and float16 values are written with the shortest digits that read back to the same
     value (0.2, not 0.20000000298023224), as TF Serving writes them.
     """
-    array = np.asarray(array)  # a scalar string output comes back from TensorFlow as bytes
     if array.dtype == object:
         return _encode_strings(array.tolist(), binary)
     if array.dtype in (np.float32, np.float16):

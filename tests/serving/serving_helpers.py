@@ -32,3 +32,44 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0, what: str =
             return
         time.sleep(0.05)
     pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def save_typed_model(version_dir: str) -> None:
+    """A SavedModel with one signature per input dtype, to test TF Serving's JSON type rules.
+
+    Signatures ``float``, ``int32``, ``int64``, ``bool`` and ``string`` each take ``v`` of that
+    dtype (any shape) and answer ``y``: v + 1, v + 1, not v, v + 1, and v with "!" appended.
+    ``scalar_string`` takes a float ``x`` and answers a scalar string ``label``.
+    """
+    import tensorflow as tf
+
+    module = tf.Module()
+
+    def unary(dtype: tf.DType, body: Callable) -> object:
+        return tf.function(lambda v: {"y": body(v)}, input_signature=[tf.TensorSpec(None, dtype, name="v")])
+
+    signatures = {
+        "float": unary(tf.float32, lambda v: v + 1),
+        "int32": unary(tf.int32, lambda v: v + 1),
+        "int64": unary(tf.int64, lambda v: v + 1),
+        "bool": unary(tf.bool, tf.logical_not),
+        "string": unary(tf.string, lambda v: tf.strings.join([v, "!"])),
+        "scalar_string": tf.function(
+            lambda x: {"label": tf.constant("hello")}, input_signature=[tf.TensorSpec(None, tf.float32, name="x")]
+        ),
+    }
+    for key, function in signatures.items():
+        setattr(module, key, function)
+    tf.saved_model.save(module, version_dir, signatures=signatures)
+
+
+def grow_model(version_dir: str, megabytes: int) -> None:
+    """A SavedModel whose one variable holds ``megabytes`` of float32 weights; predict sums x and w[0]."""
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.weights = tf.Variable(tf.ones([megabytes * 1024 * 256], tf.float32))
+    module.serve = tf.function(
+        lambda x: {"y": x + module.weights[0]}, input_signature=[tf.TensorSpec(None, tf.float32, name="x")]
+    )
+    tf.saved_model.save(module, version_dir, signatures={"serving_default": module.serve})
