@@ -127,6 +127,12 @@ def outputs_to_json(outputs: Mapping[str, np.ndarray], row_format: bool, where: 
     values = {name: to_json_value(array, binary=name.endswith("_bytes")) for name, array in outputs.items()}
     if not row_format:
         return {"outputs": next(iter(values.values())) if len(values) == 1 else values}
+    scalars = sorted(name for name, array in outputs.items() if not np.ndim(array))
+    if scalars:
+        raise InvalidInputError(
+            f"{where}: Tensor name: {scalars[0]} has no shape information, so the answer cannot be given "
+            "as rows; send the request in columnar format ('inputs')."
+        )
     if len(values) == 1:
         return {"predictions": next(iter(values.values()))}
     sizes = {name: np.shape(array)[0] if np.ndim(array) else -1 for name, array in outputs.items()}
