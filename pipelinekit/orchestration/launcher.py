@@ -93,8 +93,9 @@ class NodeLauncher:
         if binding.skip_reason:
             return phase.skip(node, binding.skip_reason)
         inputs: dict[str, Any] = binding.inputs  # one artifact, None, or a list for a multiple input
-        with bound_parameters(node, binding.parameters):
-            key = self._cache_key(node_id, binding.keyed_inputs())
+        with bound_parameters(node, binding.parameters):  # the memo keys on inputs only, so not with placeholders
+            keyed = binding.keyed_inputs()
+            key = compute_cache_key(node, keyed) if binding.parameters else self._cache_key(node_id, keyed)
             if self.plan.enable_cache:
                 outputs, reason = self._look_up_cache(node_id, key)
                 if outputs is not None:
