@@ -1,0 +1,180 @@
+"""StatisticsGen, SchemaGen, ImportSchemaGen and ExampleValidator on the penguins run, and a
+second span with a new category and a drifted feature judged against the curated schema."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from components.util.tfdv_io import load_schema, load_stats
+from pipelinekit import Examples, ExampleStatistics, LocalDagRunner, Pipeline, importer
+from tests.components.conftest import penguins_csv_text, penguins_frame
+
+NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
+
+
+def _split_stats(statistics, split):
+    stats = load_stats(os.path.join(statistics.split_uri(split), "FeatureStats.pb"))
+    assert len(stats.datasets) == 1
+    return stats.datasets[0]
+
+
+def _feature(dataset, name):
+    return next(f for f in dataset.features if f.path.step[0] == name)
+
+
+def _common(feature):
+    return feature.num_stats.common_stats if feature.HasField("num_stats") else feature.string_stats.common_stats
+
+
+def test_statistics_equal_pandas_counts_and_means(data_run):
+    statistics = data_run.output("StatisticsGen", "statistics")
+    assert statistics.splits == ["train", "eval"] and statistics.span == 1
+    frame = penguins_frame()
+    datasets = [_split_stats(statistics, s) for s in ("train", "eval")]
+    assert sum(d.num_examples for d in datasets) == len(frame)
+    for column in NUMERIC:
+        features = [_feature(d, column) for d in datasets]
+        present = sum(_common(f).num_non_missing for f in features)
+        assert present == frame[column].notna().sum()
+        mean = sum(f.num_stats.mean * _common(f).num_non_missing for f in features) / present
+        assert mean == pytest.approx(frame[column].mean(), rel=1e-5)
+    species = _feature(datasets[0], "species").string_stats
+    assert species.unique == 3 and _common(_feature(datasets[0], "sex")).num_missing > 0
+    assert statistics.custom_properties["stats_dashboard_link"] == ""
+
+
+def test_schema_has_the_domains_and_types_of_the_data(data_run):
+    schema = load_schema(data_run.output("SchemaGen", "schema"))
+    features = {f.name: f for f in schema.feature}
+    assert set(features) == {"species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"}
+    domains = {d.name: set(d.value) for d in schema.string_domain}
+    assert domains[features["species"].domain] == {"Adelie", "Chinstrap", "Gentoo"}
+    assert domains[features["island"].domain] == {"Biscoe", "Dream", "Torgersen"}
+    assert features["year"].type == 2 and features["bill_length_mm"].type == 3  # INT, FLOAT
+    assert features["sex"].presence.min_fraction < 1  # some penguins have no recorded sex
+
+
+def test_validator_blesses_clean_splits_in_tfx_layout(data_run):
+    anomalies = data_run.output("ExampleValidator", "anomalies")
+    assert anomalies.splits == ["train", "eval"] and anomalies.span == 1
+    assert anomalies.custom_properties["blessed"] == {"train": 1, "eval": 1}
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    diff = anomalies_pb2.Anomalies.FromString(open(os.path.join(anomalies.split_uri("eval"), "SchemaDiff.pb"), "rb").read())
+    assert not diff.anomaly_info
+
+
+def test_beam_and_in_process_statistics_agree(tmp_path, data_run, monkeypatch):
+    from components import StatisticsGen
+
+    examples = data_run.output("CsvExampleGen", "examples")
+    results = {}
+    for path in ("beam", "in_process"):
+        monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+        source = importer(examples.uri, Examples, properties={"split_names": examples.split_names}).with_id("examples")
+        stats = StatisticsGen(examples=source.outputs["result"], exclude_splits=["eval"])
+        result = LocalDagRunner().run(Pipeline("stats", str(tmp_path / path), [stats]))
+        statistics = result.output("StatisticsGen", "statistics")
+        assert statistics.splits == ["train"] and not os.path.exists(statistics.split_uri("eval"))
+        dataset = _split_stats(statistics, "train")
+        results[path] = {
+            f.path.step[0]: (_common(f).num_non_missing, round(f.num_stats.mean, 4), round(f.num_stats.std_dev, 4))
+            for f in dataset.features
+        } | {"n": dataset.num_examples}
+    assert results["beam"] == results["in_process"]
+
+
+def _second_span(folder):
+    """span-2: island 'Atlantis' appears and bill lengths grow by 15 mm."""
+    frame = penguins_frame()
+    frame.loc[frame.index % 5 == 0, "island"] = "Atlantis"
+    frame["bill_length_mm"] = frame["bill_length_mm"] + 15
+    lines = penguins_csv_text().splitlines()
+    header = lines[0].split(",")
+    out = [lines[0]]
+    for (_, row), line in zip(frame.iterrows(), lines[1:]):
+        cells = line.split(",")
+        cells[header.index("island")] = row["island"]
+        if cells[header.index("bill_length_mm")]:
+            cells[header.index("bill_length_mm")] = f"{row['bill_length_mm']:.1f}"
+        out.append(",".join(cells))
+    (folder / "span-2").mkdir()
+    (folder / "span-2" / "penguins.csv").write_text("\n".join(out) + "\n")
+
+
+def _curated_schema(data_run, path):
+    """The span-1 schema with a drift comparator on bill_length_mm, as a user would curate it."""
+    import tensorflow_data_validation as tfdv
+
+    schema = load_schema(data_run.output("SchemaGen", "schema"))
+    tfdv.get_feature(schema, "bill_length_mm").drift_comparator.jensen_shannon_divergence.threshold = 0.1
+    tfdv.write_schema_text(schema, str(path))
+    return str(path)
+
+
+def _span_two_pipeline(tmp_path, data_run, fail: bool):
+    import shutil
+
+    from components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
+    from pipelinekit.tfx import proto
+
+    data = tmp_path / "data"
+    shutil.copytree(data_run.data, data)
+    _second_span(data)
+    gen = CsvExampleGen(input_base=str(data), input_config=proto.Input(splits=[proto.Input.Split(name="all", pattern="span-{SPAN}/*.csv")]))
+    stats = StatisticsGen(examples=gen.outputs["examples"])
+    schema = ImportSchemaGen(schema_file=_curated_schema(data_run, tmp_path / "curated.pbtxt"))
+    previous = data_run.output("StatisticsGen", "statistics")
+    baseline = importer(previous.uri, ExampleStatistics, properties={"split_names": previous.split_names}).with_id("previous_stats")
+    check = ExampleValidator(
+        statistics=stats.outputs["statistics"], schema=schema.outputs["schema"], baseline_statistics=baseline.outputs["result"],
+        fail_on_anomalies=fail,
+    )
+    downstream = StatisticsGen(examples=gen.outputs["examples"]).with_id("after_validation")
+    downstream.add_upstream(check)
+    return Pipeline("span2", str(tmp_path / "root"), [check, downstream])
+
+
+def test_new_span_with_new_category_and_drift_gives_those_anomalies(tmp_path, data_run):
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    result = LocalDagRunner().run(_span_two_pipeline(tmp_path, data_run, fail=False))
+    result.raise_for_failure()
+    assert result.output("CsvExampleGen", "examples").span == 2
+    anomalies = result.output("ExampleValidator", "anomalies")
+    assert anomalies.custom_properties["blessed"] == {"train": 0, "eval": 0}
+    diff = anomalies_pb2.Anomalies.FromString(open(os.path.join(anomalies.split_uri("train"), "SchemaDiff.pb"), "rb").read())
+    kinds = {name: {anomalies_pb2.AnomalyInfo.Type.Name(r.type) for r in info.reason} for name, info in diff.anomaly_info.items()}
+    assert kinds == {"island": {"ENUM_TYPE_UNEXPECTED_STRING_VALUES"}, "bill_length_mm": {"COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH"}}
+    assert "Atlantis" in diff.anomaly_info["island"].description
+
+
+def test_fail_mode_stops_the_run_before_anything_downstream(tmp_path, data_run):
+    result = LocalDagRunner().run(_span_two_pipeline(tmp_path, data_run, fail=True))
+    node = result.nodes["ExampleValidator"]
+    assert node.status == "failed" and result.nodes["after_validation"].status == "skipped"
+    message = str(node.error.__cause__)
+    assert re.search(r"split 'train', feature 'island': ENUM_TYPE_UNEXPECTED_STRING_VALUES: .*Atlantis", message)
+    assert "split 'eval', feature 'bill_length_mm': COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH" in message
+    assert not os.path.exists(tmp_path / "root" / "ExampleValidator" / "anomalies") or not os.listdir(
+        tmp_path / "root" / "ExampleValidator" / "anomalies"
+    )
+
+
+def test_import_schema_gen_copies_a_schema_and_rejects_a_broken_one(tmp_path, data_run):
+    from components import ImportSchemaGen
+
+    good = tmp_path / "schema.pbtxt"
+    good.write_text('feature { name: "x" type: INT }\n')
+    result = LocalDagRunner().run(Pipeline("imp", str(tmp_path / "ok"), [ImportSchemaGen(schema_file=str(good))]))
+    assert load_schema(result.output("ImportSchemaGen", "schema")).feature[0].name == "x"
+    bad = tmp_path / "bad.pbtxt"
+    bad.write_text('feature { name: "x" type: INT }\nfeature { nme: "y" }\n')
+    result = LocalDagRunner().run(Pipeline("imp", str(tmp_path / "bad"), [ImportSchemaGen(schema_file=str(bad))]))
+    node = result.nodes["ImportSchemaGen"]
+    assert node.status == "failed"
+    assert re.search(r"schema file .*bad.pbtxt, line 2: not a text-format Schema", str(node.error.__cause__))
+    assert not os.path.exists(tmp_path / "bad" / "ImportSchemaGen" / "schema") or not os.listdir(tmp_path / "bad" / "ImportSchemaGen" / "schema")
