@@ -61,15 +61,38 @@ def _walk(store: MetadataStore, artifact_id: int, towards: str, across: str, see
     if artifact_id in seen:
         return seen[artifact_id]
     step = seen[artifact_id] = LineageStep(_artifact(store, artifact_id))
-    linked = store.executions_by_id(sorted({e for kind, e in store.events_of_artifact(artifact_id) if kind == towards}))
-    chosen = [r for r in linked if r.state == "COMPLETE"]
-    if towards == "OUTPUT":
-        chosen = (chosen or linked)[:1]
+    if towards == "OUTPUT":  # the original producer; the first of any state only if none completed
+        chosen = _linked(store, artifact_id, towards, complete_only=True, limit=1) or _linked(
+            store, artifact_id, towards, complete_only=False, limit=1
+        )
+    else:
+        chosen = _linked(store, artifact_id, towards, complete_only=True, limit=None)
     for record in chosen:
         groups = store.artifacts_of_execution(record.id, across)
         walked = {key: [_walk(store, a.id, towards, across, seen) for a in group] for key, group in groups.items()}  # type: ignore[arg-type]
         step.executions.append((record, walked))
     return step
+
+
+def _linked(store: MetadataStore, artifact_id: int, event: str, complete_only: bool, limit: int | None) -> list[ExecutionRecord]:
+    """Executions with an ``event`` (INPUT or OUTPUT) on the artifact, oldest first. MLMD filters
+    them (by the artifact's events and the state), so the CACHED executions that every cached
+    rerun adds are never read: the cost does not grow with the number of past runs."""
+    from ml_metadata import errors as mlmd_errors
+    from ml_metadata.metadata_store import metadata_store
+
+    clauses = [f"events_0.artifact_id = {int(artifact_id)}", f"events_0.type = {event}"]
+    if complete_only:
+        clauses.append("last_known_state = COMPLETE")
+    options = metadata_store.ListOptions(
+        filter_query=" AND ".join(clauses), order_by=metadata_store.OrderByField.ID, is_asc=True, limit=limit
+    )
+    try:
+        found = store.raw.get_executions(list_options=options)
+    except mlmd_errors.StatusError as error:
+        raise MetadataError(f"ML Metadata store {store.config.describe()}: lineage of artifact {artifact_id}: {error}") from error
+    ids = sorted({execution.id for execution in found})  # an artifact read under two keys is one execution
+    return sorted(store.executions_by_id(ids), key=lambda record: record.id) if ids else []
 
 
 def render(step: LineageStep, direction: str = "upstream") -> str:
