@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import shutil
 from typing import Any
 
 from components.util.arguments import parse_proto
@@ -49,6 +50,7 @@ def run(
     user_fn = _bind_custom_config(load_function("preprocessing_fn", module_file, preprocessing_fn), custom_config or {})
     raw_schema = load_schema(schema)
     _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, outputs, force_tf_compat_v1)
+    _complete_cache(analyzer_cache, outputs.get("updated_analyzer_cache"))
     tft.tf_metadata.metadata_io.write_metadata(
         tft.tf_metadata.dataset_metadata.DatasetMetadata(raw_schema), os.path.join(transform_graph.uri, "metadata")
     )
@@ -152,6 +154,18 @@ def _read_cache(pipeline: Any, analyzer_cache: TransformCache | None, keys: list
     if analyzer_cache is None or not os.listdir(analyzer_cache.uri):
         return {}
     return pipeline | "ReadCache" >> tft_beam.analyzer_cache.ReadAnalysisCacheFromFS(analyzer_cache.uri, keys)
+
+
+def _complete_cache(previous: TransformCache | None, updated: TransformCache | None) -> None:
+    """TFT writes only the cache entries it computed; carry over the ones it read, so the
+    updated cache alone serves the next run."""
+    if previous is None or updated is None or not os.path.isdir(previous.uri):
+        return
+    for entry in os.listdir(previous.uri):
+        target = os.path.join(updated.uri, entry)
+        if not os.path.exists(target):
+            source = os.path.join(previous.uri, entry)
+            (shutil.copytree if os.path.isdir(source) else shutil.copyfile)(source, target)
 
 
 def _transformed_records(raw: Any, adapter: Any, transform_fn: Any, split: str) -> Any:
