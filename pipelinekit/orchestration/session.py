@@ -59,12 +59,13 @@ class RunSession:
         return result
 
     def reuse_cached_nodes(self) -> list[str]:
-        """Settle, in order, every node whose result is already in the cache, stopping below the
-        first miss; returns the nodes still to run. Lets a fully cached rerun skip the Beam start-up."""
+        """Settle, in order, every node whose result is already known without running it (a cache
+        hit, or a skip below a skipped or failed node), stopping below the first miss; returns the
+        nodes still to run. Lets a fully cached rerun skip the Beam start-up."""
         if not self.plan.enable_cache:
             return list(self.plan.order)
         for node_id in self.plan.order:
-            if all(self.results.get(u) is not None and self.results[u].ok for u in self.plan.upstream[node_id]):
+            if all(self.results.get(u) is not None for u in self.plan.upstream[node_id]):
                 self._settle(node_id, cached_only=True)
         return [node_id for node_id in self.plan.order if node_id not in self.results]
 

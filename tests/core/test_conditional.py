@@ -200,3 +200,14 @@ def test_a_failure_report_names_only_the_nodes_skipped_because_of_the_failure(pi
     with pytest.raises(RunError, match="skipped because of it: after. Fix it") as caught:
         result.raise_for_failure()
     assert "deploy" not in str(caught.value)
+
+
+def test_a_rerun_settles_condition_skips_before_beam_so_a_cached_run_never_starts_it(pipeline_root, monkeypatch):
+    BeamDagRunner().run(gated_pipeline(pipeline_root, bless=False)).raise_for_failure()
+
+    def no_beam(*args, **kwargs):
+        raise AssertionError("Beam was started for a run whose every node was cached or skipped")
+
+    monkeypatch.setattr(BeamDagRunner, "_run_on_beam", no_beam)
+    rerun = BeamDagRunner().run(gated_pipeline(pipeline_root, bless=False))
+    assert statuses(rerun) == {"gate": "cached", "deploy": "skipped", "announce": "skipped"}
