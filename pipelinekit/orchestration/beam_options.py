@@ -13,6 +13,7 @@ import difflib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from pipelinekit.errors import DefinitionError
 
@@ -54,7 +55,7 @@ class OrchestratorOptions:
 class _Parser(argparse.ArgumentParser):
     """argparse that raises a DefinitionError instead of printing usage and exiting."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise DefinitionError(f"beam_orchestrator_args: {message}; the orchestrator uses only {_USED}")
 
 

@@ -172,6 +172,24 @@ def test_a_failure_of_the_runner_itself_stops_every_worker_and_surfaces_as_itsel
     assert run_statuses(pipeline_root) == ["ABORTED"]
 
 
+def test_a_failed_node_skips_only_its_downstream_while_the_other_branch_goes_on(pipeline_root):
+    from test_runners import maybe_fail
+
+    g = generate(count=3)
+    broken = maybe_fail(numbers=g.outputs["numbers"], fail=True)
+    after = scale(numbers=broken.outputs["result"]).with_id("after")
+    independent = scale(numbers=g.outputs["numbers"], delay=0.2).with_id("independent")
+    result = BeamDagRunner().run(Pipeline("partly", pipeline_root, [after, independent]))
+    assert {n: r.status for n, r in result.nodes.items()} == {
+        "generate": "ran",
+        "maybe_fail": "failed",
+        "after": "skipped",
+        "independent": "ran",
+    }
+    assert "bad row 3" in str(result.nodes["maybe_fail"].error)
+    assert run_statuses(pipeline_root) == ["FAILED"]
+
+
 def test_a_fully_cached_rerun_never_starts_beam(pipeline_root, monkeypatch):
     BeamDagRunner().run(wide(pipeline_root, width=2, delay=0.0)).raise_for_failure()
 
