@@ -76,7 +76,14 @@ def test_proto_arguments_become_tfx_json_and_placeholders_pass_through():
     assert stored == '{\n  "num_steps": 5\n}'
     assert parse_proto(stored, proto.TrainArgs) == proto.TrainArgs(num_steps=5)
     assert parse_proto(None, proto.TrainArgs) == proto.TrainArgs()
-    placeholder = Placeholder()
+    from pipelinekit import String, component
+    from pipelinekit.types import OutputArtifact
+
+    @component
+    def make(out: OutputArtifact[String]) -> None: ...
+
+    placeholder = make().outputs["out"].future()[0].value
+    assert isinstance(placeholder, Placeholder)
     assert proto_argument(placeholder, proto.RangeConfig, "range_config", "CsvExampleGen") is placeholder
     with pytest.raises(ComponentArgumentError, match=r"Trainer\(train_args=...\) takes a tfx.components.trainer.TrainArgs"):
         proto_argument(proto.EvalArgs(), proto.TrainArgs, "train_args", "Trainer")

@@ -101,3 +101,29 @@ def test_metadata_connection_config_maps_onto_pipelinekit(tmp_path):
     assert pipeline.enable_cache is False  # TFX's default
     with pytest.raises(Exception, match="pipeline_root is required"):
         tfx.dsl.Pipeline("p")
+
+
+def test_range_config_from_an_upstream_component_picks_the_span(tmp_path):
+    """TFX's penguin pattern: a component writes a RangeConfig as a String; ExampleGen takes
+    ``.future()[0].value`` and reads that span instead of the latest."""
+    from pipelinekit import tfx
+    from pipelinekit.tfx.utils.proto_utils import proto_to_json
+
+    for span, rows in ((1, "1,x\n2,y\n"), (2, "3,x\n")):
+        (tmp_path / f"span-{span}").mkdir()
+        (tmp_path / f"span-{span}" / "d.csv").write_text("a,b\n" + rows)
+
+    @tfx.dsl.components.component
+    def RangeConfigGenerator(span: tfx.dsl.components.Parameter[int],  # noqa: N802 - TFX's example name
+                             range_config: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.String]) -> None:
+        static = tfx.proto.StaticRange(start_span_number=span, end_span_number=span)
+        range_config.value = proto_to_json(tfx.proto.RangeConfig(static_range=static))
+
+    generator = RangeConfigGenerator(span=1)
+    gen = tfx.components.CsvExampleGen(
+        input_base=str(tmp_path), input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="x", pattern="span-{SPAN}/*")]),
+        range_config=generator.outputs["range_config"].future()[0].value,
+    )
+    result = tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline("p", str(tmp_path / "root"), components=[generator, gen]))
+    examples = result.output("CsvExampleGen", "examples")
+    assert examples.span == 1 and examples.custom_properties["span"] == 1
