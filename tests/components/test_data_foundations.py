@@ -11,6 +11,7 @@ import pytest
 from components.util.arguments import given, parse_proto, proto_argument
 from components.util.errors import ComponentArgumentError, UserModuleError
 from components.util.module_loader import load_function, try_load_function
+from pipelinekit import OutputArtifact, component
 from pipelinekit.dsl.placeholder import Placeholder
 from pipelinekit.tfx import proto
 from pipelinekit.types import standard
@@ -71,18 +72,17 @@ def test_components_package_is_lazy_and_names_everything():
         components.NoSuchGen  # noqa: B018
 
 
+@component
+def _make_string(out: OutputArtifact[standard.String]) -> None:
+    out.value = "{}"
+
+
 def test_proto_arguments_become_tfx_json_and_placeholders_pass_through():
     stored = proto_argument(proto.TrainArgs(num_steps=5), proto.TrainArgs, "train_args", "Trainer")
     assert stored == '{\n  "num_steps": 5\n}'
     assert parse_proto(stored, proto.TrainArgs) == proto.TrainArgs(num_steps=5)
     assert parse_proto(None, proto.TrainArgs) == proto.TrainArgs()
-    from pipelinekit import String, component
-    from pipelinekit.types import OutputArtifact
-
-    @component
-    def make(out: OutputArtifact[String]) -> None: ...
-
-    placeholder = make().outputs["out"].future()[0].value
+    placeholder = _make_string().outputs["out"].future()[0].value
     assert isinstance(placeholder, Placeholder)
     assert proto_argument(placeholder, proto.RangeConfig, "range_config", "CsvExampleGen") is placeholder
     with pytest.raises(ComponentArgumentError, match=r"Trainer\(train_args=...\) takes a tfx.components.trainer.TrainArgs"):

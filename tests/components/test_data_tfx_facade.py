@@ -9,7 +9,17 @@ import sys
 
 import pytest
 
+from pipelinekit import tfx
 from pipelinekit.dsl.loader import load_pipeline
+from pipelinekit.tfx.utils.proto_utils import proto_to_json
+
+
+@tfx.dsl.components.component
+def RangeConfigGenerator(span: tfx.dsl.components.Parameter[int],  # noqa: N802 - TFX's example name
+                         range_config: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.String]) -> None:
+    static = tfx.proto.StaticRange(start_span_number=span, end_span_number=span)
+    range_config.value = proto_to_json(tfx.proto.RangeConfig(static_range=static))
+
 
 PIPELINE_FILE = '''
 import os
@@ -106,18 +116,9 @@ def test_metadata_connection_config_maps_onto_pipelinekit(tmp_path):
 def test_range_config_from_an_upstream_component_picks_the_span(tmp_path):
     """TFX's penguin pattern: a component writes a RangeConfig as a String; ExampleGen takes
     ``.future()[0].value`` and reads that span instead of the latest."""
-    from pipelinekit import tfx
-    from pipelinekit.tfx.utils.proto_utils import proto_to_json
-
     for span, rows in ((1, "1,x\n2,y\n"), (2, "3,x\n")):
         (tmp_path / f"span-{span}").mkdir()
         (tmp_path / f"span-{span}" / "d.csv").write_text("a,b\n" + rows)
-
-    @tfx.dsl.components.component
-    def RangeConfigGenerator(span: tfx.dsl.components.Parameter[int],  # noqa: N802 - TFX's example name
-                             range_config: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.String]) -> None:
-        static = tfx.proto.StaticRange(start_span_number=span, end_span_number=span)
-        range_config.value = proto_to_json(tfx.proto.RangeConfig(static_range=static))
 
     generator = RangeConfigGenerator(span=1)
     gen = tfx.components.CsvExampleGen(
