@@ -92,6 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + int(signal_number)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = _quiet_shutdown_hook
+
+
+def _quiet_shutdown_hook(unraisable: sys.UnraisableHookArgs) -> None:
+    """TensorFlow's function objects raise in ``__del__`` while the interpreter shuts down
+    ("Exception ignored in AtomicFunction.__del__"): harmless, but dozens of lines after a run."""
+    if "AtomicFunction.__del__" in getattr(unraisable.object, "__qualname__", ""):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _raise_interrupt(signal_number: int, frame: object) -> None:

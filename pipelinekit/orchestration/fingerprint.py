@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import threading
 from collections.abc import Iterable, Mapping
 
 __all__ = [
@@ -130,15 +131,16 @@ def _is_under(top_level: str, folder: str) -> bool:
     return path is not None and os.path.abspath(path).startswith(folder)
 
 
+_PARSE_LOCK = threading.Lock()
+"""CPython 3.11 before 3.11.8 can fail ``ast.parse`` called from two threads at once
+("AST constructor recursion depth mismatch"); Beam runs nodes in threads."""
+
+
 def imported_names(source: bytes, module_name: str, path: str) -> list[str]:
     """Absolute names of the modules a source file imports (relative imports resolved)."""
     package = module_name if path.endswith("__init__.py") else module_name.rpartition(".")[0]
     names: list[str] = []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return names  # the import itself will report it, with file and line
-    for node in ast.walk(tree):
+    for node in _import_statements(source):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -148,6 +150,22 @@ def imported_names(source: bytes, module_name: str, path: str) -> list[str]:
                 base = f"{anchor}.{base}".strip(".")
             names += [base] + [f"{base}.{alias.name}" for alias in node.names]
     return names
+
+
+@functools.lru_cache(maxsize=2048)
+def _import_statements(source: bytes) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """The import statements of a source file, parsed once per distinct source."""
+    for attempt in range(5):
+        try:
+            with _PARSE_LOCK:
+                tree = ast.parse(source)
+            break
+        except SyntaxError:
+            return ()  # the import itself will report it, with file and line
+        except SystemError:  # another thread (TensorFlow's autograph) was parsing at the same time
+            if attempt == 4:
+                raise
+    return tuple(node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)))
 
 
 @functools.lru_cache(maxsize=1)

@@ -320,3 +320,22 @@ def test_a_library_imported_in_the_body_keys_the_same_before_and_after_it_is_loa
     importlib.import_module("six")  # an upstream node imported it in this process
     after = compute_cache_key(node(), {})
     assert before == after and "six" in after.parts["libraries"]
+
+
+def test_a_parse_disturbed_by_another_thread_is_retried(monkeypatch):
+    """CPython 3.11.7's ast.parse fails with SystemError when two threads parse at once (seen when
+    Beam computed a key while TensorFlow's autograph parsed a function)."""
+    from pipelinekit.orchestration import fingerprint
+
+    real_parse, calls = fingerprint.ast.parse, []
+
+    def disturbed(source, *args, **kwargs):
+        calls.append(source)
+        if len(calls) == 1:
+            raise SystemError("AST constructor recursion depth mismatch (before=66, after=58)")
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(fingerprint.ast, "parse", disturbed)
+    source = b"import os\nfrom . import sibling\n# unique: disturbed parse\n"
+    assert fingerprint.imported_names(source, "pkg.mod", "/x/pkg/mod.py") == ["os", "pkg", "pkg.sibling"]
+    assert len(calls) == 2
