@@ -201,6 +201,15 @@ def test_a_fully_cached_rerun_never_starts_beam(pipeline_root, monkeypatch):
     assert {r.status for r in result.nodes.values()} == {"cached"}
 
 
+def test_a_partial_rerun_schedules_only_the_missed_nodes_after_their_cached_inputs(pipeline_root):
+    from test_runners import diamond
+
+    BeamDagRunner().run(diamond(pipeline_root)).raise_for_failure()
+    result = BeamDagRunner().run(diamond(pipeline_root, factor_b=10.0))
+    assert {n: r.status for n, r in result.nodes.items()} == {"generate": "cached", "a": "cached", "b": "ran", "combine": "ran"}
+    assert read_numbers(result.output("combine", "total")) == [0.0, 12.0, 24.0, 36.0]
+
+
 def test_two_runs_at_once_in_one_process_keep_their_nodes_apart(tmp_path):
     roots = [str(tmp_path / "one"), str(tmp_path / "two")]
     results: dict[str, object] = {}
