@@ -1,8 +1,11 @@
 """Optional request batching: concurrent requests to one signature share one model call.
 
-The first request to reach an empty queue leads: it waits up to ``batch_timeout_micros`` (or
-until ``max_batch_size`` rows are queued), runs everything queued in batches of at most
-``max_batch_size`` rows, and hands each request its slice. No background threads.
+One batch per (servable, signature, output filter, row shape) runs at a time. Requests that
+arrive while it runs queue up and form the next batch, so under load the model is called
+with many rows at once, and a lone request never waits for company. The request that starts
+a batch (the leader) waits up to ``batch_timeout_micros`` for it to fill to ``max_batch_size``
+rows, runs it, and leads the next batch until its own request is answered. No background
+threads.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class _Task:
     inputs: Mapping[str, np.ndarray]
     rows: int
     result: Future = field(default_factory=Future)
+    taken: bool = False  # a batch holds it
 
 
 @dataclass
@@ -39,6 +43,7 @@ class _Queue:
     cond: threading.Condition = field(default_factory=threading.Condition)
     tasks: list[_Task] = field(default_factory=list)
     rows: int = 0
+    running: bool = False  # a leader is forming or running a batch
 
 
 class Batcher:
@@ -67,44 +72,59 @@ class Batcher:
         with queue.cond:
             queue.tasks.append(task)
             queue.rows += rows
-            leader = len(queue.tasks) == 1
-            if queue.rows >= self.options.max_batch_size:
-                queue.cond.notify_all()
+            queue.cond.notify_all()
+            while queue.running and not task.taken:
+                queue.cond.wait()
+            leader = not task.taken
+            queue.running = queue.running or leader
         if leader:
-            self._lead(key, queue, servable, signature, output_filter)
+            self._lead(key, queue, task, servable, signature, output_filter)
         return task.result.result()
 
     def _lead(
-        self, key: tuple, queue: _Queue, servable: Servable, signature: str, output_filter: Sequence[str]
+        self,
+        key: tuple,
+        queue: _Queue,
+        own: _Task,
+        servable: Servable,
+        signature: str,
+        output_filter: Sequence[str],
     ) -> None:
+        """Run batches from the queue's head until ``own`` is answered, then let the next leader in."""
+        try:
+            with queue.cond:
+                queue.cond.wait_for(
+                    lambda: queue.rows >= self.options.max_batch_size, self.options.batch_timeout_micros / 1e6
+                )
+            while not own.result.done():
+                _execute(servable, signature, output_filter, self._take(queue))
+        finally:
+            with queue.cond:
+                queue.running = False
+                queue.cond.notify_all()
+            with self._lock, queue.cond:
+                if self._queues.get(key) is queue and not queue.tasks and not queue.running:
+                    del self._queues[key]  # so unloaded servables are not kept alive by an idle queue
+
+    def _take(self, queue: _Queue) -> list[_Task]:
+        """The queued tasks from the head, up to max_batch_size rows (at least one)."""
         with queue.cond:
-            queue.cond.wait_for(
-                lambda: queue.rows >= self.options.max_batch_size, self.options.batch_timeout_micros / 1e6
-            )
-            tasks, queue.tasks, queue.rows = queue.tasks, [], 0
-        with self._lock:
-            if self._queues.get(key) is queue and not queue.tasks:
-                del self._queues[key]  # so unloaded servables are not kept alive by an idle queue
-        for chunk in _chunks(tasks, self.options.max_batch_size):
-            _execute(servable, signature, output_filter, chunk)
+            batch: list[_Task] = []
+            rows = 0
+            while queue.tasks and (not batch or rows + queue.tasks[0].rows <= self.options.max_batch_size):
+                task = queue.tasks.pop(0)
+                task.taken = True
+                batch.append(task)
+                rows += task.rows
+            queue.rows -= rows
+            queue.cond.notify_all()
+            return batch
 
 
 def _batch_rows(inputs: Mapping[str, np.ndarray]) -> int | None:
     """The common first dimension of the inputs, or None when they cannot be batched."""
     sizes = {array.shape[0] if array.ndim else None for array in inputs.values()}
     return sizes.pop() if len(sizes) == 1 and None not in sizes else None
-
-
-def _chunks(tasks: list[_Task], max_rows: int) -> list[list[_Task]]:
-    chunks: list[list[_Task]] = [[]]
-    rows = 0
-    for task in tasks:
-        if chunks[-1] and rows + task.rows > max_rows:
-            chunks.append([])
-            rows = 0
-        chunks[-1].append(task)
-        rows += task.rows
-    return chunks
 
 
 def _execute(servable: Servable, signature: str, output_filter: Sequence[str], tasks: list[_Task]) -> None:

@@ -115,6 +115,30 @@ def test_batcher_merges_concurrent_requests_and_splits_answers():
 
 
 @pytest.mark.slow
+def test_requests_arriving_during_a_batch_form_the_next_one_and_a_lone_request_never_waits():
+    from pipelinekit.serving.servable import Servable
+
+    servable = _CountingServable(Servable("half_plus_two", 123, HALF_PLUS_TWO_VERSION))
+    batcher = Batcher(BatchingOptions(max_batch_size=4, batch_timeout_micros=0))
+    start = time.monotonic()
+    assert batcher.run(servable, "", {"x": np.array([[2.0]], dtype=np.float32)}, ())["y"].tolist() == [[3.0]]
+    assert time.monotonic() - start < 0.5 and servable.calls == 1
+    results: dict[int, list] = {}
+
+    def call(i: int) -> None:
+        results[i] = batcher.run(servable, "", {"x": np.array([[float(i)]], dtype=np.float32)}, ())["y"].tolist()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == {i: [[0.5 * i + 2]] for i in range(12)}
+    assert servable.calls - 1 < 12  # each 10 ms model call gathers the requests that queued meanwhile
+    assert batcher._queues == {}  # an idle batcher keeps no servable alive
+
+
+@pytest.mark.slow
 def test_server_with_batching_answers_every_concurrent_request(start_server):
     from pipelinekit.serving import single_model_config
 
