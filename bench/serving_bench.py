@@ -9,7 +9,7 @@ For half_plus_two (tests/data) and a penguin-size Keras 3 model built here (4 fl
   the fastest call there is (the floor the issue names);
 - Servable.run: the server's own model call, in-process (the transports add the rest);
 - gRPC (official stubs) and REST (httpx) to ``pipelinekit serve`` in a separate process;
-- gRPC batching: gRPC to a second server with ``--enable_batching`` (up to 8 rows, 0.5 ms wait).
+- gRPC batching: gRPC to a second server with ``--enable_batching`` (up to 8 rows, no added wait).
 
 It prints p50 and p99 latency, requests per second, and each row's throughput and p50
 relative to in-process. Client threads share one Python process, so with 8 clients the
@@ -36,7 +36,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HALF_PLUS_TWO = os.path.join(REPO, "tests", "data", "half_plus_two")
 PENGUIN_FEATURES = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
-BATCHING_FLAGS = ("--enable_batching", "--max_batch_size=8", "--batch_timeout_micros=500")
+BATCHING_FLAGS = ("--enable_batching", "--max_batch_size=8")
 SERVE_SCRIPT = """
 import argparse, sys
 from pipelinekit.serving.cli import add_serve_arguments, run_serve

@@ -27,7 +27,7 @@ class BatchingOptions:
     """TF Serving's main batching parameters."""
 
     max_batch_size: int = 32
-    batch_timeout_micros: int = 1000
+    batch_timeout_micros: int = 0
 
 
 @dataclass

@@ -109,7 +109,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     batching.add_argument(
         "--batch_timeout_micros",
         type=int,
-        default=1000,
+        default=0,
         help="longest wait for a batch to fill (default: %(default)s)",
     )
 

@@ -38,7 +38,7 @@ def test_tf_serving_command_line_parses_with_its_defaults():
     options = _server_options(args)
     assert options.config.model_config_list.config[0].name == "half_plus_two"
     assert (options.grpc_port, options.rest_port, options.poll_wait_seconds) == (8500, 8501, 1.0)
-    assert options.batching == BatchingOptions(32, 1000)
+    assert options.batching == BatchingOptions(32, 0)
 
 
 def test_rest_api_port_zero_turns_rest_off_as_in_tf_serving():
