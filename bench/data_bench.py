@@ -14,6 +14,7 @@ own peak RSS. Usage: .venv/bin/python bench/data_bench.py [--rows 100000,1000000
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import resource
@@ -78,6 +79,17 @@ def generate(rows: int, folder: str) -> str:
     return path
 
 
+def _path_taken(work: str, pattern: str) -> str:
+    """Which path the executor chose for inputs of this size (the rule in examples_io.in_process)."""
+    from components.util.examples_io import IN_PROCESS_ENV, IN_PROCESS_MAX_BYTES
+
+    forced = os.environ.get(IN_PROCESS_ENV, "auto")
+    if forced != "auto":
+        return forced
+    size = sum(os.path.getsize(p) for p in glob.glob(os.path.join(work, pattern)))
+    return "in_process" if size <= IN_PROCESS_MAX_BYTES else "beam"
+
+
 def _node_seconds(result: Any, node: str) -> float:
     result.raise_for_failure()
     info = result.nodes[node]
@@ -88,14 +100,13 @@ def step_examplegen(work: str) -> dict[str, Any]:
     import tensorflow  # noqa: F401 - imported before the clock starts, as in a pipeline run
 
     from components import CsvExampleGen
-    from components.util.examples_io import IN_PROCESS_ENV
     from pipelinekit import LocalDagRunner, Pipeline
 
     result = LocalDagRunner().run(Pipeline("bench", os.path.join(work, "root"), [CsvExampleGen(input_base=os.path.join(work, "csv"))]))
     examples = result.output("CsvExampleGen", "examples")
     with open(os.path.join(work, "examples.json"), "w") as handle:
         json.dump({"uri": examples.uri, "split_names": examples.split_names}, handle)
-    return {"seconds": _node_seconds(result, "CsvExampleGen"), "path": os.environ.get(IN_PROCESS_ENV, "auto")}
+    return {"seconds": _node_seconds(result, "CsvExampleGen"), "path": _path_taken(work, "csv/*")}
 
 
 def step_beam_reference(work: str) -> dict[str, Any]:
@@ -131,12 +142,11 @@ def step_statisticsgen(work: str) -> dict[str, Any]:
     import tensorflow_data_validation  # noqa: F401
 
     from components import StatisticsGen
-    from components.util.examples_io import IN_PROCESS_ENV
     from pipelinekit import LocalDagRunner, Pipeline
 
     node = StatisticsGen(examples=_examples_node(work).outputs["result"])
     result = LocalDagRunner().run(Pipeline("bench_stats", os.path.join(work, "root_stats"), [node]))
-    return {"seconds": _node_seconds(result, "StatisticsGen"), "path": os.environ.get(IN_PROCESS_ENV, "auto")}
+    return {"seconds": _node_seconds(result, "StatisticsGen"), "path": _path_taken(work, "root/CsvExampleGen/examples/*/Split-*/*")}
 
 
 def step_tfdv_reference(work: str) -> dict[str, Any]:

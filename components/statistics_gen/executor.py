@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from components.util.errors import InputDataError
-from components.util.examples_io import in_process, make_tfxio, split_files
+from components.util.examples_io import in_process, make_tfxio, read_record_batch, split_files
 from components.util.tfdv_io import STATS_FILE, load_schema, selected_splits, write_stats
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples, ExampleStatistics, Schema
@@ -52,22 +52,9 @@ def _options(stats_options_json: str | None, schema: Schema | None) -> Any:
 
 def statistics_in_process(examples: Examples, split: str, options: Any) -> Any:
     """TFDV statistics of one split computed in this process from a single Arrow batch."""
-    import pyarrow as pa
     from tensorflow_data_validation.statistics import stats_impl
 
-    tfxio = make_tfxio(examples, split)
-    batches = list(tfxio.RecordBatches(_batch_options()))
-    table = pa.Table.from_batches(batches) if batches else None
-    if table is None or table.num_rows == 0:
-        raise InputDataError(f"split {split!r} of {examples.uri} holds no examples")
-    batch = table.combine_chunks().to_batches()[0] if len(batches) > 1 else batches[0]
-    return stats_impl.generate_statistics_in_memory(batch, options)
-
-
-def _batch_options() -> Any:
-    from tfx_bsl.tfxio import dataset_options
-
-    return dataset_options.RecordBatchesOptions(batch_size=1 << 20, shuffle=False, num_epochs=1)
+    return stats_impl.generate_statistics_in_memory(read_record_batch(examples, split), options)
 
 
 def _statistics_with_beam(context: ExecutionContext, examples: Examples, statistics: ExampleStatistics, splits: list[str], options: Any) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "split_files",
     "split_pattern",
     "make_tfxio",
+    "read_record_batch",
     "write_split",
     "write_records",
     "beam_runner",
@@ -58,6 +59,26 @@ def make_tfxio(examples: Examples, split: str, schema: Any = None, telemetry: st
     return tfxio.TFExampleRecord(
         file_pattern=split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry]
     )
+
+
+def read_record_batch(examples: Examples, split: str, batch_size: int = 4096) -> Any:
+    """In-process: one split's tf.Examples as a single Arrow RecordBatch, decoded by tfx-bsl's
+    C++ decoder in small batches (faster than one huge batch or TFXIO's tf.data parsing)."""
+    import pyarrow as pa
+    import tensorflow as tf
+    from tfx_bsl.coders import example_coder
+
+    decoder = example_coder.ExamplesToRecordBatchDecoder()
+    batches = []
+    for path in split_files(examples, split):
+        compression = "GZIP" if path.endswith(".gz") else ""
+        dataset = tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=1 << 24).batch(batch_size)
+        batches.extend(decoder.DecodeBatch(chunk.numpy().tolist()) for chunk in dataset)
+    if not batches:
+        raise InputDataError(f"split {split!r} of {examples.uri} holds no examples")
+    # a feature absent from a whole chunk decodes as missing or null-typed there: promote
+    table = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote=True).combine_chunks()
+    return table.to_batches()[0] if table.num_rows else batches[0]
 
 
 def write_split(records: Any, folder: str, prefix: str = DEFAULT_FILE_PREFIX) -> Any:
