@@ -151,6 +151,10 @@ def _server_options(args: argparse.Namespace):
         config = single_model_config(args.model_name, args.model_base_path)
     else:
         raise ModelConfigError("pass --model_base_path (with --model_name), or --model_config_file")
+    lowest = {"max_request_bytes": 1, "max_tensor_bytes": 1, "max_num_load_retries": 0, "load_retry_interval_micros": 0}
+    for flag, low in lowest.items():
+        if getattr(args, flag) < low:
+            raise ModelConfigError(f"--{flag} must be at least {low}, got {getattr(args, flag)}")
     return ServerOptions(
         config=config,
         host=args.host,

@@ -65,6 +65,7 @@ class LoadAttempts:
         return min(times) if times else None
 
     def succeeded(self, name: str, version: int) -> None:
+        """Forget a version's attempts: it loaded (or is no longer wanted)."""
         with self._lock:
             self._attempts.pop((name, version), None)
 

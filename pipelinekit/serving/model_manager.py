@@ -193,6 +193,8 @@ class ModelManager:
         validate_config(config, source="the reloaded model config")
         new_configs = _configs_by_name(config)
         with self._poll_lock:
+            for name in set(self._configs) - set(new_configs):
+                self._attempts.forget_missing(name, {})  # a removed model has nothing to retry
             with self._lock:
                 self._configs = new_configs
                 self._statuses = {name: self._statuses.get(name, {}) for name in new_configs}
@@ -265,11 +267,25 @@ class ModelManager:
                 logger.warning("model %r: no version under %r fits %s", config.name, config.base_path, policy)
             return
         self._empty.discard(config.name)
+        self._cancel_unwanted_retries(config.name, wanted)
         for version in sorted(wanted, reverse=True):
             if self._needs_load(config.name, version, on_disk[version], retries_only):
                 self._load(config.name, version, on_disk[version])
         if not retries_only:
             self._unload_unwanted(config.name, wanted)
+
+    def _cancel_unwanted_retries(self, name: str, wanted: set[int]) -> None:
+        """A version waiting for a retry that the policy no longer wants (a newer one came) ends."""
+        for version, status in list(self._statuses[name].items()):
+            if version not in wanted and status.state == "LOADING":
+                self._attempts.succeeded(name, version)  # forget it: nothing is due for it any more
+                self._set_status(
+                    name,
+                    VersionStatus(
+                        version, "END", "CANCELLED", "the version policy no longer wants this version; "
+                        "its load was not retried",
+                    ),
+                )  # fmt: skip
 
     def _needs_load(self, name: str, version: int, path: str, retries_only: bool) -> bool:
         """Whether to (re)load a version now.

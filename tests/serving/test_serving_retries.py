@@ -91,3 +91,31 @@ def test_the_retry_flags_reach_the_server_options(tmp_path):
     assert _server_options(args).load_retry == LoadRetryPolicy(max_retries=3, interval_s=0.25)
     defaults = _server_options(parser.parse_args(["--model_base_path", str(tmp_path)]))
     assert defaults.load_retry == LoadRetryPolicy(max_retries=5, interval_s=60.0)  # TF Serving's defaults
+
+
+def test_a_version_waiting_for_a_retry_ends_when_a_newer_one_arrives(start_server, tmp_path):
+    base = tmp_path / "half"
+    (base / "1").mkdir(parents=True)  # never finished
+    server = start_server(
+        single_model_config("half", str(base)),
+        poll_wait_seconds=0.05,
+        load_retry=LoadRetryPolicy(max_retries=1000, interval_s=0.05),
+    )
+    with Client(server.grpc_address, "half") as client:
+        assert _states(client)[1][0] == "LOADING"
+        shutil.copytree(HALF_PLUS_TWO_VERSION, base / ".staging")
+        os.rename(base / ".staging", base / "2")
+        wait_for(lambda: _states(client) == {2: ("AVAILABLE", "OK"), 1: ("END", "CANCELLED")}, what="v1 to end")
+    assert server.manager._attempts.next_due() is None  # no retry left to wake the poller for
+
+
+@pytest.mark.parametrize(
+    "flag", ["--max_num_load_retries=-1", "--load_retry_interval_micros=-5", "--max_tensor_bytes=0"]
+)
+def test_negative_limits_are_refused(tmp_path, flag):
+    from pipelinekit.serving.errors import ModelConfigError
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    with pytest.raises(ModelConfigError, match=flag.split("=")[0]):
+        _server_options(parser.parse_args(["--model_base_path", str(tmp_path), flag]))
