@@ -8,13 +8,16 @@ from __future__ import annotations
 import csv
 import glob
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from components.util.errors import InputDataError
 
-__all__ = ["read_header", "csv_files", "read_csv_batch", "drop_untyped_columns"]
+__all__ = ["read_header", "csv_files", "infer_column_types", "record_batches", "read_csv_batch", "drop_untyped_columns"]
 
 _TYPE_ORDER = ("int", "float", "string")
+BLOCK_BYTES = 1 << 22
+"""Bytes of CSV parsed per Arrow batch: memory stays flat however large the file."""
 
 
 def csv_files(pattern: str) -> list[str]:
@@ -36,21 +39,39 @@ def read_header(path: str) -> list[str]:
     return names
 
 
-def read_csv_batch(files: list[str]) -> Any:
-    """All rows of ``files`` (same header) as one ``pa.RecordBatch`` of list-typed columns."""
+def infer_column_types(files: list[str]) -> tuple[list[str], dict[str, str | None]]:
+    """First pass: the common header and each column's type over all files, streaming."""
+    header = _common_header(files)
+    per_file = []
+    for path in files:
+        kinds: dict[str, str | None] = dict.fromkeys(header)
+        rows = 0
+        for batch in _string_batches(path, header):
+            rows += batch.num_rows
+            for name in header:
+                kinds[name] = _wider(kinds[name], _column_type(batch.column(name)))
+        if rows == 0:
+            raise InputDataError(f"CSV file {path} has a header but no rows; add data or remove the file")
+        per_file.append(kinds)
+    return header, {name: _combine(name, files, [k[name] for k in per_file]) for name in header}
+
+
+def record_batches(files: list[str], header: list[str], types: dict[str, str | None]) -> Iterator[Any]:
+    """Second pass: ``pa.RecordBatch``es of list-typed columns (untyped columns left out)."""
     import pyarrow as pa
 
-    header = _common_header(files)
-    tables = [_read_strings(path, header) for path in files]
-    types = _infer_types(files, tables, header)
-    table = pa.concat_tables(tables)
-    columns, names = [], []
-    for name in header:
-        if types[name] is None:
-            continue
-        columns.append(_to_list_array(table.column(name), types[name]))
-        names.append(name)
-    return pa.RecordBatch.from_arrays(columns, names)
+    kept = [name for name in header if types[name] is not None]
+    for path in files:
+        for batch in _string_batches(path, header):
+            yield pa.RecordBatch.from_arrays([_to_list_array(batch.column(n), types[n]) for n in kept], kept)  # type: ignore[arg-type]
+
+
+def read_csv_batch(files: list[str]) -> Any:
+    """All rows of ``files`` as one ``pa.RecordBatch`` (for small inputs and tests)."""
+    import pyarrow as pa
+
+    header, types = infer_column_types(files)
+    return pa.Table.from_batches(list(record_batches(files, header, types))).combine_chunks().to_batches()[0]
 
 
 def drop_untyped_columns(batch: Any) -> Any:
@@ -70,22 +91,21 @@ def _common_header(files: list[str]) -> list[str]:
     return header
 
 
-def _read_strings(path: str, header: list[str]) -> Any:
+def _string_batches(path: str, header: list[str]) -> Iterator[Any]:
+    """Stream the file as Arrow batches of nullable strings (empty cells are null)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     options = (
-        pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+        pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=BLOCK_BYTES),
         pacsv.ParseOptions(newlines_in_values=True),
         pacsv.ConvertOptions(column_types={n: pa.string() for n in header}, null_values=[""], strings_can_be_null=True),
     )
     try:
-        table = pacsv.read_csv(path, read_options=options[0], parse_options=options[1], convert_options=options[2])
+        reader = pacsv.open_csv(path, read_options=options[0], parse_options=options[1], convert_options=options[2])
+        yield from reader
     except pa.ArrowInvalid as error:
         raise InputDataError(_parse_problem(path, len(header), error)) from error
-    if table.num_rows == 0:
-        raise InputDataError(f"CSV file {path} has a header but no rows; add data or remove the file")
-    return table
 
 
 def _parse_problem(path: str, width: int, error: Exception) -> str:
@@ -98,20 +118,24 @@ def _parse_problem(path: str, width: int, error: Exception) -> str:
     return f"CSV file {path} cannot be parsed: {error}"
 
 
-def _infer_types(files: list[str], tables: list[Any], header: list[str]) -> dict[str, str | None]:
-    """Each column's type over all files; a column that is numeric in one file and text in
-    another is an error naming both, since it is almost always a broken export."""
-    types: dict[str, str | None] = {}
-    for name in header:
-        per_file = [(path, _column_type(table.column(name))) for path, table in zip(files, tables)]
-        seen = [(path, t) for path, t in per_file if t is not None]
-        kinds = {t for _, t in seen}
-        if "string" in kinds and len(kinds) > 1:
-            text = next(p for p, t in seen if t == "string")
-            number = next(p for p, t in seen if t != "string")
-            raise InputDataError(f"column {name!r} holds numbers in {number} but text in {text}; make the files agree")
-        types[name] = max(kinds, key=_TYPE_ORDER.index) if kinds else None
-    return types
+def _wider(current: str | None, new: str | None) -> str | None:
+    if current is None or new is None:
+        return current or new
+    return max(current, new, key=_TYPE_ORDER.index)
+
+
+def _combine(name: str, files: list[str], kinds: list[str | None]) -> str | None:
+    """A column's type over all files; numbers in one file and text in another is an error
+    naming both, since it is almost always a broken export."""
+    seen = [(path, kind) for path, kind in zip(files, kinds) if kind is not None]
+    if any(k == "string" for _, k in seen) and any(k != "string" for _, k in seen):
+        text = next(p for p, k in seen if k == "string")
+        number = next(p for p, k in seen if k != "string")
+        raise InputDataError(f"column {name!r} holds numbers in {number} but text in {text}; make the files agree")
+    result: str | None = None
+    for _, kind in seen:
+        result = _wider(result, kind)
+    return result
 
 
 def _column_type(column: Any) -> str | None:
@@ -135,7 +159,8 @@ def _to_list_array(column: Any, kind: str) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    column = column.combine_chunks()
+    if hasattr(column, "combine_chunks"):
+        column = column.combine_chunks()
     valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     values = column.drop_null()
     if kind == "int":

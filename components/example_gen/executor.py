@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from components.example_gen.input_resolution import ResolvedInput, resolve_input
 from components.example_gen.splitting import Splitter, canonical
 from components.util.arguments import parse_proto
 from components.util.errors import InputDataError
-from components.util.examples_io import in_process, write_records, write_split
+from components.util.examples_io import SplitWriters, in_process, write_split
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import example_gen_pb2, range_config_pb2
 from pipelinekit.types.standard import Examples
 
 __all__ = ["run_csv", "run_import"]
 
-Reader = Callable[[list[str]], list[bytes]]
+Reader = Callable[[list[str]], Iterable[bytes]]
 
 
 def run_csv(context: ExecutionContext, examples: Examples, **parameters: Any) -> None:
@@ -94,16 +94,13 @@ def _files(pattern: str) -> list[str]:
 
 
 def _write_in_process(examples: Examples, plan: dict[str, Splitter | None], files: dict[str, list[str]], reader: Reader) -> None:
+    """Stream records from the reader into one gzipped TFRecord per output split."""
     for input_name, splitter in plan.items():
-        records = [canonical(r) for r in reader(files[input_name])]
-        if splitter is None:
-            write_records(records, examples.split_uri(input_name))
-            continue
-        buckets: list[list[bytes]] = [[] for _ in splitter.names]
-        for record in records:
-            buckets[splitter(record)].append(record)
-        for name, bucket in zip(splitter.names, buckets):
-            write_records(bucket, examples.split_uri(name))
+        names = list(splitter.names) if splitter else [input_name]
+        with SplitWriters([examples.split_uri(n) for n in names]) as writers:
+            for record in reader(files[input_name]):
+                record = canonical(record)
+                writers.write(splitter(record) if splitter else 0, record)
 
 
 def _write_with_beam(
@@ -134,12 +131,15 @@ def _record(examples: Examples, resolved: ResolvedInput, plan: dict[str, Splitte
     examples.set_custom_property("file_format", "tfrecords_gzip")
 
 
-def _csv_records(files: list[str]) -> list[bytes]:
+def _csv_records(files: list[str]) -> Iterator[bytes]:
     from tfx_bsl.coders import example_coder
 
-    from components.example_gen.csv_io import read_csv_batch
+    from components.example_gen.csv_io import infer_column_types, record_batches
 
-    return example_coder.RecordBatchToExamplesEncoder().encode(read_csv_batch(files))
+    header, types = infer_column_types(files)
+    encoder = example_coder.RecordBatchToExamplesEncoder()
+    for batch in record_batches(files, header, types):
+        yield from encoder.encode(batch)
 
 
 def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
@@ -157,30 +157,35 @@ def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
     return batches | f"Encode {name}" >> beam.FlatMap(lambda b: example_coder.RecordBatchToExamplesEncoder().encode(drop_untyped_columns(b)))
 
 
-def _tfrecord_records(files: list[str]) -> list[bytes]:
+def _tfrecord_records(files: list[str]) -> Iterator[bytes]:
+    """Stream the records of TFRecord files (gzipped when named ``*.gz``), checking that
+    the first one is a tf.Example."""
     import tensorflow as tf
 
-    records: list[bytes] = []
+    count = 0
     for path in files:
         compression = "GZIP" if path.endswith(".gz") else ""
         try:
-            records.extend(r.numpy() for r in tf.data.TFRecordDataset(path, compression_type=compression))
+            for batch in tf.data.TFRecordDataset(path, compression_type=compression).batch(4096):
+                for record in batch.numpy().tolist():
+                    if count == 0:
+                        _check_example(path, record)
+                    count += 1
+                    yield record
         except tf.errors.OpError as error:
-            raise InputDataError(f"{path} is not a readable TFRecord file ({'gzip' if compression else 'uncompressed'}): {error.message}") from error
-    _check_examples(files, records)
-    return records
+            kind = "gzip" if compression else "uncompressed"
+            raise InputDataError(f"{path} is not a readable TFRecord file ({kind}): {error.message}") from error
+    if count == 0:
+        raise InputDataError(f"the TFRecord files {files} hold no records")
 
 
-def _check_examples(files: list[str], records: Iterable[bytes]) -> None:
+def _check_example(path: str, record: bytes) -> None:
     from tensorflow.core.example import example_pb2
 
-    first = next(iter(records), None)
-    if first is None:
-        raise InputDataError(f"the TFRecord files {files} hold no records")
     try:
-        example_pb2.Example.FromString(first)
+        example_pb2.Example.FromString(record)
     except Exception as error:
-        raise InputDataError(f"the records in {files[0]} are not tf.Examples: {error}") from error
+        raise InputDataError(f"the records in {path} are not tf.Examples: {error}") from error
 
 
 def _tfrecord_beam(pipeline: Any, name: str, files: list[str]) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
 from typing import Any
 
 from components.util.errors import InputDataError
@@ -22,7 +21,7 @@ __all__ = [
     "make_tfxio",
     "read_record_batch",
     "write_split",
-    "write_records",
+    "SplitWriters",
     "beam_runner",
     "in_process",
     "IN_PROCESS_ENV",
@@ -90,16 +89,28 @@ def write_split(records: Any, folder: str, prefix: str = DEFAULT_FILE_PREFIX) ->
     )
 
 
-def write_records(records: Iterable[bytes], folder: str, prefix: str = DEFAULT_FILE_PREFIX) -> str:
-    """In-process: write serialized records to one gzipped TFRecord named as Beam names a single shard."""
-    import tensorflow as tf
+class SplitWriters:
+    """In-process: one gzipped TFRecord per split folder, named as Beam names a single shard;
+    records are written as they come, so memory does not grow with the data."""
 
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{prefix}-00000-of-00001.gz")
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for record in records:
-            writer.write(record)
-    return path
+    def __init__(self, folders: list[str], prefix: str = DEFAULT_FILE_PREFIX) -> None:
+        self.paths = [os.path.join(folder, f"{prefix}-00000-of-00001.gz") for folder in folders]
+        self._writers: list[Any] = []
+
+    def __enter__(self) -> SplitWriters:
+        import tensorflow as tf
+
+        for path in self.paths:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._writers.append(tf.io.TFRecordWriter(path, options="GZIP"))
+        return self
+
+    def write(self, index: int, record: bytes) -> None:
+        self._writers[index].write(record)
+
+    def __exit__(self, *_: object) -> None:
+        for writer in self._writers:
+            writer.close()
 
 
 def beam_runner(context: ExecutionContext) -> str:

@@ -154,3 +154,30 @@ def test_bom_and_crlf_are_read_as_plain_csv(tmp_path):
     assert len(rows) == 344
     assert set(rows[0].features.feature) == {"species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"}
     assert all(not v.endswith(b"\r") for r in rows for v in r.features.feature["sex"].bytes_list.value)
+
+
+def test_types_are_inferred_over_all_blocks_of_a_streamed_file(tmp_path, monkeypatch):
+    from components.example_gen import csv_io
+
+    monkeypatch.setattr(csv_io, "BLOCK_BYTES", 64)  # many small batches
+    lines = ["n,late,mixed"] + [f"{i},,{i}" for i in range(40)] + ["40,2.5,x"]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    header, types = csv_io.infer_column_types([str(path)])
+    assert types == {"n": "int", "late": "float", "mixed": "string"}
+    batches = list(csv_io.record_batches([str(path)], header, types))
+    assert len(batches) > 3 and sum(b.num_rows for b in batches) == 41
+    assert batches[-1].column(2).to_pylist()[-1] == [b"x"]
+
+
+def test_import_example_gen_rejects_records_that_are_not_examples(tmp_path):
+    import tensorflow as tf
+
+    from components import ImportExampleGen
+
+    (tmp_path / "data").mkdir()
+    with tf.io.TFRecordWriter(str(tmp_path / "data" / "r.tfrecord")) as writer:
+        writer.write(b"\xff\xfe not a proto")
+    result = _run_gen(tmp_path / "root", tmp_path / "data", component=ImportExampleGen)
+    node = result.nodes["ImportExampleGen"]
+    assert node.status == "failed" and re.search(r"records in .*r.tfrecord are not tf.Examples", str(node.error.__cause__))
