@@ -239,6 +239,7 @@ def create_rest_app(
         routes=[
             Route(METRICS_PATH, handlers.prometheus, methods=["GET"]),
             Route(HEALTH_PATH, handlers.health, methods=["GET"]),
-            Route("/{path:path}", handlers.models, methods=["GET", "POST"]),
+            # Every method, so that one TF Serving does not serve is a JSON "Malformed request" too.
+            Route("/{path:path}", handlers.models, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
         ]
     )

@@ -226,6 +226,8 @@ def test_urls_match_case_insensitively_but_verbs_do_not(http):
     assert shouting.status_code == 400 and "Malformed request" in shouting.json()["error"]
     assert "model_version_status" in http.get("/v1/models/half_plus_two/METADATA").json()
     assert http.get("/nope").status_code == 404
+    put = http.put("/v1/models/half_plus_two:predict", json={"instances": [1.0]})
+    assert put.status_code == 400 and "Malformed request: PUT" in put.json()["error"]
 
 
 def test_extra_columnar_inputs_are_ignored(http):
