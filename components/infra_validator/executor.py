@@ -106,10 +106,17 @@ def _validate(model_dir: str, model_name: str, requests: list[Any], validation: 
 
 def _validate_once(model_dir: str, model_name: str, requests: list[Any], loading_s: float) -> None:
     from pipelinekit.serving import ModelServer, ServerOptions, single_model_config
+    from pipelinekit.serving.load_retries import LoadRetryPolicy
 
     with tempfile.TemporaryDirectory(prefix="infra-validation-") as base:
         os.symlink(os.path.abspath(model_dir), os.path.join(base, "1"))
-        options = ServerOptions(single_model_config(model_name, base), grpc_port=0, rest_port=None, poll_wait_seconds=0)
+        options = ServerOptions(
+            single_model_config(model_name, base),
+            grpc_port=0,
+            rest_port=None,
+            poll_wait_seconds=0,
+            load_retry=LoadRetryPolicy(max_retries=0),  # the validator's own tries (num_tries) retry instead
+        )
         try:
             server = ModelServer(options).start()
         except Exception as error:

@@ -18,7 +18,7 @@ from typing import Any
 from components.util.arguments import parse_proto
 from components.util.errors import InputDataError, UserModuleError
 from components.util.examples_io import make_tfxio, write_split
-from components.util.module_loader import load_function
+from components.util.module_loader import function_from, load_function, load_module_file
 from components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
 from components.util.tft_import import import_tft
 from pipelinekit.dsl.context import ExecutionContext
@@ -47,9 +47,15 @@ def run(
 ) -> None:
     tft = import_tft()
     analyze, transform = _splits(examples, splits_config)
-    user_fn = _bind_custom_config(load_function("preprocessing_fn", module_file, preprocessing_fn), custom_config or {})
+    module = load_module_file(module_file) if module_file else None
+    user_fn = function_from(module, "preprocessing_fn") if module else load_function("preprocessing_fn", dotted_path=preprocessing_fn)
+    user_fn = _bind_custom_config(user_fn, custom_config or {})
     raw_schema = load_schema(schema)
-    _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, outputs, force_tf_compat_v1)
+    updater = getattr(module, "stats_options_updater_fn", None) if module else None
+    if stats_options_updater_fn:
+        updater = load_function("stats_options_updater_fn", dotted_path=stats_options_updater_fn)
+    options = _stats_options(raw_schema, updater)
+    _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, outputs, force_tf_compat_v1, options)
     _complete_cache(analyzer_cache, outputs.get("updated_analyzer_cache"))
     tft.tf_metadata.metadata_io.write_metadata(
         tft.tf_metadata.dataset_metadata.DatasetMetadata(raw_schema), os.path.join(transform_graph.uri, "metadata")
@@ -75,6 +81,19 @@ def _splits(examples: Examples, splits_config: str | None) -> tuple[list[str], l
     if missing:
         raise InputDataError(f"Transform: splits {missing} are not in the examples (its splits: {examples.splits})")
     return list(config.analyze), list(config.transform)
+
+
+def _stats_options(raw_schema: Any, updater: Any) -> tuple[Any, Any]:
+    """Pre- and post-transform StatsOptions, passed through the module's optional
+    ``stats_options_updater_fn(stats_type, options)`` as TFX does."""
+    import tensorflow_data_validation as tfdv
+
+    from pipelinekit.tfx.components.transform.stats_options_util import StatsType
+
+    pre, post = tfdv.StatsOptions(schema=raw_schema), tfdv.StatsOptions()
+    if updater is None:
+        return pre, post
+    return updater(StatsType.PRE_TRANSFORM, pre), updater(StatsType.POST_TRANSFORM, post)
 
 
 def _bind_custom_config(fn: Any, custom_config: dict[str, Any]) -> Any:
@@ -108,6 +127,7 @@ def _run_pipeline(
     analyzer_cache: TransformCache | None,
     outputs: dict[str, Any],
     force_tf_compat_v1: bool,
+    stats_options: tuple[Any, Any],
 ) -> None:
     import apache_beam as beam
     import tensorflow_data_validation as tfdv
@@ -139,13 +159,13 @@ def _run_pipeline(
         if outputs.get("pre_transform_stats") is not None:
             analyzed = [raw[s] for s in analyze] | "FlattenStats" >> beam.Flatten()
             pre = os.path.join(outputs["pre_transform_stats"].uri, STATS_FILE)
-            _ = analyzed | "PreStats" >> tfdv.GenerateStatistics(tfdv.StatsOptions(schema=raw_schema)) | "WritePre" >> tfdv.WriteStatisticsToBinaryFile(pre)
+            _ = analyzed | "PreStats" >> tfdv.GenerateStatistics(stats_options[0]) | "WritePre" >> tfdv.WriteStatisticsToBinaryFile(pre)
             post = os.path.join(outputs["post_transform_stats"].uri, STATS_FILE)
             transformed, _ = ((analyzed, adapter), transform_fn) | "TransformForStats" >> tft_beam.TransformDataset(
                 output_record_batches=True
             )
             batches = transformed | "Batches" >> beam.Map(lambda pair: pair[0])
-            _ = batches | "PostStats" >> tfdv.GenerateStatistics(tfdv.StatsOptions()) | "WritePost" >> tfdv.WriteStatisticsToBinaryFile(post)
+            _ = batches | "PostStats" >> tfdv.GenerateStatistics(stats_options[1]) | "WritePost" >> tfdv.WriteStatisticsToBinaryFile(post)
 
 
 def _read_cache(pipeline: Any, analyzer_cache: TransformCache | None, keys: list[Any]) -> Any:

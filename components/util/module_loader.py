@@ -20,7 +20,7 @@ from typing import Any
 
 from components.util.errors import UserModuleError
 
-__all__ = ["load_function", "try_load_function", "load_module_file"]
+__all__ = ["load_function", "function_from", "load_module_file"]
 
 
 def load_function(fn_name: str, module_file: str | None = None, dotted_path: str | None = None) -> Callable[..., Any]:
@@ -29,21 +29,22 @@ def load_function(fn_name: str, module_file: str | None = None, dotted_path: str
         return _from_dotted(dotted_path, fn_name)
     if not module_file:
         raise UserModuleError(f"no module_file and no {fn_name}= path was given; set one of them")
-    module = load_module_file(module_file)
+    return function_from(load_module_file(module_file), fn_name)
+
+
+def function_from(module: ModuleType, fn_name: str) -> Callable[..., Any]:
+    """``fn_name`` from an already loaded module file, or an error naming the file.
+
+    Take every hook of one run from one load: loading the file again replaces the module,
+    and functions kept from the first load may then lose their globals."""
     function = getattr(module, fn_name, None)
     if not callable(function):
         defined = sorted(n for n, v in vars(module).items() if callable(v) and getattr(v, "__module__", "") == module.__name__)
         raise UserModuleError(
-            f"module file {module_file} defines no function {fn_name!r} (it defines: {', '.join(defined) or 'nothing callable'}); "
+            f"module file {module.__file__} defines no function {fn_name!r} (it defines: {', '.join(defined) or 'nothing callable'}); "
             f"add `def {fn_name}(...)` to it"
         )
     return function
-
-
-def try_load_function(fn_name: str, module_file: str) -> Callable[..., Any] | None:
-    """``fn_name`` from ``module_file`` if it defines one (an optional hook), else None."""
-    function = getattr(load_module_file(module_file), fn_name, None)
-    return function if callable(function) else None
 
 
 def load_module_file(path: str) -> ModuleType:

@@ -19,6 +19,8 @@ PENGUIN_MODULE = '''
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from pipelinekit.tfx.components.transform import stats_options_util
+
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
 
@@ -36,6 +38,12 @@ def preprocessing_fn(inputs, custom_config):
     outputs["species_xf"] = tft.compute_and_apply_vocabulary(_dense(inputs["species"], b""))
     outputs["island_xf"] = tft.compute_and_apply_vocabulary(_dense(inputs["island"], b""), top_k=custom_config["top_k"])
     return outputs
+
+
+def stats_options_updater_fn(stats_type, stats_options):
+    if stats_type == stats_options_util.StatsType.PRE_TRANSFORM:
+        stats_options.num_top_values = 1
+    return stats_options
 '''
 
 

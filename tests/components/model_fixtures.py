@@ -249,7 +249,16 @@ TRAIN_STEPS = 20
 EVAL_STEPS = 5
 
 
-def model_pipeline(root: str, csv_folder: str, serving_dir: str) -> Any:
+def copy_module_file(folder: str) -> str:
+    """This file, copied alone into ``folder``: a module file whose cache key only it decides
+    (the key covers the ``.py`` files beside a module file, and this test folder changes)."""
+    import shutil
+
+    os.makedirs(folder, exist_ok=True)
+    return shutil.copy(MODULE_FILE, os.path.join(folder, "penguin_module.py"))
+
+
+def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: str) -> Any:
     """penguins.csv -> data components -> a good and a deliberately worse Trainer -> Evaluators
     (the worse one against the good one as baseline) -> InfraValidator -> Pushers -> BulkInferrers."""
     from components import (
@@ -269,14 +278,14 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str) -> Any:
     gen = CsvExampleGen(input_base=csv_folder)
     stats = StatisticsGen(examples=gen.outputs["examples"])
     schema = SchemaGen(statistics=stats.outputs["statistics"])
-    transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=MODULE_FILE)
+    transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=module_file)
 
     def trainer(node_id: str, **config: Any) -> Any:
         return Trainer(
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema.outputs["schema"],
-            module_file=MODULE_FILE,
+            module_file=module_file,
             train_args=proto.TrainArgs(num_steps=TRAIN_STEPS),
             eval_args=proto.EvalArgs(num_steps=EVAL_STEPS),
             custom_config=config,
@@ -335,6 +344,7 @@ class ModelRun:
     root: str
     csv_folder: str
     serving_dir: str
+    module_file: str
     result: Any
     seconds: float
 
@@ -353,8 +363,9 @@ def shared_model_run(base: str) -> ModelRun:
         from pipelinekit import LocalDagRunner
 
         csv_folder = write_penguins_csv(os.path.join(base, "csv"))
+        module_file = copy_module_file(os.path.join(base, "module"))
         root, serving = os.path.join(base, "root"), os.path.join(base, "serving", "penguin")
         started = time.perf_counter()
-        result = LocalDagRunner().run(model_pipeline(root, csv_folder, serving))
-        _RUNS[base] = ModelRun(root, csv_folder, serving, result, time.perf_counter() - started)
+        result = LocalDagRunner().run(model_pipeline(root, csv_folder, serving, module_file))
+        _RUNS[base] = ModelRun(root, csv_folder, serving, module_file, result, time.perf_counter() - started)
     return _RUNS[base]

@@ -10,7 +10,7 @@ import pytest
 
 from components.util.arguments import given, parse_proto, proto_argument
 from components.util.errors import ComponentArgumentError, UserModuleError
-from components.util.module_loader import load_function, try_load_function
+from components.util.module_loader import function_from, load_function, load_module_file
 from pipelinekit import OutputArtifact, component
 from pipelinekit.dsl.placeholder import Placeholder
 from pipelinekit.tfx import proto
@@ -99,7 +99,8 @@ def test_module_file_loads_fresh_with_sibling_imports(tmp_path):
     assert load_function("preprocessing_fn", str(module))(3) == 6
     (tmp_path / "helper_base.py").write_text("SCALE = 10\n")
     assert load_function("preprocessing_fn", str(module))(3) == 30
-    assert try_load_function("stats_options_updater_fn", str(module)) is None
+    loaded = load_module_file(str(module))
+    assert function_from(loaded, "preprocessing_fn")(1) == 10 and getattr(loaded, "stats_options_updater_fn", None) is None
 
 
 def test_module_file_errors_name_the_file_and_line(tmp_path):

@@ -27,6 +27,17 @@ def test_outputs_follow_tfx_layout(data_run):
     assert os.listdir(data_run.output("Transform", "updated_analyzer_cache").uri)
 
 
+def test_stats_options_updater_fn_from_the_module_file_is_applied(data_run):
+    from components.util.tfdv_io import load_stats
+
+    def top_values(key, feature):
+        stats = load_stats(os.path.join(data_run.output("Transform", key).uri, "FeatureStats.pb"))
+        return next(f for f in stats.datasets[0].features if f.path.step[0] == feature).string_stats.top_values
+
+    assert len(top_values("pre_transform_stats", "species")) == 1  # the module asked for one top value
+    assert top_values("pre_transform_stats", "species")[0].value == "Adelie"
+
+
 def _float(example, key):
     values = example.features.feature[key].float_list.value
     return values[0] if values else 0.0
