@@ -1,0 +1,408 @@
+"""Pipeline benchmark: the penguin example end to end, TFX's own penguin files on pipelinekit,
+start-up and compile, and the headline figures of the data and serving benchmarks, as ONE
+markdown table in which every figure sits next to a reference measured in the same run.
+
+    .venv/bin/python bench/pipeline_bench.py [--output docs/BENCHMARKS.md] [--only import,penguin,tfx,data,serving]
+
+- penguin: examples/penguin/pipeline.py through ``pipelinekit run`` in a fresh process with
+  PENGUIN_ROOT in a new temp folder: cold, an identical rerun, a third identical rerun, and a
+  rerun with one Trainer hyperparameter changed (PENGUIN_TRAIN_STEPS). Per-node times and
+  statuses come from ML Metadata (each execution's node_id, started_at and finished_at).
+- tfx: TFX 1.16's penguin files ported by their imports (../shared/fixtures/tfx_penguin, copied
+  into a temp HOME as its CHANGES.md says), cold and two identical reruns; skipped with a note
+  when that folder is absent.
+- import: ``import pipelinekit`` and ``pipelinekit check`` of the penguin pipeline against an
+  empty Python start-up; loading and compiling that pipeline in-process.
+- data / serving: bench/data_bench.py (--rows 100000) and bench/serving_bench.py (--seconds 1),
+  with their figures read from what they print.
+
+The machine (CPUs, RAM, Python and library versions) and the load average are printed too:
+the timings mean little without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata as dist_metadata
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PENGUIN = os.path.join(REPO, "examples", "penguin", "pipeline.py")
+TFX_PENGUIN = os.path.join(os.path.dirname(REPO), "shared", "fixtures", "tfx_penguin", "penguin")
+TFX_PIPELINE_NAME = "penguin_local_keras"
+DEFAULT_TRAIN_STEPS, CHANGED_TRAIN_STEPS = "200", "150"
+SECTIONS = ("import", "penguin", "tfx", "data", "serving")
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+# Runs the CLI and then says whether TensorFlow was imported (a fully cached rerun must not).
+CLI_PROBE = (
+    "import sys; from pipelinekit.cli import main; code = main(sys.argv[1:]); "
+    "print('TF_LOADED=' + str('tensorflow' in sys.modules)); sys.exit(code)"
+)
+
+
+@dataclass
+class Row:
+    """One line of the table: a figure and its same-run reference; ``ratio`` is value / reference."""
+
+    what: str
+    value: str
+    reference: str = ""
+    reference_value: str = ""
+    ratio: str = ""
+
+
+def seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.2f}x" if reference > 0 else ""
+
+
+def share(value: float, whole: float) -> str:
+    return f"{100 * value / whole:.0f}%" if whole > 0 else ""
+
+
+# Machine ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    """CPU count, RAM, OS, Python and the versions of the stack, without importing it."""
+    with open("/proc/meminfo") as handle:
+        total_kib = int(next(line for line in handle if line.startswith("MemTotal")).split()[1])
+    versions = {}
+    for dist in ("tensorflow", "apache-beam", "tensorflow-data-validation", "tensorflow-transform", "tensorflow-model-analysis", "ml-metadata"):
+        try:
+            versions[dist] = dist_metadata.version(dist)
+        except dist_metadata.PackageNotFoundError:
+            versions[dist] = "absent"
+    return {
+        "CPUs": str(os.cpu_count()),
+        "RAM": f"{total_kib / 2**20:.1f} GiB",
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        **versions,
+    }
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+# Running processes -----------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def failure(self) -> str:
+        """The last meaningful stderr line, for a row that reports a failed step."""
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        return f"failed (exit {self.returncode}): {lines[-1][:160] if lines else 'no output'}"
+
+
+def timed(command: list[str], cwd: str = REPO, env: dict[str, str] | None = None, timeout: float = 1800) -> Timed:
+    """Run ``command``, returning its wall time and output (never raises on a non-zero exit)."""
+    start = time.perf_counter()
+    out = subprocess.run(command, cwd=cwd, env={**os.environ, **QUIET_ENV, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+    return Timed(time.perf_counter() - start, out.returncode, out.stdout, out.stderr)
+
+
+def median_wall(command: list[str], repeat: int) -> float:
+    return statistics.median(timed(command).seconds for _ in range(repeat))
+
+
+# Import and compile ----------------------------------------------------------------------------
+
+COMPILE_PROBE = """
+import json, sys, time
+start = time.perf_counter()
+import pipelinekit
+imported = time.perf_counter()
+from pipelinekit.dsl.loader import load_pipeline
+plan = pipelinekit.compile_pipeline(load_pipeline(sys.argv[1]))
+done = time.perf_counter()
+print(json.dumps({"import": imported - start, "compile": done - imported, "nodes": len(plan.nodes), "tf": "tensorflow" in sys.modules}))
+"""
+
+
+def import_rows(repeat: int = 5) -> list[Row]:
+    """Start-up and compile figures, medians of interleaved repeats."""
+    bare, imported, check = [], [], []
+    for _ in range(repeat):
+        bare.append(timed([sys.executable, "-c", "pass"]).seconds)
+        imported.append(timed([sys.executable, "-c", "import pipelinekit"]).seconds)
+        check.append(timed([sys.executable, "-m", "pipelinekit", "check", PENGUIN]).seconds)
+    probes = [json.loads(timed([sys.executable, "-c", COMPILE_PROBE, PENGUIN]).stdout) for _ in range(repeat)]
+    bare_s, import_s, check_s = (statistics.median(x) for x in (bare, imported, check))
+    in_import = statistics.median(p["import"] for p in probes)
+    in_compile = statistics.median(p["compile"] for p in probes)
+    tf = "imports TensorFlow" if any(p["tf"] for p in probes) else "no TensorFlow imported"
+    return [
+        Row("`python -c 'import pipelinekit'` (process wall)", seconds(import_s), "`python -c pass`", seconds(bare_s), ratio(import_s, bare_s)),
+        Row(f"`pipelinekit check` of the penguin pipeline ({probes[0]['nodes']} nodes, process wall)", seconds(check_s),
+            "`python -c pass`", seconds(bare_s), ratio(check_s, bare_s)),
+        Row(f"load + compile the penguin pipeline, in-process after import ({tf})", seconds(in_compile),
+            "`import pipelinekit`, in-process", seconds(in_import), ratio(in_compile, in_import)),
+    ]  # fmt: skip
+
+
+# Pipeline runs and their per-node times from ML Metadata ---------------------------------------
+
+
+@dataclass
+class NodeTime:
+    node_id: str
+    status: str  # ran or cached (from the execution state)
+    started: float
+    finished: float
+
+    @property
+    def seconds(self) -> float:
+        return self.finished - self.started
+
+
+@dataclass
+class PipelineRun:
+    label: str
+    wall: float
+    nodes: list[NodeTime]
+    tf_loaded: str = ""
+    error: str = ""
+
+    def node_span(self) -> float:
+        """From the first node's start to the last node's end: the run without process start-up."""
+        return max(n.finished for n in self.nodes) - min(n.started for n in self.nodes) if self.nodes else 0.0
+
+    def ran(self) -> list[NodeTime]:
+        return [n for n in self.nodes if n.status == "ran"]
+
+    def summary(self) -> str:
+        if self.error:
+            return self.error
+        cached = len(self.nodes) - len(self.ran())
+        ran = ", ".join(f"{n.node_id} {n.seconds:.1f}" for n in sorted(self.ran(), key=lambda n: -n.seconds)) or "nothing"
+        tf = {"True": "; TensorFlow imported", "False": "; TensorFlow not imported"}.get(self.tf_loaded, "")
+        return f"ran {len(self.ran())} (s: {ran}), {cached} cached{tf}"
+
+
+def node_times(metadata_path: str, pipeline_name: str) -> list[NodeTime]:
+    """Per node of the pipeline's newest run: status and seconds, from its executions in MLMD."""
+    from pipelinekit.dsl.metadata_config import sqlite_metadata
+    from pipelinekit.metadata import MetadataStore
+    from pipelinekit.metadata.store import PIPELINE_RUN, run_context_name
+
+    store = MetadataStore(sqlite_metadata(metadata_path))
+    newest = store.runs(pipeline_name)[0]
+    records = store.executions_in_context(PIPELINE_RUN, run_context_name(pipeline_name, newest.run_id), limit=1000)
+    times = []
+    for record in sorted(records, key=lambda r: r.properties.get("started_at", 0.0)):
+        started = float(record.properties.get("started_at") or 0.0)
+        finished = float(record.properties.get("finished_at") or started)
+        status = {"COMPLETE": "ran", "CACHED": "cached"}.get(record.state, record.state.lower())
+        times.append(NodeTime(record.node_id, status, started, finished))
+    return times
+
+
+def run_pipeline(label: str, command: list[str], cwd: str, env: dict[str, str], metadata_path: str, pipeline_name: str) -> PipelineRun:
+    """One run in a fresh process, its wall time, and its per-node times read back from MLMD."""
+    result = timed(command, cwd=cwd, env=env)
+    tf_loaded = result.stdout.rpartition("TF_LOADED=")[2].strip()
+    nodes = node_times(metadata_path, pipeline_name) if os.path.exists(metadata_path) else []
+    error = result.failure() if result.returncode != 0 else ""
+    return PipelineRun(label, result.seconds, nodes, tf_loaded, error)
+
+
+def penguin_runs(work: str) -> list[PipelineRun]:
+    """Our penguin example: cold, two identical reruns, and a rerun with fewer training steps."""
+    root = os.path.join(work, "penguin_root")
+    command = [sys.executable, "-c", CLI_PROBE, "run", PENGUIN]
+    plan = [
+        ("cold", DEFAULT_TRAIN_STEPS),
+        ("identical rerun (2nd)", DEFAULT_TRAIN_STEPS),
+        ("identical rerun (3rd)", DEFAULT_TRAIN_STEPS),
+        (f"rerun, Trainer train_steps {DEFAULT_TRAIN_STEPS} -> {CHANGED_TRAIN_STEPS}", CHANGED_TRAIN_STEPS),
+    ]
+    runs = []
+    for label, steps in plan:
+        env = {"PENGUIN_ROOT": root, "PENGUIN_TRAIN_STEPS": steps}
+        runs.append(run_pipeline(label, command, REPO, env, os.path.join(root, "metadata.sqlite"), "penguin"))
+        print(f"penguin {label}: {runs[-1].wall:.1f} s, {runs[-1].summary()}", file=sys.stderr, flush=True)
+    return runs
+
+
+def tfx_runs(work: str) -> list[PipelineRun]:
+    """TFX's ported penguin files, run as TFX documents: HOME holding penguin/, run from there."""
+    home = os.path.join(work, "tfx_home")
+    folder = os.path.join(home, "penguin")
+    shutil.copytree(TFX_PENGUIN, folder)
+    metadata_path = os.path.join(home, "tfx", "metadata", TFX_PIPELINE_NAME, "metadata.db")
+    command = [sys.executable, "penguin_pipeline_local.py"]
+    runs = []
+    for label in ("cold", "identical rerun (2nd)", "identical rerun (3rd)"):
+        runs.append(run_pipeline(label, command, folder, {"HOME": home}, metadata_path, TFX_PIPELINE_NAME))
+        print(f"tfx penguin {label}: {runs[-1].wall:.1f} s, {runs[-1].summary()}", file=sys.stderr, flush=True)
+    return runs
+
+
+def run_rows(name: str, runs: list[PipelineRun], cold_reference: tuple[str, float] | None = None) -> list[Row]:
+    """A row per run (reruns against the cold run), and per-node rows of the cold run."""
+    cold = runs[0]
+    rows = []
+    if cold.error or not cold.nodes:
+        return [Row(f"{name}: cold", cold.error or "no executions recorded")]
+    serial, span = sum(n.seconds for n in cold.nodes), cold.node_span()
+    rows.append(Row(f"{name}: cold, {len(cold.nodes)} nodes, first node start to last node end", seconds(span),
+                    "sum of the node times (serial)", seconds(serial), ratio(span, serial)))  # fmt: skip
+    rows.append(Row(f"{name}: cold (process wall, with start-up and imports)", seconds(cold.wall), "first node start to last node end",
+                    seconds(span), ratio(cold.wall, span)))  # fmt: skip
+    if cold_reference:
+        rows.append(Row(f"{name}: cold (wall)", seconds(cold.wall), cold_reference[0], seconds(cold_reference[1]), ratio(cold.wall, cold_reference[1])))
+    for node in sorted(cold.nodes, key=lambda n: -n.seconds):
+        rows.append(Row(f"{name}: cold, node {node.node_id}", seconds(node.seconds), f"{name}: cold (wall)", seconds(cold.wall),
+                        share(node.seconds, cold.wall)))  # fmt: skip
+    for run in runs[1:]:
+        rows.append(Row(f"{name}: {run.label}: {run.summary()}", seconds(run.wall), f"{name}: cold", seconds(cold.wall), ratio(run.wall, cold.wall)))
+    return rows
+
+
+# The other benches -----------------------------------------------------------------------------
+
+
+def data_rows() -> list[Row]:
+    """bench/data_bench.py on 100,000 rows: each component against the library called directly."""
+    result = timed([sys.executable, os.path.join(REPO, "bench", "data_bench.py"), "--rows", "100000"])
+    if result.returncode != 0:
+        return [Row("data bench (100,000 rows)", result.failure())]
+    lines = [line.split(" | ") for line in result.stdout.splitlines() if " | " in line]
+    header, rows = lines[0], []
+    for cells in lines[1:]:
+        row = dict(zip(header, cells, strict=False))
+        try:
+            mine, ref = float(row["s"]), float(row["ref s"])
+        except (KeyError, ValueError):
+            continue
+        rows.append(Row(f"{row['component']} on {row['rows']} taxi-like rows (data_bench)", seconds(mine), row["reference"], seconds(ref),
+                        ratio(mine, ref)))  # fmt: skip
+    return rows or [Row("data bench (100,000 rows)", f"no figures found in its output: {result.stdout[-200:]!r}")]
+
+
+SERVING_LINE = re.compile(r"^(\S+)\s+(.+?)\s+clients=(\d+):\s+([\d.]+) req/s", re.MULTILINE)
+
+
+def serving_rows() -> list[Row]:
+    """bench/serving_bench.py for 1 s per point: requests per second over each transport against
+    the in-process call of the same model and client count."""
+    result = timed([sys.executable, os.path.join(REPO, "bench", "serving_bench.py"), "--seconds", "1"])
+    if result.returncode != 0:
+        return [Row("serving bench", result.failure())]
+    rps = {(m.group(1), m.group(2).strip(), int(m.group(3))): float(m.group(4)) for m in SERVING_LINE.finditer(result.stdout)}
+    rows = []
+    for (model, transport, clients), value in rps.items():
+        floor = rps.get((model, "in-process", clients))
+        if transport in ("gRPC", "REST") and floor:
+            rows.append(Row(f"{model} via {transport}, {clients} client(s) (serving_bench)", f"{value:,.0f} req/s",
+                            "in-process call of the same model", f"{floor:,.0f} req/s", ratio(value, floor)))  # fmt: skip
+    return rows or [Row("serving bench", f"no figures found in its output: {result.stdout[-200:]!r}")]
+
+
+# Output ----------------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| figure | value | reference (same run) | reference value | ratio |", "|---|---:|---|---:|---:|"]
+    for row in rows:
+        cells = (row.what, row.value, row.reference, row.reference_value, row.ratio)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def document(rows: list[Row], facts: dict[str, str], loads: list[str], elapsed: float, note: str) -> str:
+    """docs/BENCHMARKS.md: how to rerun, the machine and its load, and the table."""
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine_line = ", ".join(f"{k} {v}" for k, v in facts.items())
+    return f"""# Benchmarks
+
+Written by `bench/pipeline_bench.py --output docs/BENCHMARKS.md`; rerun it to refresh this page
+(about {elapsed / 60:.0f} minutes here). Every figure has a reference measured in the same run on the
+same machine, and the ratio between them, so the table compares like with like even when the
+machine is slow or busy. `.venv/bin/python bench/pipeline_bench.py --only import,penguin` runs a
+part of it; bench/core_bench.py, bench/data_bench.py and bench/serving_bench.py have the details.
+
+- Taken: {when}, in {elapsed:.0f} s.
+- Machine: {machine_line}.
+- Load average (1/5/15 min) at the start, between sections and at the end: {", ".join(loads)}.
+{f"- {note}" if note else ""}
+
+{table(rows)}
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", help="also write the page (e.g. docs/BENCHMARKS.md) with the table, the machine and how to rerun")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections (default: all of {','.join(SECTIONS)})")
+    parser.add_argument("--note", default="", help="a line about the conditions (e.g. other work on the machine) for the page")
+    args = parser.parse_args()
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    facts, loads, rows = machine(), [load_average()], []
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as work:
+        rows = collect(wanted, work, loads)
+    elapsed = time.perf_counter() - start
+    print("Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()) + f"; load average {' -> '.join(loads)}")
+    print(table(rows))
+    if args.output:
+        with open(args.output, "w") as handle:
+            handle.write(document(rows, facts, loads, elapsed, args.note))
+    return 0
+
+
+def collect(wanted: list[str], work: str, loads: list[str]) -> list[Row]:
+    """Run the wanted sections in order (the TFX rows compare with our penguin's cold run),
+    noting the load average after each."""
+    rows: list[Row] = []
+    penguin: list[PipelineRun] = []
+    for section in [s for s in SECTIONS if s in wanted]:
+        if section == "import":
+            rows.extend(import_rows())
+        elif section == "penguin":
+            penguin = penguin_runs(work)
+            rows.extend(run_rows("penguin (ours)", penguin))
+        elif section == "tfx":
+            rows.extend(tfx_section(work, penguin))
+        elif section == "data":
+            rows.extend(data_rows())
+        else:
+            rows.extend(serving_rows())
+        loads.append(load_average())
+    return rows
+
+
+def tfx_section(work: str, penguin: list[PipelineRun]) -> list[Row]:
+    if not os.path.isdir(TFX_PENGUIN):
+        return [Row("TFX's penguin files, ported", f"skipped: {TFX_PENGUIN} is absent (it is a local fixture, not in the repository)")]
+    reference = ("penguin (ours): cold", penguin[0].wall) if penguin and not penguin[0].error else None
+    return run_rows("TFX penguin, ported", tfx_runs(work), reference)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
