@@ -31,6 +31,13 @@ ROOT = os.environ.get("TAXI_ROOT", os.path.join(HERE, "pipeline_root"))
 SPAN = os.environ.get("TAXI_SPAN", "")
 
 
+if not os.path.isdir(DATA):
+    raise DefinitionError(
+        f"the taxi data folder {DATA} does not exist; write it with `.venv/bin/python examples/taxi/generate_data.py`"
+        " (or point TAXI_DATA at a folder holding span-<n>/ folders)"
+    )
+
+
 def _range_config(span: str) -> proto.RangeConfig | None:
     """Only ``span`` when it is set; otherwise None, so ExampleGen takes the latest span."""
     if not span:

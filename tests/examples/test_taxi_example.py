@@ -105,9 +105,16 @@ def test_previous_span_strategy_rejects_other_channels_when_compiling(tmp_path):
         compile_pipeline(Pipeline("bad", str(tmp_path), [node]))
 
 
-def test_a_span_that_is_not_a_number_is_a_definition_error(monkeypatch):
+def test_a_span_that_is_not_a_number_is_a_definition_error(monkeypatch, data):
+    monkeypatch.setenv("TAXI_DATA", str(data))
     monkeypatch.setenv("TAXI_SPAN", "two")
     with pytest.raises(DefinitionError, match="TAXI_SPAN must be a span number such as 1, got 'two'"):
+        load_pipeline(PIPELINE_FILE)
+
+
+def test_missing_data_says_how_to_make_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("TAXI_DATA", str(tmp_path / "absent"))
+    with pytest.raises(DefinitionError, match=r"taxi data folder .*absent does not exist; write it with .*generate_data.py"):
         load_pipeline(PIPELINE_FILE)
 
 
@@ -172,3 +179,9 @@ def test_span_two_drift_is_reported_against_span_one(monkeypatch, data, tmp_path
     assert not clean and report.startswith("span 2: anomalies found")
     assert "feature 'trip_miles': COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH" in report and "Prepaid" in report
     assert "measured: split 'train', feature 'trip_start_hour': JENSEN_SHANNON_DIVERGENCE" in report
+
+    monkeypatch.setenv("TAXI_SPAN", "3")  # a span that was never written
+    missing = LocalDagRunner().run(load_pipeline(PIPELINE_FILE))
+    node = missing.nodes["CsvExampleGen"]
+    assert node.status == "failed" and "matches pattern 'span-{SPAN}/*.csv' for span 3" in str(node.error.__cause__)
+    assert missing.nodes["ExampleValidator"].status == "skipped"
