@@ -101,11 +101,11 @@ class _RestHandlers:
         start = time.perf_counter()
         match = _MODEL_PATH.fullmatch(request.url.path)
         model = match["model"] if match else ""
-        api, code = "rest.unknown", "OK"
+        api, code = _api_name(request.method, match), "OK"
         try:
             if match is None:
                 raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
-            api, call = await self._dispatch(request, match)
+            call = await self._dispatch(request, match, api)
             return _JSONResponse(await self._run(call))
         except StatusError as exc:
             code = exc.code
@@ -118,9 +118,7 @@ class _RestHandlers:
         finally:
             self._metrics.observe(model, api, code, time.perf_counter() - start)
 
-    async def _dispatch(
-        self, request: Request, match: re.Match[str]
-    ) -> tuple[str, Callable[[], dict[str, Any]]]:
+    async def _dispatch(self, request: Request, match: re.Match[str], api: str) -> Callable[[], dict[str, Any]]:
         spec = model_pb2.ModelSpec(name=match["model"])
         if match["version"]:
             version = int(match["version"])
@@ -129,18 +127,18 @@ class _RestHandlers:
             spec.version.value = version
         elif match["label"]:
             spec.version_label = match["label"]
-        verb = match["verb"]
-        handlers = {"predict": self._predict, "classify": self._classify, "regress": self._regress}
-        if request.method == "POST" and verb in handlers:
+        handlers = {"rest.predict": self._predict, "rest.classify": self._classify, "rest.regress": self._regress}
+        if api in handlers:
+            self._service.resolve(spec)  # an unknown model or version is NOT_FOUND before the body is read
             body = await self._read_json(request)
             spec.signature_name = _signature_name(body)
-            handler = handlers[verb]
-            return f"rest.{verb}", lambda: handler(spec, body)
-        if request.method == "GET" and not verb:
-            if match["metadata"] == "metadata":
-                return "rest.metadata", lambda: self._metadata(spec)
+            handler = handlers[api]
+            return lambda: handler(spec, body)
+        if api == "rest.metadata":
+            return lambda: self._metadata(spec)
+        if api == "rest.status":
             status_request = get_model_status_pb2.GetModelStatusRequest(model_spec=spec)
-            return "rest.status", lambda: proto_json(self._manager.status_response(status_request))
+            return lambda: proto_json(self._manager.status_response(status_request))
         raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
 
     async def _run(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -207,6 +205,17 @@ class _RestHandlers:
         if waiting:
             body["not_serving"] = waiting
         return _JSONResponse(body, status_code=503 if waiting else 200)
+
+
+def _api_name(method: str, match: re.Match[str] | None) -> str:
+    """The API a request calls, as TF Serving dispatches it (``rest.unknown`` for a malformed one)."""
+    if match is None:
+        return "rest.unknown"
+    if method == "POST" and match["verb"] in ("predict", "classify", "regress"):
+        return f"rest.{match['verb']}"
+    if method == "GET" and not match["verb"]:
+        return "rest.metadata" if match["metadata"] == "metadata" else "rest.status"
+    return "rest.unknown"
 
 
 def _label_scores(classifications: classification_pb2.Classifications) -> list[list[Any]]:

@@ -198,6 +198,12 @@ def test_client_mistakes_are_400_never_500(http, path, body, words):
     assert words in response.json()["error"]
 
 
+def test_rest_looks_the_model_up_before_reading_the_body(http):
+    body = b'{"instances": [' + b"1.0," * 10_000 + b"not json at all"
+    response = http.post("/v1/models/no_such_model:predict", content=body)
+    assert response.status_code == 404 and "no_such_model" in response.json()["error"]
+
+
 def test_status_of_a_model_without_versions_is_not_found(models, http):
     request = get_model_status_pb2.GetModelStatusRequest()
     request.model_spec.name = "empty"
