@@ -61,18 +61,23 @@ def make_tfxio(examples: Examples, split: str, schema: Any = None, telemetry: st
 
 
 def read_record_batch(examples: Examples, split: str, batch_size: int = 4096) -> Any:
-    """In-process: one split's tf.Examples as a single Arrow RecordBatch, decoded by tfx-bsl's
-    C++ decoder in small batches (faster than one huge batch or TFXIO's tf.data parsing)."""
+    """In-process: one split's tf.Examples as a single Arrow RecordBatch. tf.data reads the
+    gzipped records while tfx-bsl's C++ decoder turns small chunks into Arrow on two
+    threads (it releases the GIL); this is several times faster than TFXIO's tf.data parsing."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import tensorflow as tf
     from tfx_bsl.coders import example_coder
 
     decoder = example_coder.ExamplesToRecordBatchDecoder()
-    batches = []
-    for path in split_files(examples, split):
-        compression = "GZIP" if path.endswith(".gz") else ""
-        dataset = tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=1 << 24).batch(batch_size)
-        batches.extend(decoder.DecodeBatch(chunk.numpy().tolist()) for chunk in dataset)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = []
+        for path in split_files(examples, split):
+            compression = "GZIP" if path.endswith(".gz") else ""
+            for chunk in tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=1 << 24).batch(batch_size):
+                pending.append(pool.submit(decoder.DecodeBatch, list(chunk.numpy())))
+        batches = [future.result() for future in pending]
     if not batches:
         raise InputDataError(f"split {split!r} of {examples.uri} holds no examples")
     # a feature absent from a whole chunk decodes as missing or null-typed there: promote
