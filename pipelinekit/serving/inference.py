@@ -24,9 +24,9 @@ from pipelinekit.serving.errors import InvalidInputError
 from pipelinekit.serving.servable import DEFAULT_SIGNATURE, Servable
 from pipelinekit.serving.tensor_checks import check_request_tensors
 from pipelinekit.serving.tensors import (
+    fill_tensor_proto,
     from_tensor_proto,
     stack_examples,
-    to_tensor_proto,
 )
 
 __all__ = [
@@ -96,7 +96,7 @@ class InferenceService:
         response = predict_pb2.PredictResponse()
         _fill_spec(response.model_spec, servable, signature_name)
         for name, array in outputs.items():
-            response.outputs[name].CopyFrom(to_tensor_proto(array))
+            fill_tensor_proto(response.outputs[name], array)
         return response
 
     def classify(

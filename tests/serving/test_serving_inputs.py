@@ -176,3 +176,27 @@ def test_any_json_value_converts_or_is_invalid_argument(value, dtype):
     except InvalidInputError:
         return
     assert array.dtype == (object if dtype == types_pb2.DT_STRING else tf.dtypes.as_dtype(dtype).as_numpy_dtype)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    dims=st.lists(st.integers(0, 4), max_size=3),
+    dtype=st.sampled_from([np.float32, np.float64, np.float16, np.int8, np.int32, np.int64, np.uint64, np.bool_]),
+)
+def test_output_protos_decode_to_the_array_as_make_tensor_proto_does(dims, dtype):
+    from pipelinekit.serving.tensors import fill_tensor_proto
+
+    array = (np.arange(int(np.prod(dims))) % 3).astype(dtype).reshape(dims)
+    proto = tensor_pb2.TensorProto()
+    fill_tensor_proto(proto, array[..., ::-1] if dims else array)  # also a view that is not contiguous
+    expected = tf.make_tensor_proto(array[..., ::-1] if dims else array)
+    assert proto.dtype == expected.dtype and proto.tensor_shape == expected.tensor_shape
+    np.testing.assert_array_equal(tf.make_ndarray(proto), tf.make_ndarray(expected))
+
+
+def test_string_outputs_take_the_library_path():
+    from pipelinekit.serving.tensors import fill_tensor_proto
+
+    proto = tensor_pb2.TensorProto()
+    fill_tensor_proto(proto, np.array([b"a", b"bc"], dtype=object))
+    assert proto.string_val == [b"a", b"bc"] and proto.dtype == types_pb2.DT_STRING
