@@ -6,6 +6,7 @@ Each server owns its registry, so several servers in one process (as in tests) d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -40,6 +41,7 @@ class ServerMetrics:
             registry=self.registry,
         )
         self._is_served = is_served
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.registry.register(_VersionsCollector(available_versions))
 
     def observe(self, model: str, api: str, status: str, seconds: float) -> None:
@@ -49,8 +51,12 @@ class ServerMetrics:
         """
         if not self._is_served(model):
             model = UNKNOWN_MODEL
-        self._requests.labels(model, api, status).inc()
-        self._latency.labels(model, api, status).observe(seconds)
+        key = (model, api, status)
+        children = self._children.get(key)
+        if children is None:  # labels() costs a lock and a lookup per call: keep the children
+            children = self._children[key] = (self._requests.labels(*key), self._latency.labels(*key))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
