@@ -181,3 +181,25 @@ def test_import_example_gen_rejects_records_that_are_not_examples(tmp_path):
     result = _run_gen(tmp_path / "root", tmp_path / "data", component=ImportExampleGen)
     node = result.nodes["ImportExampleGen"]
     assert node.status == "failed" and re.search(r"records in .*r.tfrecord are not tf.Examples", str(node.error.__cause__))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"output_config": proto.Output(split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="a", hash_buckets=0)]))},
+         r"hash_buckets > 0"),
+        ({"input_config": proto.Input(splits=[proto.Input.Split(name="a", pattern="*"), proto.Input.Split(name="b", pattern="*")]),
+          "output_config": proto.Output(split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="t", hash_buckets=1)]))},
+         r"split_config needs exactly one input split"),
+        ({"input_config": proto.Input(splits=[proto.Input.Split(name="a", pattern="*"), proto.Input.Split(name="a", pattern="x")])},
+         r"unique names"),
+        ({"range_config": proto.RangeConfig(static_range=proto.StaticRange(start_span_number=1, end_span_number=2))},
+         r"start_span_number == end_span_number"),
+    ],
+    ids=["zero_buckets", "split_config_with_two_inputs", "duplicate_input_names", "range_of_spans"],
+)
+def test_bad_split_and_range_configs_fail_with_a_clear_message(tmp_path, arguments, message):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text("a\n1\n")
+    node = _run_gen(tmp_path / "root", tmp_path / "data", **arguments).nodes["CsvExampleGen"]
+    assert node.status == "failed" and re.search(message, str(node.error.__cause__)), str(node.error.__cause__)

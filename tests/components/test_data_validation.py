@@ -178,3 +178,27 @@ def test_import_schema_gen_copies_a_schema_and_rejects_a_broken_one(tmp_path, da
     assert node.status == "failed"
     assert re.search(r"schema file .*bad.pbtxt, line 2: not a text-format Schema", str(node.error.__cause__))
     assert not os.path.exists(tmp_path / "bad" / "ImportSchemaGen" / "schema") or not os.listdir(tmp_path / "bad" / "ImportSchemaGen" / "schema")
+
+
+def test_a_column_whose_type_changes_in_a_new_span_fails_validation_naming_it(tmp_path, data_run):
+    import shutil
+
+    from components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
+    from pipelinekit.tfx import proto
+
+    data = tmp_path / "data"
+    shutil.copytree(data_run.data, data)
+    (data / "span-2").mkdir()
+    lines = penguins_csv_text().splitlines()
+    (data / "span-2" / "penguins.csv").write_text("\n".join([lines[0]] + [line.rsplit(",", 1)[0] + ",y" + line.rsplit(",", 1)[1] for line in lines[1:]]) + "\n")
+    schema_file = tmp_path / "schema.pbtxt"
+    shutil.copy(os.path.join(data_run.output("SchemaGen", "schema").uri, "schema.pbtxt"), schema_file)
+    gen = CsvExampleGen(input_base=str(data), input_config=proto.Input(splits=[proto.Input.Split(name="all", pattern="span-{SPAN}/*.csv")]))
+    stats = StatisticsGen(examples=gen.outputs["examples"])
+    check = ExampleValidator(statistics=stats.outputs["statistics"], schema=ImportSchemaGen(schema_file=str(schema_file)).outputs["schema"],
+                             fail_on_anomalies=True)
+    result = LocalDagRunner().run(Pipeline("types", str(tmp_path / "root"), [check]))
+    assert result.output("CsvExampleGen", "examples").span == 2
+    node = result.nodes["ExampleValidator"]
+    assert node.status == "failed"
+    assert re.search(r"feature 'year': .*UNEXPECTED_DATA_TYPE|feature 'year': .*TYPE", str(node.error.__cause__)), str(node.error.__cause__)
