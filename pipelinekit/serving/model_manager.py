@@ -260,6 +260,7 @@ class ModelManager:
         on_disk = list_version_dirs(config.base_path)
         self._attempts.forget_missing(config.name, on_disk)
         wanted = select_versions(config.model_version_policy, on_disk)
+        self._cancel_unwanted_retries(config.name, wanted)
         if not wanted:
             if config.name not in self._empty:  # say it once, not on every poll
                 self._empty.add(config.name)
@@ -267,7 +268,6 @@ class ModelManager:
                 logger.warning("model %r: no version under %r fits %s", config.name, config.base_path, policy)
             return
         self._empty.discard(config.name)
-        self._cancel_unwanted_retries(config.name, wanted)
         for version in sorted(wanted, reverse=True):
             if self._needs_load(config.name, version, on_disk[version], retries_only):
                 self._load(config.name, version, on_disk[version])

@@ -119,3 +119,16 @@ def test_negative_limits_are_refused(tmp_path, flag):
     add_serve_arguments(parser)
     with pytest.raises(ModelConfigError, match=flag.split("=")[0]):
         _server_options(parser.parse_args(["--model_base_path", str(tmp_path), flag]))
+
+
+def test_a_version_waiting_for_a_retry_ends_when_its_folder_is_deleted(start_server, tmp_path):
+    base = tmp_path / "half"
+    (base / "1").mkdir(parents=True)
+    server = start_server(
+        single_model_config("half", str(base)),
+        poll_wait_seconds=0.05,
+        load_retry=LoadRetryPolicy(max_retries=1000, interval_s=0.05),
+    )
+    with Client(server.grpc_address, "half") as client:
+        shutil.rmtree(base / "1")
+        wait_for(lambda: _states(client) == {1: ("END", "CANCELLED")}, what="the deleted version to end")
