@@ -10,11 +10,14 @@ import time
 import traceback
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mlmd_helpers import raw_store
 from toy_components import Numbers, combine, generate, read_numbers, scale, write_numbers
 
 from pipelinekit import BeamDagRunner, InputArtifact, LocalDagRunner, OutputArtifact, Pipeline, component
 from pipelinekit.errors import DefinitionError
+from pipelinekit.orchestration.scheduling import ReadyQueue
 from pipelinekit.orchestration.session import RunSession
 
 
@@ -266,3 +269,74 @@ def test_a_real_sigint_during_a_beam_run_ends_it_quickly_with_a_short_traceback(
     assert "apache_beam" not in stderr and len(stderr.strip().splitlines()) < 10, stderr
     assert stderr.strip().endswith("KeyboardInterrupt"), stderr
     assert run_statuses(pipeline_root) == ["INTERRUPTED"]
+
+
+@st.composite
+def dags(draw) -> dict[str, tuple[str, ...]]:
+    """Random DAGs of up to 8 nodes: node i may read from any node before it."""
+    count = draw(st.integers(1, 8))
+    return {f"n{j}": tuple(f"n{i}" for i in range(j) if draw(st.booleans())) for j in range(count)}
+
+
+def largest_antichain(upstream: dict[str, tuple[str, ...]]) -> int:
+    """By brute force: the most nodes none of which depends, directly or not, on another."""
+    from itertools import combinations
+
+    ancestors: dict[str, set[str]] = {}
+    for node, ups in upstream.items():  # keys are in dependency order
+        ancestors[node] = set(ups).union(*(ancestors[u] for u in ups))
+    nodes = list(upstream)
+    for size in range(len(nodes), 0, -1):
+        for group in combinations(nodes, size):
+            if all(a not in ancestors[b] and b not in ancestors[a] for a, b in combinations(group, 2)):
+                return size
+    return 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(dags(), st.integers(1, 4))
+def test_the_ready_queue_hands_out_every_node_once_after_its_upstream(upstream, workers):
+    queue = ReadyQueue(upstream, list(upstream))
+    assert queue.max_concurrency >= largest_antichain(upstream)
+    done: list[str] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        while (node := queue.take()) is not None:
+            with lock:
+                problems.extend(f"{node} before {u}" for u in upstream[node] if u not in done)
+            time.sleep(0.001)
+            with lock:
+                done.append(node)
+            queue.done(node)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads), "a worker is stuck waiting"
+    assert problems == [] and sorted(done) == sorted(upstream)
+
+
+def test_the_concurrency_bound_is_exact_for_chains_fan_outs_and_a_staircase():
+    assert ReadyQueue({"a": (), "b": ("a",), "c": ("b",)}, ["a", "b", "c"]).max_concurrency == 1
+    fan = {"s": (), **{f"f{i}": ("s",) for i in range(5)}}
+    assert ReadyQueue(fan, list(fan)).max_concurrency == 5
+    stairs = {"a1": (), "a2": ("a1",), "b2": ("a1",), "a3": ("a2",), "c3": ("a2",), "a4": ("a3",)}
+    assert ReadyQueue(stairs, list(stairs)).max_concurrency == largest_antichain(stairs) == 3  # wider than any layer
+    cached = ReadyQueue({"a": (), "b": ("a",), "c": ("a",)}, ["b", "c"])  # a settled from the cache
+    assert cached.max_concurrency == 2 and {cached.take(), cached.take()} == {"b", "c"}
+
+
+def test_a_closed_queue_releases_waiting_workers():
+    queue = ReadyQueue({"a": (), "b": ("a",)}, ["a", "b"])
+    assert queue.take() == "a"
+    answers: list[str | None] = []
+    waiter = threading.Thread(target=lambda: answers.append(queue.take()))  # b waits for a
+    waiter.start()
+    time.sleep(0.05)
+    queue.close(RuntimeError("runner failed"))
+    waiter.join(timeout=5)
+    assert answers == [None] and str(queue.error) == "runner failed"
