@@ -14,7 +14,6 @@ import builtins
 import dis
 import functools
 import hashlib
-import importlib.util
 import inspect
 import logging
 import os
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelinekit.orchestration.canonical import Unfingerprintable, canonical_json
+from pipelinekit.orchestration.fingerprint import source_file
 
 __all__ = ["function_digest", "is_user_module"]
 
@@ -163,7 +163,7 @@ class _Walker:
                 self._add("library import", module_name)
                 self.libraries.add(top)
             return
-        origin = _source_file(module_name)
+        origin = source_file(module_name)
         if origin and os.path.abspath(origin).startswith(_LIBRARY_ROOTS):
             self._add("library import", module_name)
             self.libraries.add(top)
@@ -186,26 +186,6 @@ class _Walker:
         type_module = type(value).__module__
         if _module_kind(type_module) == "library":
             self.libraries.add(type_module.split(".")[0])
-
-
-def _source_file(module_name: str) -> str | None:
-    """The file a module would be loaded from, found without importing anything: ``find_spec`` on
-    a dotted name imports the parent packages, which for a library can take a second."""
-    top, *rest = module_name.split(".")
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if not rest:
-        return spec.origin if spec.origin and os.path.isfile(spec.origin) else None
-    for folder in spec.submodule_search_locations or ():
-        base = os.path.join(folder, *rest)
-        for candidate in (base + ".py", os.path.join(base, "__init__.py")):
-            if os.path.isfile(candidate):
-                return candidate
-    return None
 
 
 def _is_code_like(value: Any) -> bool:

@@ -22,6 +22,7 @@ __all__ = [
     "path_manifest",
     "code_fingerprint",
     "module_sources",
+    "source_file",
     "imported_names",
     "distribution_versions",
 ]
@@ -91,23 +92,38 @@ def code_fingerprint(executor: str) -> dict[str, str]:
     return {name: digest(source) for name, (_, source) in sorted(sources.items())}
 
 
-def _module_file(name: str) -> str | None:
+def source_file(module_name: str) -> str | None:
+    """The ``.py`` file a module would be loaded from, found without importing anything.
+
+    ``find_spec`` on a dotted name imports the parent packages: slow for a library, and racy when
+    another thread is importing the same package (it can answer None for a module half
+    initialised), so only the top-level name goes through it; submodules are found on disk.
+    """
+    top, *rest = module_name.split(".")
     try:
-        spec = importlib.util.find_spec(name)
+        spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return None
-    origin = spec.origin if spec else None
-    return origin if origin and origin.endswith(".py") else None
+    if spec is None:
+        return None
+    if not rest:
+        return spec.origin if spec.origin and spec.origin.endswith(".py") and os.path.isfile(spec.origin) else None
+    for folder in spec.submodule_search_locations or ():
+        base = os.path.join(folder, *rest)
+        for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(candidate):
+                return candidate
+    return None
 
 
 def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
     """``{name: (path, source)}`` for a module and the modules it imports from its own folder tree
     (its top-level package, or its directory for a top-level module), read from disk."""
-    first = _module_file(module_name)
+    first = source_file(module_name)
     if first is None:
         return {}
     top = module_name.split(".")[0]
-    root = os.path.dirname(first) if "." not in module_name else os.path.dirname(_module_file(top) or first)
+    root = os.path.dirname(first) if "." not in module_name else os.path.dirname(source_file(top) or first)
     found: dict[str, tuple[str, bytes]] = {}
     pending = [module_name]
     inside = os.path.abspath(root) + os.sep
@@ -115,7 +131,7 @@ def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
         name = pending.pop()
         if name in found or not _is_under(name.split(".")[0], inside):  # checked first: find_spec("a.b") imports "a"
             continue
-        path = _module_file(name)
+        path = source_file(name)
         if path is None or not os.path.abspath(path).startswith(inside):
             continue
         with open(path, "rb") as handle:
@@ -127,7 +143,7 @@ def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
 
 @functools.lru_cache(maxsize=1024)
 def _is_under(top_level: str, folder: str) -> bool:
-    path = _module_file(top_level)
+    path = source_file(top_level)
     return path is not None and os.path.abspath(path).startswith(folder)
 
 

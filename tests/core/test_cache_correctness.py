@@ -339,3 +339,20 @@ def test_a_parse_disturbed_by_another_thread_is_retried(monkeypatch):
     source = b"import os\nfrom . import sibling\n# unique: disturbed parse\n"
     assert fingerprint.imported_names(source, "pkg.mod", "/x/pkg/mod.py") == ["os", "pkg", "pkg.sibling"]
     assert len(calls) == 2
+
+
+def test_an_executor_key_imports_nothing_so_threads_importing_the_package_cannot_disturb_it(user_package):
+    """Keys were computed with find_spec on dotted names, which imports the parent packages and
+    can answer None while another thread is importing them: two CsvExampleGen nodes starting
+    together failed with "executor code changed on disk"."""
+    from pipelinekit.orchestration.fingerprint import code_fingerprint
+
+    package = user_package / "never_imported_pkg"
+    (package / "sub").mkdir(parents=True)
+    _write_module(package, "__init__", "raise RuntimeError('importing the package is not allowed here')\n")
+    _write_module(package / "sub", "__init__", "")
+    _write_module(package / "sub", "helpers", "VALUE = 1\n")
+    _write_module(package / "sub", "executor", "from never_imported_pkg.sub.helpers import VALUE\n\ndef run(context):\n    pass\n")
+    modules = code_fingerprint("never_imported_pkg.sub.executor:run")
+    assert sorted(modules) == ["never_imported_pkg.sub.executor", "never_imported_pkg.sub.helpers"]
+    assert "never_imported_pkg" not in sys.modules
