@@ -27,7 +27,8 @@ def use_keras3() -> None:
 
     if not getattr(tf.keras, "_tfll_initialized", True):  # still unresolved: drop the flag first
         os.environ.pop(_LEGACY_FLAG, None)
-    version = tf.keras.version()
+    version_fn = getattr(tf.keras, "version", None)  # Keras 3 has version(); tf_keras (Keras 2) does not
+    version = version_fn() if version_fn else str(getattr(tf.keras, "__version__", "2"))
     if not version.startswith("3."):
         raise KerasVersionError(
             f"tf.keras is Keras {version} (tf_keras) in this process: {_LEGACY_FLAG} was set before anything "

@@ -115,6 +115,7 @@ def test_keras3_is_pinned_before_tft_and_a_late_pin_fails_clearly():
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout.strip().splitlines()[-1]
 
-    assert run("pin_first").startswith("KERAS 3.") and run("pin_first").endswith("False")
+    pinned = run("pin_first")
+    assert pinned.startswith("KERAS 3.") and pinned.endswith("False")
     late = run("tft_first")
     assert late.startswith("ERROR tf.keras is Keras 2") and "TF_USE_LEGACY_KERAS" in late
