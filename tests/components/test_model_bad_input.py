@@ -105,7 +105,7 @@ def test_eval_config_forms_need_no_tfma_import_and_parse_alike():
 def bad_run(tmp_path_factory):
     """One pipeline whose nodes each get one kind of bad input, on the shared run's artifacts."""
     from pipelinekit import LocalDagRunner, Pipeline, importer
-    from pipelinekit.types.standard import Examples, Model, TransformGraph
+    from pipelinekit.types.standard import Examples, Model, ModelBlessing, TransformGraph
 
     good = shared_model_run(str(tmp_path_factory.getbasetemp() / "model_run"))
     tmp = tmp_path_factory.mktemp("bad_input")
@@ -148,6 +148,24 @@ def bad_run(tmp_path_factory):
         components.Pusher(
             model=broken.outputs["result"], infra_blessing=infra.outputs["blessing"], push_destination=_destination(str(tmp / "push"))
         ).with_id("broken_pusher"),
+    ]
+    not_blessed = tmp / "not_blessed"
+    not_blessed.mkdir()
+    (not_blessed / "NOT_BLESSED").touch()
+    verdict = importer(str(not_blessed), ModelBlessing, custom_properties={"blessed": 0}).with_id("verdict")
+    nodes += [
+        components.BulkInferrer(
+            examples=raw.outputs["result"], model=model.outputs["result"], model_blessing=verdict.outputs["result"]
+        ).with_id("unblessed_inferrer"),
+        components.BulkInferrer(
+            examples=raw.outputs["result"], model=model.outputs["result"], model_spec=proto.ModelSpec(model_signature_name=["nope"])
+        ).with_id("signature_typo"),
+        components.InfraValidator(
+            model=model.outputs["result"],
+            examples=raw.outputs["result"],
+            serving_spec=proto.ServingSpec(),
+            request_spec=proto.RequestSpec(tensorflow_serving=proto.TensorFlowServingRequestSpec(signature_names=["nope"])),
+        ).with_id("request_typo"),
     ]
     result = LocalDagRunner().run(Pipeline("bad_inputs", str(tmp / "root"), nodes))
     return result, str(tmp), str(no_run_fn), good.module_file
@@ -224,3 +242,18 @@ def test_infra_validator_rejects_a_broken_saved_model_and_it_is_not_pushed(bad_r
     pushed = result.nodes["broken_pusher"].outputs["pushed_model"][0]
     assert pushed.custom_properties["pushed"] == 0 and "infra_blessing" in pushed.custom_properties["reason"]
     assert not os.path.exists(os.path.join(root, "push")) or not [n for n in os.listdir(os.path.join(root, "push")) if n.isdigit()]
+
+
+def test_bulk_inferrer_skips_an_unblessed_model_and_says_so(bad_run):
+    result = bad_run[0]
+    output = result.nodes["unblessed_inferrer"].outputs["inference_result"][0]
+    assert os.listdir(output.uri) == [] and "is not blessed" in output.custom_properties["reason"]
+
+
+def test_signature_typos_name_the_field(bad_run):
+    result, root, _, _ = bad_run
+    message = _failure(result, "signature_typo")
+    assert "model_spec.model_signature_name names ['nope']" in message and "serving_default" in message
+    message = _failure(result, "request_typo")
+    assert "request_spec.tensorflow_serving.signature_names names 'nope'" in message and "classify" in message
+    _nothing_published(root, "signature_typo")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -221,3 +222,29 @@ def test_second_run_is_fully_cached_and_pushes_nothing_new(run):
     assert {r.status for r in again.nodes.values()} == {"cached"}, {n: r.reason for n, r in again.nodes.items()}
     assert sorted(os.listdir(run.serving_dir)) == before
     assert time.perf_counter() - started < 10
+
+
+def test_pusher_waits_until_the_server_serves_the_new_version(run, tmp_path):
+    from components.pusher.executor import run_pusher
+    from pipelinekit.dsl.context import ExecutionContext
+    from pipelinekit.serving import Client, ModelServer, ServerOptions, single_model_config
+    from pipelinekit.tfx import proto
+    from pipelinekit.tfx.utils.proto_utils import proto_to_json
+    from pipelinekit.types.standard import PushedModel
+
+    base = str(tmp_path / "serving")
+    shutil.copytree(run.serving_dir, base)
+    server = ModelServer(
+        ServerOptions(single_model_config("penguin", base), grpc_port=0, rest_port=None, poll_wait_seconds=0.2)
+    ).start()
+    try:
+        destination = proto.PushDestination(filesystem=proto.PushDestination.Filesystem(base_directory=base))
+        pushed = PushedModel(str(tmp_path / "pushed"))
+        context = ExecutionContext("p", str(tmp_path), "Pusher", "run", 1, str(tmp_path))
+        config = {"serving_address": server.grpc_address, "serving_model_name": "penguin", "serving_timeout_s": 60}
+        run_pusher(context, pushed, proto_to_json(destination), model=run.output("worse_trainer", "model"), custom_config=config)
+        with Client(server.grpc_address, "penguin", timeout_s=5) as client:
+            states = {s.version: s.state for s in client.status()}
+        assert states[int(pushed.pushed_version)] == "AVAILABLE"
+    finally:
+        server.stop(grace_s=0)
