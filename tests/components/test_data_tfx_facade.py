@@ -37,7 +37,8 @@ def _create_pipeline(pipeline_name, pipeline_root, data_root, module_file, metad
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"], module_file=module_file,
-        custom_config={"top_k": 3}, splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval"]))
+        custom_config={"top_k": 3}, splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval"]),
+        disable_statistics=True)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
