@@ -174,6 +174,7 @@ class _RestHandlers:
         servable = self._service.resolve(spec)
         where = servable.describe(spec.signature_name or DEFAULT_SIGNATURE)
         inputs, row_format = json_to_inputs(body, servable.signature_def(spec.signature_name), where)
+        body.clear()  # the parsed JSON is several times the arrays' size: let it go before the answer is built
         # run exactly the version whose signature shaped the inputs
         outputs = self._service.predict_arrays(servable, spec.signature_name, inputs)
         return outputs_to_json(outputs, row_format, where)

@@ -172,8 +172,21 @@ def to_json_value(array: np.ndarray, binary: bool = False) -> Any:
     if array.dtype == object:
         return _encode_strings(array.tolist(), binary)
     if array.dtype in (np.float32, np.float16):
-        return array.astype(str).astype(np.float64).tolist()
+        return _shortest_floats(array).tolist()
     return array.tolist()
+
+
+_FLOAT_CHUNK = 65536  # values formatted at a time: the text of a whole big output would take 64 bytes each
+
+
+def _shortest_floats(array: np.ndarray) -> np.ndarray:
+    """float64s that print as the shortest digits of each float32/float16 value, chunk by chunk."""
+    flat = array.reshape(-1)
+    result = np.empty(flat.shape, dtype=np.float64)
+    for start in range(0, flat.size, _FLOAT_CHUNK):
+        # 16 characters hold any float32 or float16 shortest repr ("-1.1754944e-38")
+        result[start : start + _FLOAT_CHUNK] = flat[start : start + _FLOAT_CHUNK].astype("<U16").astype(np.float64)
+    return result.reshape(array.shape)
 
 
 def _encode_strings(value: Any, binary: bool) -> Any:

@@ -76,3 +76,31 @@ def test_memory_of_unloaded_versions_is_returned(start_server, tmp_path):
         growth_mb = (resident_bytes() - first) / 2**20
     assert growth_mb < WEIGHTS_MB, f"{SWAPS} swaps of a {WEIGHTS_MB} MB model kept {growth_mb:.0f} MB"
     assert os.path.isdir(os.path.join(base, str(SWAPS + 1)))
+
+
+def test_a_big_rest_request_takes_a_bounded_multiple_of_its_size(server):
+    """JSON costs many times its size as Python objects; the answer must not add a text copy per value."""
+    import threading
+
+    import httpx
+
+    body = b'{"inputs": [' + b"1.5," * (1024 * 1024) + b"1.5]}"
+    peak, stop = [0], threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], resident_bytes())
+            stop.wait(0.002)
+
+    release_memory()
+    before = resident_bytes()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        response = httpx.post(f"{server.rest_url}/v1/models/half_plus_two:predict", content=body, timeout=60)
+    finally:
+        stop.set()
+        watcher.join()
+    assert response.status_code == 200 and len(response.json()["outputs"]) == 1024 * 1024 + 1
+    ratio = (peak[0] - before) / len(body)
+    assert ratio < 30, f"a {len(body) >> 20} MB REST request took {ratio:.0f}x its size at its peak"
