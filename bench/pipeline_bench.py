@@ -287,14 +287,14 @@ def run_rows(
         Row(f"{wall}, with start-up and imports", seconds(cold.wall), "first node start to last node end", seconds(span),
             ratio(cold.wall, span)),
     ]  # fmt: skip
+    described = wall if per_node else f"{wall}: {cold.summary()}"
     if cold_reference:
-        rows.append(
-            Row(wall, seconds(cold.wall), cold_reference[0], seconds(cold_reference[1]), ratio(cold.wall, cold_reference[1]))
-        )
+        reference, reference_wall = cold_reference
+        rows.append(Row(described, seconds(cold.wall), reference, seconds(reference_wall), ratio(cold.wall, reference_wall)))
+    elif not per_node:
+        rows.append(Row(described, seconds(cold.wall)))
     if per_node:
         rows.extend(node_rows(name, cold))
-    else:
-        rows.append(Row(f"{name}: cold: {cold.summary()}", seconds(cold.wall)))
     for run in runs[1:]:
         rows.append(
             Row(f"{name}: {run.label}: {run.summary()}", seconds(run.wall), wall, seconds(cold.wall), ratio(run.wall, cold.wall))
