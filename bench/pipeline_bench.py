@@ -126,9 +126,12 @@ class Timed:
 def timed(command: list[str], cwd: str = REPO, env: dict[str, str] | None = None, timeout: float = 1800) -> Timed:
     """Run ``command``, returning its wall time and output (never raises on a non-zero exit)."""
     start = time.perf_counter()
-    out = subprocess.run(
-        command, cwd=cwd, env={**os.environ, **QUIET_ENV, **(env or {})}, capture_output=True, text=True, timeout=timeout
-    )
+    full_env = {**os.environ, **QUIET_ENV, **(env or {})}
+    try:
+        out = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        partial = error.stdout.decode(errors="replace") if isinstance(error.stdout, bytes) else error.stdout or ""
+        return Timed(time.perf_counter() - start, -1, partial, f"timed out after {timeout:.0f} s")
     return Timed(time.perf_counter() - start, out.returncode, out.stdout, out.stderr)
 
 
