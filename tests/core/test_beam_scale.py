@@ -3,8 +3,6 @@ layer, and a wide fan-out keeps every worker busy. Read from the times recorded 
 
 from __future__ import annotations
 
-import statistics
-
 from test_beam_runner import most_at_once, spans
 from toy_components import generate, scale
 
@@ -19,20 +17,26 @@ def chain(root: str, length: int) -> Pipeline:
     return Pipeline("deep", root, [node])
 
 
-def test_a_100_deep_chain_pays_beams_cost_once_not_per_node(pipeline_root):
-    import apache_beam  # noqa: F401 - the first import in a process takes seconds; not what is measured here
+def test_a_100_deep_chain_pays_beams_cost_once_not_per_node(pipeline_root, monkeypatch):
+    import apache_beam
 
+    stages = []
+    real_flat_map = apache_beam.FlatMap
+
+    def counting_flat_map(*args, **kwargs):
+        stages.append(args[0])
+        return real_flat_map(*args, **kwargs)
+
+    monkeypatch.setattr(apache_beam, "FlatMap", counting_flat_map)
     result = BeamDagRunner().run(chain(pipeline_root, 100))
     result.raise_for_failure()
     times = spans(pipeline_root)
     order = ["generate"] + [f"s{i}" for i in range(99)]
     gaps = [times[after][0] - times[before][1] for before, after in zip(order, order[1:])]
     assert min(gaps) >= 0, "a node started before its input was published"
-    busy = sum(finished - started for started, finished in times.values())
-    overhead = result.duration - busy
-    # by layers, every node was a Beam stage of its own: about 10 s of overhead for this chain;
-    # now about 0.3 s (Beam's start-up once), up to about 1 s on a loaded machine
-    assert overhead < 2.0, f"{overhead:.2f}s of the run outside the nodes; median gap {statistics.median(gaps):.4f}s"
+    # by layers, every node was a Beam stage of its own (about 10 s of overhead for this chain);
+    # the time itself is measured by bench/core_bench.py, not asserted here
+    assert len(stages) == 1, f"{len(stages)} Beam stages for one run"
 
 
 def test_a_100_wide_fan_out_keeps_every_worker_busy(pipeline_root):
