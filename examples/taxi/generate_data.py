@@ -2,6 +2,8 @@
 
     .venv/bin/python examples/taxi/generate_data.py [--rows 100000] [--seed 7] [--output examples/taxi/data]
 
+The output folder defaults to ``$TAXI_DATA`` when set, the folder the pipeline reads.
+
 Each span is ``<output>/span-<n>/trips.csv`` with ``--rows`` rows, modelled loosely on the
 Chicago taxi trips that TFX's taxi example uses: trip start hour and day, pickup and dropoff
 community areas, miles, seconds, fare, payment type and company, and the label ``big_tip``
@@ -96,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="rows per span (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: %(default)s)")
-    default_output = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    default_output = os.environ.get("TAXI_DATA", os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
     parser.add_argument(
-        "--output", default=default_output, help="folder to write span-1/ and span-2/ into (default: examples/taxi/data)"
+        "--output", default=default_output, help="folder for span-1/ and span-2/ (default: $TAXI_DATA, else examples/taxi/data)"
     )
     args = parser.parse_args(argv)
     if args.rows < 1:

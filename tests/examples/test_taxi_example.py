@@ -70,6 +70,13 @@ def test_generator_is_deterministic_and_span_two_drifts_as_documented(data, tmp_
         assert set(frame["big_tip"]) == {0, 1}
 
 
+def test_generator_writes_where_the_pipeline_reads_by_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("TAXI_DATA", str(tmp_path / "shared"))
+    assert _module("generate_data").main(["--rows", "5"]) == 0
+    assert sorted(os.listdir(tmp_path / "shared")) == ["span-1", "span-2"]
+    assert (tmp_path / "shared" / "span-2" / "trips.csv").read_text().count("\n") == 6  # header and 5 rows
+
+
 def test_generator_rejects_a_bad_row_count(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(TAXI, "generate_data.py"), "--rows", "0", "--output", str(tmp_path)],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
