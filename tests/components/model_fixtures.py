@@ -90,7 +90,7 @@ def tuner_fn(fn_args: Any) -> Any:
     import keras_tuner
     import tensorflow_transform as tft
 
-    from components.tuner.component import TunerFnResult
+    from pipelinekit.tfx.components import TunerFnResult
 
     config = fn_args.custom_config or {}
     if config.get("pid_dir"):  # lets a test see which processes ran tuner_fn
@@ -296,7 +296,12 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
     raw = gen.outputs["examples"]
     evaluator = Evaluator(examples=raw, model=good.outputs["model"], eval_config=EVAL_CONFIG)
     worse_evaluator = Evaluator(
-        examples=raw, model=worse.outputs["model"], baseline_model=good.outputs["model"], eval_config=EVAL_CONFIG
+        examples=raw,
+        model=worse.outputs["model"],
+        baseline_model=good.outputs["model"],
+        schema=schema.outputs["schema"],
+        example_splits=["train", "eval"],
+        eval_config=EVAL_CONFIG,
     ).with_id("worse_evaluator")
     infra = InfraValidator(
         model=good.outputs["model"],

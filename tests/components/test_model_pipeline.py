@@ -93,6 +93,12 @@ def test_good_model_is_blessed_with_tfx_custom_properties(run):
 
 
 def test_worse_model_is_not_blessed_against_the_baseline_and_says_why(run):
+    import tensorflow_model_analysis as tfma
+
+    evaluation = tfma.load_eval_result(run.output("worse_evaluator", "evaluation").uri, model_name="candidate")
+    examples = run.output("CsvExampleGen", "examples")
+    total = sum(len(_examples(examples.split_uri(s))) for s in examples.splits)
+    assert dict(evaluation.slicing_metrics)[()][""][""]["example_count"]["doubleValue"] == total  # both splits
     blessing = run.output("worse_evaluator", "blessing")
     assert os.listdir(blessing.uri) == ["NOT_BLESSED"]
     props = blessing.custom_properties
