@@ -196,6 +196,7 @@ class PipelineRun:
     nodes: list[NodeTime]
     tf_loaded: str = ""
     error: str = ""
+    pushed_versions: int = 0
 
     def node_span(self) -> float:
         """From the first node's start to the last node's end: the run without process start-up."""
@@ -210,7 +211,7 @@ class PipelineRun:
         cached = len(self.nodes) - len(self.ran())
         ran = ", ".join(f"{n.node_id} {n.seconds:.1f}" for n in sorted(self.ran(), key=lambda n: -n.seconds)) or "nothing"
         tf = {"True": "; TensorFlow imported", "False": "; TensorFlow not imported"}.get(self.tf_loaded, "")
-        return f"ran {len(self.ran())} (s: {ran}), {cached} cached{tf}"
+        return f"ran {len(self.ran())} (s: {ran}), {cached} cached{tf}; {self.pushed_versions} pushed version(s) so far"
 
 
 def node_times(metadata_path: str, pipeline_name: str) -> list[NodeTime]:
@@ -232,14 +233,16 @@ def node_times(metadata_path: str, pipeline_name: str) -> list[NodeTime]:
 
 
 def run_pipeline(
-    label: str, command: list[str], cwd: str, env: dict[str, str], metadata_path: str, pipeline_name: str
+    label: str, command: list[str], cwd: str, env: dict[str, str], store: tuple[str, str], serving_dir: str
 ) -> PipelineRun:
-    """One run in a fresh process, its wall time, and its per-node times read back from MLMD."""
+    """One run in a fresh process, its wall time, its per-node times read back from MLMD (``store``
+    is the metadata path and the pipeline name), and how many model versions are pushed by now."""
     result = timed(command, cwd=cwd, env=env)
     tf_loaded = result.stdout.rpartition("TF_LOADED=")[2].strip()
-    nodes = node_times(metadata_path, pipeline_name) if os.path.exists(metadata_path) else []
+    nodes = node_times(*store) if os.path.exists(store[0]) else []
     error = result.failure() if result.returncode != 0 else ""
-    return PipelineRun(label, result.seconds, nodes, tf_loaded, error)
+    pushed = len([v for v in os.listdir(serving_dir) if v.isdigit()]) if os.path.isdir(serving_dir) else 0
+    return PipelineRun(label, result.seconds, nodes, tf_loaded, error, pushed)
 
 
 def penguin_runs(work: str) -> list[PipelineRun]:
@@ -255,7 +258,8 @@ def penguin_runs(work: str) -> list[PipelineRun]:
     runs = []
     for label, steps in plan:
         env = {"PENGUIN_ROOT": root, "PENGUIN_TRAIN_STEPS": steps}
-        runs.append(run_pipeline(label, command, REPO, env, os.path.join(root, "metadata.sqlite"), "penguin"))
+        store = (os.path.join(root, "metadata.sqlite"), "penguin")
+        runs.append(run_pipeline(label, command, REPO, env, store, os.path.join(root, "serving_model", "penguin")))
         print(f"penguin {label}: {runs[-1].wall:.1f} s, {runs[-1].summary()}", file=sys.stderr, flush=True)
     return runs
 
@@ -269,7 +273,10 @@ def tfx_runs(work: str) -> list[PipelineRun]:
     command = [sys.executable, "penguin_pipeline_local.py"]
     runs = []
     for label in ("cold", "identical rerun (2nd)", "identical rerun (3rd)"):
-        runs.append(run_pipeline(label, command, folder, {"HOME": home}, metadata_path, TFX_PIPELINE_NAME))
+        store = (metadata_path, TFX_PIPELINE_NAME)
+        runs.append(
+            run_pipeline(label, command, folder, {"HOME": home}, store, os.path.join(folder, "serving_model", TFX_PIPELINE_NAME))
+        )
         print(f"tfx penguin {label}: {runs[-1].wall:.1f} s, {runs[-1].summary()}", file=sys.stderr, flush=True)
     return runs
 
