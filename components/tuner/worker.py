@@ -46,7 +46,10 @@ def main(argv: list[str]) -> int:
         request = json.load(handle)
     inputs = {key: None for key in ("examples", "schema", "transform_graph", "base_model")}
     inputs.update({key: _artifact(record) for key, record in request["inputs"].items()})
+    # Each worker keeps its trials' files in its own folder, so no worker's tuner (even one made
+    # with overwrite=True) can delete another's; the trials themselves live in the parent's oracle.
     settings = request["settings"]
+    settings["working_dir"] = os.path.join(settings["working_dir"], os.environ["KERASTUNER_TUNER_ID"])
     user_fn = UserFunction("tuner_fn", settings["module_file"], settings["tuner_fn"])
     result = call_tuner_fn(user_fn, tuner_fn_args(inputs, settings))
     result.tuner.search(**result.fit_kwargs)
