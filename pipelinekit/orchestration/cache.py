@@ -16,7 +16,13 @@ from typing import Any
 from pipelinekit.dsl.node import Node
 from pipelinekit.orchestration.canonical import canonical_json
 from pipelinekit.orchestration.code_digest import function_digest
-from pipelinekit.orchestration.fingerprint import code_fingerprint, digest, distribution_versions, path_fingerprint
+from pipelinekit.orchestration.fingerprint import (
+    code_fingerprint,
+    digest,
+    distribution_versions,
+    module_file_sources,
+    path_fingerprint,
+)
 from pipelinekit.types.annotations import ExternalPath, ModuleFile
 from pipelinekit.types.artifact import Artifact
 from pipelinekit.version import __version__
@@ -85,15 +91,15 @@ def effective_parameters(node: Node) -> dict[str, Any]:
 
 
 def _external_fingerprint(path: str, is_module_file: bool) -> str:
-    """Content digest of an external file or folder; for a module file, also of the ``.py`` files
-    beside it, which it may import."""
+    """Content digest of an external file or folder; for a module file, of it and of the modules
+    beside it that it imports (``import penguin_utils_base``), found by reading its imports."""
     if not os.path.exists(path):
         return "missing"
     if not is_module_file or not os.path.isfile(path):
         return path_fingerprint(path)
     folder = os.path.dirname(os.path.abspath(path))
-    siblings = sorted(name for name in os.listdir(folder) if name.endswith(".py"))
-    return digest(path_fingerprint(path), *(f"{name}:{path_fingerprint(os.path.join(folder, name))}" for name in siblings))
+    sources = module_file_sources(path)
+    return digest(*(f"{os.path.relpath(file, folder)}:{digest(source)}" for file, source in sorted(sources.items())))
 
 
 def _library_versions(names: set[str]) -> dict[str, str]:

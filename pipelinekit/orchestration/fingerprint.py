@@ -22,6 +22,7 @@ __all__ = [
     "path_manifest",
     "code_fingerprint",
     "module_sources",
+    "module_file_sources",
     "source_file",
     "imported_names",
     "distribution_versions",
@@ -139,6 +140,34 @@ def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
         found[name] = (path, source)
         pending.extend(imported_names(source, name, path))
     return found
+
+
+def module_file_sources(path: str) -> dict[str, bytes]:
+    """A user module file and the modules beside it that it imports, directly or not (``import
+    penguin_utils_base as base``), by file path: what the module file's code depends on, and no
+    other file of its folder (editing the pipeline file next to it must not re-key Transform)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    found: dict[str, bytes] = {}
+    pending = [(os.path.splitext(os.path.basename(path))[0], os.path.abspath(path))]
+    while pending:
+        name, file = pending.pop()
+        if file in found:
+            continue
+        with open(file, "rb") as handle:
+            found[file] = handle.read()
+        for imported in imported_names(found[file], name, file):
+            local = _local_module(folder, imported)
+            if local is not None:
+                pending.append((imported, local))
+    return found
+
+
+def _local_module(folder: str, module_name: str) -> str | None:
+    base = os.path.join(folder, *module_name.split("."))
+    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -28,6 +28,7 @@ from pipelinekit import (
     component,
 )
 from pipelinekit.orchestration.cache import compute_cache_key
+from pipelinekit.types import ModuleFile
 
 
 def _write_module(folder, name: str, source: str) -> str:
@@ -356,3 +357,28 @@ def test_an_executor_key_imports_nothing_so_threads_importing_the_package_cannot
     modules = code_fingerprint("never_imported_pkg.sub.executor:run")
     assert sorted(modules) == ["never_imported_pkg.sub.executor", "never_imported_pkg.sub.helpers"]
     assert "never_imported_pkg" not in sys.modules
+
+
+def test_a_module_file_keys_on_the_siblings_it_imports_and_no_others(tmp_path):
+    @component
+    def transforms(out: OutputArtifact[Numbers], module_file: Parameter[ModuleFile] = "") -> None:
+        write_numbers(out, [1.0])
+
+    _write_module(tmp_path, "module", "import utils_base as base\nfrom helpers.deep import VALUE\n")
+    _write_module(tmp_path, "utils_base", "SCALE = 1\n")
+    (tmp_path / "helpers").mkdir()
+    _write_module(tmp_path / "helpers", "__init__", "")
+    _write_module(tmp_path / "helpers", "deep", "VALUE = 1\n")
+    _write_module(tmp_path, "pipeline", "STEPS = 100\n")
+
+    def key() -> str:
+        return compute_cache_key(transforms(module_file=str(tmp_path / "module.py")), {}).digest
+
+    first = key()
+    _write_module(tmp_path, "pipeline", "STEPS = 200\n")  # the pipeline file beside it: not used by the module
+    assert key() == first
+    _write_module(tmp_path, "utils_base", "SCALE = 2\n")
+    second = key()
+    assert second != first
+    _write_module(tmp_path / "helpers", "deep", "VALUE = 2\n")
+    assert key() != second
