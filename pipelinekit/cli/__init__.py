@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve)
     serve.set_defaults(handler=run_serve)
+
+    from pipelinekit.cli.route import add_route_arguments, run_route
+
+    route = sub.add_parser("route", help="list and change a running server's routes (its admin API, on loopback)")
+    add_route_arguments(route)
+    route.set_defaults(handler=run_route)
     return parser
 
 

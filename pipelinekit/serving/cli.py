@@ -94,6 +94,30 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="most bytes a request's input tensors may decode to; more is RESOURCE_EXHAUSTED "
         "(default: %(default)s)",
     )
+    routes = parser.add_argument_group("routes and request logs (docs/SERVING.md, Routes)")
+    routes.add_argument("--route_config_file", help="YAML file of routes: splits, shadows, fallbacks")
+    routes.add_argument(
+        "--route_config_file_poll_wait_seconds",
+        type=float,
+        default=1.0,
+        help="re-read --route_config_file this often; 0 reads it once (default: %(default)s)",
+    )
+    routes.add_argument(
+        "--admin_port", type=int, help="serve the route admin API on 127.0.0.1 at this port (0 picks one)"
+    )
+    routes.add_argument(
+        "--admin_token_file", help="the admin API's token; created with mode 0600 when missing"
+    )
+    routes.add_argument(
+        "--route_metadata_path", help="SQLite ML Metadata store recording every route change"
+    )
+    routes.add_argument("--request_log_dir", help="write sampled requests here as PredictionLog TFRecords")
+    routes.add_argument(
+        "--request_log_sample_rate",
+        type=float,
+        default=1.0,
+        help="share of requests logged, 0 to 1 (default: %(default)s)",
+    )
     batching = parser.add_argument_group("batching")
     batching.add_argument(
         "--enable_batching",
@@ -126,7 +150,8 @@ def run_serve(args: argparse.Namespace) -> int:
         logger.error("%s", exc)
         return 2
     print(f"Serving {server.manager.model_names}: gRPC {server.grpc_address}", end="")
-    print(f", REST {server.rest_url}" if server.rest_port else "", flush=True)
+    print(f", REST {server.rest_url}" if server.rest_port else "", end="")
+    print(f", route admin {server.admin.url}" if server.admin else "", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -151,6 +176,8 @@ def _server_options(args: argparse.Namespace):
         config = single_model_config(args.model_name, args.model_base_path)
     else:
         raise ModelConfigError("pass --model_base_path (with --model_name), or --model_config_file")
+    if not 0 <= args.request_log_sample_rate <= 1:
+        raise ModelConfigError(f"--request_log_sample_rate must be between 0 and 1, got {args.request_log_sample_rate}")
     lowest = {"max_request_bytes": 1, "max_tensor_bytes": 1, "max_num_load_retries": 0, "load_retry_interval_micros": 0}
     for flag, low in lowest.items():
         if getattr(args, flag) < low:
@@ -167,6 +194,13 @@ def _server_options(args: argparse.Namespace):
         grpc_max_threads=args.grpc_max_threads,
         max_tensor_bytes=args.max_tensor_bytes,
         load_retry=LoadRetryPolicy(args.max_num_load_retries, args.load_retry_interval_micros / 1e6),
+        route_config_file=args.route_config_file,
+        route_poll_wait_seconds=args.route_config_file_poll_wait_seconds,
+        admin_port=args.admin_port,
+        admin_token_file=args.admin_token_file,
+        route_metadata_path=args.route_metadata_path,
+        request_log_dir=args.request_log_dir,
+        request_log_sample_rate=args.request_log_sample_rate,
         batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros)
         if args.enable_batching
         else None,

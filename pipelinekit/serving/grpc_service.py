@@ -31,6 +31,7 @@ from pipelinekit.serving.errors import InvalidInputError, StatusError
 from pipelinekit.serving.inference import InferenceService
 from pipelinekit.serving.metrics import ServerMetrics
 from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.router import ROUTE_KEY_HEADER, route_key
 
 __all__ = ["MalformedRequest", "ModelServicer", "PredictionServicer", "create_grpc_server"]
 
@@ -72,7 +73,12 @@ class _Servicer:
         self._metrics = metrics
 
     def _call(self, api: str, request, context: grpc.ServicerContext, method: Callable):
-        return _handle(self._metrics, api, _model_name(request), context, lambda: method(_parsed(request)))
+        key = next((value for name, value in context.invocation_metadata() if name == ROUTE_KEY_HEADER), None)
+        token = route_key.set(key if isinstance(key, str) else None)  # the sticky-split key of a route
+        try:
+            return _handle(self._metrics, api, _model_name(request), context, lambda: method(_parsed(request)))
+        finally:
+            route_key.reset(token)
 
 
 def _parsed(request):

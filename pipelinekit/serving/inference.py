@@ -37,6 +37,7 @@ __all__ = [
     "Resolver",
     "Runner",
     "run_direct",
+    "with_context",
 ]
 
 DEFAULT_MAX_TENSOR_BYTES = 256 * 1024 * 1024
@@ -74,15 +75,15 @@ class InferenceService:
         """The servable a model_spec names (NOT_FOUND if none)."""
         return self._resolve(spec)
 
-    def predict_arrays(
-        self,
-        servable: Servable,
-        signature_name: str,
-        inputs: Mapping[str, np.ndarray],
-        output_filter: Sequence[str] = (),
-    ) -> dict[str, np.ndarray]:
-        """Run a predict signature of ``servable`` on arrays; the named output arrays."""
-        return self._run(servable, signature_name, inputs, output_filter)
+    def predict_for(
+        self, servable: Servable, spec: model_pb2.ModelSpec, inputs: Mapping[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], model_pb2.ModelSpec]:
+        """REST's predict: run ``servable`` (the version whose signature shaped ``inputs``) for a
+        request to ``spec``; the outputs and the model_spec of the version that answered."""
+        outputs = self._run(servable, spec.signature_name, inputs, ())
+        answered = model_pb2.ModelSpec()
+        _fill_spec(answered, servable, spec.signature_name)
+        return outputs, answered
 
     def predict(self, request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
         """Predict: the model, signature, dtypes and sizes are checked before any tensor is built."""
@@ -230,7 +231,7 @@ def _input_examples(request_input: input_pb2.Input, where: str) -> list[tf.train
     elif kind == "example_list_with_context":
         context = request_input.example_list_with_context.context
         examples = [
-            _with_context(example, context) for example in request_input.example_list_with_context.examples
+            with_context(example, context) for example in request_input.example_list_with_context.examples
         ]
     else:
         examples = []
@@ -241,7 +242,7 @@ def _input_examples(request_input: input_pb2.Input, where: str) -> list[tf.train
     return examples
 
 
-def _with_context(example: tf.train.Example, context: tf.train.Example) -> tf.train.Example:
+def with_context(example: tf.train.Example, context: tf.train.Example) -> tf.train.Example:
     merged = tf.train.Example()
     merged.CopyFrom(context)
     merged.MergeFrom(example)

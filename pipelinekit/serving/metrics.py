@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["CONTENT_TYPE", "ServerMetrics"]
+__all__ = ["CONTENT_TYPE", "RequestLogMetrics", "RouteMetrics", "ServerMetrics"]
 
 UNKNOWN_MODEL = "_unknown_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -43,6 +43,8 @@ class ServerMetrics:
         self._is_served = is_served
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.registry.register(_VersionsCollector(available_versions))
+        self.routes = RouteMetrics(self.registry)
+        self.request_log = RequestLogMetrics(self.registry)
 
     def observe(self, model: str, api: str, status: str, seconds: float) -> None:
         """Record one finished request; names of models not served count as ``_unknown_``.
@@ -61,6 +63,72 @@ class ServerMetrics:
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
+
+
+class RouteMetrics:
+    """Per route and target: calls, latency, fallbacks taken, late answers, shadow outcomes, trips.
+
+    Routes and targets come from the route file, so the label sets stay bounded.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["route", "target"]
+        self._calls = Counter(
+            "pipelinekit_route_target_calls", "Calls a route made to a target, by status code.",
+            [*labels, "status"], registry=registry,
+        )  # fmt: skip
+        self._latency = Histogram(
+            "pipelinekit_route_target_latency_seconds", "Latency of a route's calls to a target.",
+            labels, buckets=_LATENCY_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self._fallbacks = Counter(
+            "pipelinekit_route_fallbacks", "Requests a route answered with a target other than the split's pick.",
+            labels, registry=registry,
+        )  # fmt: skip
+        self._late = Counter(
+            "pipelinekit_route_late_answers", "Answers that came after the route had answered.", labels,
+            registry=registry,
+        )  # fmt: skip
+        self._shadow = Counter(
+            "pipelinekit_route_shadow_calls", "Shadow copies by outcome: agree, disagree, error, dropped.",
+            [*labels, "outcome"], registry=registry,
+        )  # fmt: skip
+        self._tripped = Counter(
+            "pipelinekit_route_protection_trips", "Targets switched off by protection (error rate or p99).",
+            labels, registry=registry,
+        )  # fmt: skip
+
+    def observe(self, route: str, target: str, status: str, seconds: float) -> None:
+        self._calls.labels(route, target, status).inc()
+        self._latency.labels(route, target).observe(seconds)
+
+    def fallback(self, route: str, target: str) -> None:
+        self._fallbacks.labels(route, target).inc()
+
+    def late(self, route: str, target: str) -> None:
+        self._late.labels(route, target).inc()
+
+    def shadow(self, route: str, target: str, outcome: str) -> None:
+        self._shadow.labels(route, target, outcome).inc()
+
+    def tripped(self, route: str, target: str) -> None:
+        self._tripped.labels(route, target).inc()
+
+
+class RequestLogMetrics:
+    """Request log records written and dropped (queue full or write failure), by model."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._records = Counter(
+            "pipelinekit_request_log_records", "PredictionLog records by outcome: written or dropped.",
+            ["model", "outcome"], registry=registry,
+        )  # fmt: skip
+
+    def written(self, model: str) -> None:
+        self._records.labels(model, "written").inc()
+
+    def dropped(self, model: str) -> None:
+        self._records.labels(model, "dropped").inc()
 
 
 class _VersionsCollector(Collector):

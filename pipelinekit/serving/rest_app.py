@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from starlette.applications import Starlette
@@ -41,6 +41,7 @@ from pipelinekit.serving.errors import (
 from pipelinekit.serving.inference import InferenceService
 from pipelinekit.serving.metrics import CONTENT_TYPE, ServerMetrics
 from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.router import ROUTE_KEY_HEADER, route_key
 from pipelinekit.serving.servable import DEFAULT_SIGNATURE
 from pipelinekit.serving.tensors import (
     examples_from_json,
@@ -68,6 +69,7 @@ _MODEL_PATH = re.compile(
 )
 _API_PREFIX = re.compile(r"/v1/", re.IGNORECASE)
 _MAX_VERSION = 2**63 - 1
+T = TypeVar("T")
 
 
 class _JSONResponse(JSONResponse):
@@ -133,7 +135,8 @@ class _RestHandlers:
             body = await self._read_json(request)
             spec.signature_name = _signature_name(body)
             handler = handlers[api]
-            return lambda: handler(spec, body)
+            key = request.headers.get(ROUTE_KEY_HEADER)
+            return lambda: _with_route_key(key, handler, spec, body)
         if api == "rest.metadata":
             return lambda: self._metadata(spec)
         if api == "rest.status":
@@ -176,8 +179,11 @@ class _RestHandlers:
         inputs, row_format = json_to_inputs(body, servable.signature_def(spec.signature_name), where)
         body.clear()  # the parsed JSON is several times the arrays' size: let it go before the answer is built
         # run exactly the version whose signature shaped the inputs
-        outputs = self._service.predict_arrays(servable, spec.signature_name, inputs)
-        return outputs_to_json(outputs, row_format, where)
+        outputs, answered = self._service.predict_for(servable, spec, inputs)
+        answer = outputs_to_json(outputs, row_format, where)
+        if answered.name != spec.name:  # a route: say which model and version answered
+            answer["model_spec"] = {"name": answered.name, "version": str(answered.version.value)}
+        return answer
 
     def _classify(self, spec: model_pb2.ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
         request = classification_pb2.ClassificationRequest(model_spec=spec, input=_input(body, spec))
@@ -206,6 +212,15 @@ class _RestHandlers:
         if waiting:
             body["not_serving"] = waiting
         return _JSONResponse(body, status_code=503 if waiting else 200)
+
+
+def _with_route_key(key: str | None, handler: Callable[..., T], *args: Any) -> T:
+    """Run ``handler`` with the request's sticky-split key (header ``x-route-key``) in force."""
+    token = route_key.set(key)
+    try:
+        return handler(*args)
+    finally:
+        route_key.reset(token)
 
 
 def _api_name(method: str, match: re.Match[str] | None) -> str:

@@ -12,14 +12,21 @@ from typing import TYPE_CHECKING
 import grpc
 import uvicorn
 
+from pipelinekit.serving.admin import AdminServer, write_token
 from pipelinekit.serving.batching import Batcher, BatchingOptions
+from pipelinekit.serving.errors import ModelConfigError
 from pipelinekit.serving.grpc_service import create_grpc_server
-from pipelinekit.serving.inference import DEFAULT_MAX_TENSOR_BYTES, InferenceService, run_direct
+from pipelinekit.serving.inference import DEFAULT_MAX_TENSOR_BYTES, run_direct
 from pipelinekit.serving.load_retries import LoadRetryPolicy
 from pipelinekit.serving.metrics import ServerMetrics
 from pipelinekit.serving.model_config import ModelServerConfig
 from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.request_log import RequestLog
 from pipelinekit.serving.rest_app import create_rest_app
+from pipelinekit.serving.route_records import RouteChangeRecorder
+from pipelinekit.serving.route_watch import RouteFileWatcher
+from pipelinekit.serving.routed_service import RoutedInferenceService
+from pipelinekit.serving.router import Router
 
 if TYPE_CHECKING:
     from typing import Self
@@ -48,6 +55,13 @@ class ServerOptions:
     batching: BatchingOptions | None = None
     max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES
     load_retry: LoadRetryPolicy = field(default_factory=LoadRetryPolicy)
+    route_config_file: str | None = None
+    route_poll_wait_seconds: float = 1.0
+    admin_port: int | None = None
+    admin_token_file: str | None = None
+    route_metadata_path: str | None = None
+    request_log_dir: str | None = None
+    request_log_sample_rate: float = 1.0
 
 
 class ModelServer:
@@ -62,9 +76,20 @@ class ModelServer:
         self.manager = ModelManager(
             options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry
         )
-        self.metrics = ServerMetrics(self.manager.available_versions, self.manager.serves)
+        self.metrics = ServerMetrics(self.manager.available_versions, self._known_name)
+        recorder = RouteChangeRecorder(options.route_metadata_path) if options.route_metadata_path else None
+        self.router = Router(self.manager.serves, self.metrics.routes, recorder)
+        self.request_log = (
+            RequestLog(options.request_log_dir, options.request_log_sample_rate, self.metrics.request_log)
+            if options.request_log_dir
+            else None
+        )
         runner = Batcher(options.batching).run if options.batching else run_direct
-        self.service = InferenceService(self.manager.servable, runner, options.max_tensor_bytes)
+        self.service = RoutedInferenceService(
+            self.manager.servable, self.router, runner, options.max_tensor_bytes, self.request_log
+        )
+        self.route_watcher: RouteFileWatcher | None = None
+        self.admin: AdminServer | None = None
         self.grpc_port = 0
         self.rest_port: int | None = None
         self._grpc_server: grpc.Server | None = None
@@ -88,8 +113,20 @@ class ModelServer:
             self.stop(grace_s=0)
             raise
 
+    def _known_name(self, name: str) -> bool:
+        return self.manager.serves(name) or self.router.is_route(name)
+
     def _start(self) -> ModelServer:
         self.manager.start()
+        if self.options.route_config_file:
+            self.route_watcher = RouteFileWatcher(
+                self.options.route_config_file, self.router, self.options.route_poll_wait_seconds
+            ).start()
+        if self.options.admin_port is not None:
+            if not self.options.admin_token_file:
+                raise ModelConfigError("--admin_port needs --admin_token_file (created with mode 0600 if missing)")
+            token = write_token(self.options.admin_token_file)
+            self.admin = AdminServer(self.router, token, self.options.admin_port).start()
         grpc_server, self.grpc_port = create_grpc_server(
             self.service,
             self.manager,
@@ -155,6 +192,13 @@ class ModelServer:
             self._rest_thread.join(timeout=grace_s + 10)
         if self._grpc_server is not None:
             self._grpc_server.stop(grace_s).wait()
+        if self.admin is not None:
+            self.admin.stop()
+        if self.route_watcher is not None:
+            self.route_watcher.stop()
+        self.router.close()
+        if self.request_log is not None:
+            self.request_log.close()
         self.manager.stop()
         self._stopped.set()
         logger.info("model server stopped")

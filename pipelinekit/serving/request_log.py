@@ -1,0 +1,231 @@
+"""Request logging in TF Serving's format, written off the request path.
+
+A sampled share of requests (``sample_rate``) is queued (bounded; when full the record is dropped
+and counted) for one background writer, which builds ``tensorflow.serving.PredictionLog`` records
+and writes them to gzipped TFRecord files, per model and UTC day::
+
+    <log_dir>/<model>/prediction_logs/<YYYYMMDD>/part-<HHMMSS>-<n>.tfrecord.gz   PredictionLog
+    <log_dir>/<model>/examples/<YYYYMMDD>/part-<HHMMSS>-<n>.tfrecord.gz          tf.Example inputs
+
+A file is written under a hidden name and renamed when complete (after ``max_records`` records,
+``max_age_s`` seconds, at the day's end, or at shutdown), so readers only ever see whole files.
+The ``examples`` files hold the logged inputs that are tf.Examples (Classify and Regress inputs;
+Predict string inputs that parse as tf.Example): ``tfdv.generate_statistics_from_tfrecord`` reads
+them as they are, and ImportExampleGen reads a day as a span with the input pattern
+``{YYYY}{MM}{DD}/*.gz`` under ``<log_dir>/<model>/examples``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+import tensorflow as tf
+from google.protobuf.message import DecodeError
+from tensorflow_serving.apis import (
+    classification_pb2,
+    model_pb2,
+    predict_pb2,
+    prediction_log_pb2,
+    regression_pb2,
+)
+
+from pipelinekit.serving.inference import with_context
+from pipelinekit.serving.metrics import RequestLogMetrics
+from pipelinekit.serving.tensors import fill_tensor_proto
+
+__all__ = ["RequestLog"]
+
+logger = logging.getLogger(__name__)
+
+_Job = tuple[str, datetime.date, Callable[[], prediction_log_pb2.PredictionLog]]
+
+
+class RequestLog:
+    """Samples requests and writes them with one background thread; ``close()`` flushes."""
+
+    def __init__(
+        self,
+        log_dir: str,
+        sample_rate: float,
+        metrics: RequestLogMetrics,
+        max_queue: int = 1000,
+        max_records: int = 10_000,
+        max_age_s: float = 60.0,
+    ) -> None:
+        if not 0 <= sample_rate <= 1:
+            raise ValueError(f"--request_log_sample_rate must be between 0 and 1, got {sample_rate}")
+        self.log_dir = log_dir
+        self._rate = sample_rate
+        self._metrics = metrics
+        self._queue: queue.Queue[_Job | None] = queue.Queue(max_queue)
+        self._max_records = max_records
+        self._max_age_s = max_age_s
+        self._files: dict[tuple[str, str, datetime.date], _File] = {}
+        self._sequence = itertools.count()
+        self._thread = threading.Thread(target=self._write_loop, name="pipelinekit-request-log", daemon=True)
+        self._thread.start()
+
+    def predict(self, model: str, request: predict_pb2.PredictRequest, response: predict_pb2.PredictResponse) -> None:
+        def build() -> prediction_log_pb2.PredictionLog:
+            log = prediction_log_pb2.PredictionLog()
+            log.predict_log.request.CopyFrom(request)
+            log.predict_log.response.CopyFrom(response)
+            return log
+
+        self._submit(model, build)
+
+    def predict_arrays(
+        self,
+        model: str,
+        spec: model_pb2.ModelSpec,
+        inputs: Mapping[str, np.ndarray],
+        answered: model_pb2.ModelSpec,
+        outputs: Mapping[str, np.ndarray],
+    ) -> None:
+        """A REST predict, logged as the PredictRequest and PredictResponse it stands for."""
+
+        def build() -> prediction_log_pb2.PredictionLog:
+            log = prediction_log_pb2.PredictionLog()
+            log.predict_log.request.model_spec.CopyFrom(spec)
+            for name, array in inputs.items():
+                fill_tensor_proto(log.predict_log.request.inputs[name], array)
+            log.predict_log.response.model_spec.CopyFrom(answered)
+            for name, array in outputs.items():
+                fill_tensor_proto(log.predict_log.response.outputs[name], array)
+            return log
+
+        self._submit(model, build)
+
+    def classify(
+        self,
+        model: str,
+        request: classification_pb2.ClassificationRequest,
+        response: classification_pb2.ClassificationResponse,
+    ) -> None:
+        def build() -> prediction_log_pb2.PredictionLog:
+            log = prediction_log_pb2.PredictionLog()
+            log.classify_log.request.CopyFrom(request)
+            log.classify_log.response.CopyFrom(response)
+            return log
+
+        self._submit(model, build)
+
+    def regress(
+        self, model: str, request: regression_pb2.RegressionRequest, response: regression_pb2.RegressionResponse
+    ) -> None:
+        def build() -> prediction_log_pb2.PredictionLog:
+            log = prediction_log_pb2.PredictionLog()
+            log.regress_log.request.CopyFrom(request)
+            log.regress_log.response.CopyFrom(response)
+            return log
+
+        self._submit(model, build)
+
+    def _submit(self, model: str, build: Callable[[], prediction_log_pb2.PredictionLog]) -> None:
+        """Queue one record if sampled; never waits (a full queue drops it, counted)."""
+        if self._rate < 1 and random.random() >= self._rate:
+            return
+        try:
+            self._queue.put_nowait((model, datetime.datetime.now(datetime.UTC).date(), build))
+        except queue.Full:
+            self._metrics.dropped(model)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Write what is queued, complete every open file, stop the writer."""
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+
+    def _write_loop(self) -> None:
+        while True:
+            try:
+                job = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                self._rotate(time.monotonic())
+                continue
+            if job is None:
+                break
+            model, day, build = job
+            try:
+                log = build()
+                self._file(model, "prediction_logs", day).write(log.SerializeToString())
+                for example in _logged_examples(log):
+                    self._file(model, "examples", day).write(example)
+                self._metrics.written(model)
+            except Exception:  # a full disk or a bad record must not stop the writer
+                logger.exception("request log for model %r: could not write a record", model)
+                self._metrics.dropped(model)
+            self._rotate(time.monotonic())
+        for key in list(self._files):
+            self._files.pop(key).complete()
+
+    def _file(self, model: str, kind: str, day: datetime.date) -> _File:
+        key = (model, kind, day)
+        handle = self._files.get(key)
+        if handle is None:
+            for old in [k for k in self._files if k[:2] == (model, kind) and k[2] != day]:
+                self._files.pop(old).complete()  # the day is over
+            folder = os.path.join(self.log_dir, model, kind, day.strftime("%Y%m%d"))
+            name = f"part-{datetime.datetime.now(datetime.UTC):%H%M%S}-{next(self._sequence)}.tfrecord.gz"
+            handle = self._files[key] = _File(folder, name)
+        return handle
+
+    def _rotate(self, now: float) -> None:
+        for key, handle in list(self._files.items()):
+            if handle.records >= self._max_records or now - handle.opened >= self._max_age_s:
+                self._files.pop(key).complete()
+
+
+class _File:
+    """One gzipped TFRecord file, written under a hidden name until complete."""
+
+    def __init__(self, folder: str, name: str) -> None:
+        os.makedirs(folder, exist_ok=True)
+        self.path = os.path.join(folder, name)
+        self._partial = os.path.join(folder, f".{name}.partial")
+        self._writer = tf.io.TFRecordWriter(self._partial, tf.io.TFRecordOptions(compression_type="GZIP"))
+        self.records = 0
+        self.opened = time.monotonic()
+
+    def write(self, record: bytes) -> None:
+        self._writer.write(record)
+        self.records += 1
+
+    def complete(self) -> None:
+        self._writer.close()
+        os.replace(self._partial, self.path)
+
+
+def _logged_examples(log: prediction_log_pb2.PredictionLog) -> Iterator[bytes]:
+    """The serialized tf.Examples a logged request carried."""
+    kind = log.WhichOneof("log_type")
+    if kind in ("classify_log", "regress_log"):
+        request_input = getattr(log, kind).request.input
+        if request_input.WhichOneof("kind") == "example_list":
+            yield from (e.SerializeToString() for e in request_input.example_list.examples)
+        elif request_input.WhichOneof("kind") == "example_list_with_context":
+            merged = request_input.example_list_with_context
+            yield from (with_context(e, merged.context).SerializeToString() for e in merged.examples)
+    elif kind == "predict_log":
+        for proto in log.predict_log.request.inputs.values():
+            if proto.dtype == tf.string.as_datatype_enum and proto.string_val:
+                values = list(proto.string_val)
+                if all(_is_example(v) for v in values):
+                    yield from values
+
+
+def _is_example(data: bytes) -> bool:
+    """Whether ``data`` is a serialized tf.Example with features (not any bytes that happen to parse)."""
+    try:
+        example = tf.train.Example.FromString(data)
+    except DecodeError:
+        return False
+    return bool(example.features.feature)
