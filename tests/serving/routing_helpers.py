@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 from serving_helpers import HALF_PLUS_TWO_VERSION, push_version
 
 

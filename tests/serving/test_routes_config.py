@@ -1,0 +1,110 @@
+"""Route files: parsing, errors that name the line and field, and the Router's checks (no server)."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from pipelinekit.serving.metrics import RouteMetrics
+from pipelinekit.serving.router import Router, route_key
+from pipelinekit.serving.routes import RouteConfigError, parse_routes
+
+GOOD = """
+routes:
+  - name: penguins
+    split:
+      - {model: stable, version: 1, weight: 90}
+      - {model: canary, weight: 10}
+    shadows: [{model: candidate, label: next}]
+    fallback: {deadline_ms: 50, targets: [{model: simple}]}
+    protection: {window_s: 10, min_requests: 5, max_p99_ms: 200}
+"""
+
+
+def _router(served=("stable", "canary", "candidate", "simple")) -> Router:
+    from prometheus_client import CollectorRegistry
+
+    return Router(lambda name: name in served, RouteMetrics(CollectorRegistry()))
+
+
+def test_a_good_file_parses_to_routes():
+    [route] = parse_routes(GOOD, "routes.yaml").values()
+    assert [t.key for t in route.split] == ["stable/1", "canary"]
+    assert [t.weight for t in route.split] == [90.0, 10.0]
+    assert [t.key for t in route.shadows] == ["candidate@next"]
+    assert [t.key for t in route.fallbacks] == ["simple"] and route.deadline_ms == 50.0
+    assert route.protection is not None and route.protection.max_p99_ms == 200.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("routes: 3", "line 1: routes must be a list"),
+        ("routes:\n  - name: r\n    split: [{model: a, weight: -1}]\n", "line 3: route 'r' split: weight is '-1'"),
+        ("routes:\n  - name: r\n    spilt: []\n", "unknown field 'spilt'"),
+        ("routes:\n  - split: [{model: a}]\n", "a route needs a name"),
+        ("routes:\n  - name: r\n    split: [{model: a, version: x}]\n", "version is 'x'; expected a number above 0"),
+        ("routes:\n  - name: r\n    split: [{model: a, weight: 0}]\n", "at least one split weight must be above 0"),
+        ("routes:\n  - name: r\n    split: [{model: a}]\n    fallback: {targets: []}\n", "needs deadline_ms"),
+        ("routes:\n  - name: r\n    split: [{model: a}]\n  - name: r\n    split: [{model: a}]\n", "defined twice"),
+        ("routes:\n  - name: r\n    split: [{model: a, version: 1, label: x}]\n", "both version and label"),
+        ("routes:\n  - name: r\n    split: [{model: a}]\n    protection: {window_s: 3}\n", "max_error_rate or max_p99_ms"),
+        ("routes: [\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_file_names_the_file_line_and_field(text, expected):
+    with pytest.raises(RouteConfigError) as error:
+        parse_routes(text, "routes.yaml")
+    assert "routes.yaml" in str(error.value) and expected in str(error.value)
+
+
+def test_routes_must_name_served_models_and_not_shadow_one():
+    router = _router(served=("stable",))
+    with pytest.raises(RouteConfigError, match="target 'canary' names no served model"):
+        router.set_routes(parse_routes(GOOD))
+    clash = parse_routes("routes:\n  - name: stable\n    split: [{model: stable}]\n")
+    with pytest.raises(RouteConfigError, match="has the name of a served model"):
+        router.set_routes(clash)
+    assert router.routes == {}
+
+
+def test_a_bad_set_keeps_the_routes_in_force():
+    router = _router()
+    router.set_routes(parse_routes(GOOD))
+    before = router.routes
+    with pytest.raises(RouteConfigError):
+        router.set_routes(parse_routes("routes:\n  - name: x\n    split: [{model: nowhere}]\n"))
+    assert router.routes == before
+
+
+def test_sticky_keys_pick_the_same_target_and_split_by_weight():
+    router = _router()
+    router.set_routes(parse_routes(GOOD))
+    route = router.routes["penguins"]
+    picks = collections.Counter()
+    for user in range(2000):
+        token = route_key.set(f"user-{user}")
+        try:
+            first = router._candidates(route)[0].key
+            assert all(router._candidates(route)[0].key == first for _ in range(3))
+        finally:
+            route_key.reset(token)
+        picks[first] += 1
+    # 10% of 2,000 keys: sd = sqrt(2000 * 0.1 * 0.9) = 13.4; allow 4.5 sd
+    assert abs(picks["canary"] - 200) < 60, picks
+
+
+def test_weights_and_rollback_change_the_route():
+    router = _router()
+    router.set_routes(parse_routes(GOOD))
+    route = router.change(
+        "penguins", "set-weights", lambda r: r.with_weights({"canary": 100, "stable/1": 0}), "tester", {}
+    )
+    assert {t.key: t.weight for t in route.split} == {"stable/1": 0.0, "canary": 100.0}
+    with pytest.raises(RouteConfigError, match="has no split target"):
+        router.change("penguins", "set-weights", lambda r: r.with_weights({"nope": 1}), "tester", {})
+    assert router.rollback("penguins", "tester").split[0].weight == 90.0
+    with pytest.raises(RouteConfigError, match="no earlier state"):
+        router.rollback("penguins", "tester")
+    router.close()
