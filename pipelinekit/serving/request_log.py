@@ -38,6 +38,7 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
+from pipelinekit.serving.errors import ModelConfigError
 from pipelinekit.serving.inference import with_context
 from pipelinekit.serving.metrics import RequestLogMetrics
 from pipelinekit.serving.tensors import fill_tensor_proto
@@ -62,7 +63,7 @@ class RequestLog:
         max_age_s: float = 60.0,
     ) -> None:
         if not 0 <= sample_rate <= 1:
-            raise ValueError(f"--request_log_sample_rate must be between 0 and 1, got {sample_rate}")
+            raise ModelConfigError(f"--request_log_sample_rate must be between 0 and 1, got {sample_rate}")
         self.log_dir = log_dir
         self._rate = sample_rate
         self._metrics = metrics
