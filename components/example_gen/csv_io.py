@@ -49,7 +49,7 @@ def infer_column_types(files: list[str]) -> tuple[list[str], dict[str, str | Non
         for batch in _string_batches(path, header):
             rows += batch.num_rows
             for name in header:
-                kinds[name] = _wider(kinds[name], _column_type(batch.column(name)))
+                kinds[name] = _wider(kinds[name], _column_type(batch.column(name), kinds[name]))
         if rows == 0:
             raise InputDataError(f"CSV file {path} has a header but no rows; add data or remove the file")
         per_file.append(kinds)
@@ -138,14 +138,18 @@ def _combine(name: str, files: list[str], kinds: list[str | None]) -> str | None
     return result
 
 
-def _column_type(column: Any) -> str | None:
+def _column_type(column: Any, known: str | None = None) -> str | None:
+    """The narrowest type of a column's non-empty cells, not narrower than ``known``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if known == "string":
+        return known
     values = column.drop_null()
     if len(values) == 0:
         return None
-    for kind, arrow_type in (("int", pa.int64()), ("float", pa.float64())):
+    candidates = (("int", pa.int64()), ("float", pa.float64()))
+    for kind, arrow_type in candidates[_TYPE_ORDER.index(known) if known else 0 :]:
         try:
             pc.cast(values, arrow_type)
             return kind
