@@ -72,7 +72,12 @@ class AdminServer:
         self._router = router
         self._token = token.encode()
         handler = type("_BoundHandler", (_Handler,), {"admin": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError as exc:
+            raise OSError(
+                f"cannot bind the route admin API at 127.0.0.1:{port}: {exc.strerror}. Pick another with --admin_port."
+            ) from exc
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="pipelinekit-admin", daemon=True)

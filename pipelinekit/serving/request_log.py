@@ -4,8 +4,8 @@ A sampled share of requests (``sample_rate``) is queued (bounded; when full the 
 and counted) for one background writer, which builds ``tensorflow.serving.PredictionLog`` records
 and writes them to gzipped TFRecord files, per model and UTC day::
 
-    <log_dir>/<model>/prediction_logs/<YYYYMMDD>/part-<HHMMSS>-<n>.tfrecord.gz   PredictionLog
-    <log_dir>/<model>/examples/<YYYYMMDD>/part-<HHMMSS>-<n>.tfrecord.gz          tf.Example inputs
+    <log_dir>/<model>/prediction_logs/<YYYYMMDD>/part-<HHMMSS>-<pid>-<n>.tfrecord.gz   PredictionLog
+    <log_dir>/<model>/examples/<YYYYMMDD>/part-<HHMMSS>-<pid>-<n>.tfrecord.gz          tf.Example inputs
 
 A file is written under a hidden name and renamed when complete (after ``max_records`` records,
 ``max_age_s`` seconds, at the day's end, or at shutdown), so readers only ever see whole files.
@@ -175,7 +175,9 @@ class RequestLog:
             for old in [k for k in self._files if k[:2] == (model, kind) and k[2] != day]:
                 self._files.pop(old).complete()  # the day is over
             folder = os.path.join(self.log_dir, model, kind, day.strftime("%Y%m%d"))
-            name = f"part-{datetime.datetime.now(datetime.UTC):%H%M%S}-{next(self._sequence)}.tfrecord.gz"
+            # the process id keeps two servers logging to one folder from writing the same file
+            now = datetime.datetime.now(datetime.UTC)
+            name = f"part-{now:%H%M%S}-{os.getpid()}-{next(self._sequence)}.tfrecord.gz"
             handle = self._files[key] = _File(folder, name)
         return handle
 
