@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 
 import pytest
 
@@ -107,4 +108,68 @@ def test_weights_and_rollback_change_the_route():
     assert router.rollback("penguins", "tester").split[0].weight == 90.0
     with pytest.raises(RouteConfigError, match="no earlier state"):
         router.rollback("penguins", "tester")
+    router.close()
+
+
+def _fake_run(behaviour: dict[str, tuple[float, bool]], calls: list[str]):
+    """A target runner: sleeps, then answers the target's name or raises INTERNAL."""
+    import time
+
+    from pipelinekit.serving.errors import StatusError
+
+    def run(spec):
+        calls.append(spec.name)
+        delay, ok = behaviour[spec.name]
+        time.sleep(delay)
+        if not ok:
+            raise StatusError(f"{spec.name} broke")
+        return spec.name
+
+    return run
+
+
+RACE = """
+routes:
+  - name: r
+    split: [{model: stable}]
+    fallback: {deadline_ms: 300, targets: [{model: canary}, {model: simple}]}
+    protection: {window_s: 30, min_requests: 4, max_error_rate: 0.5}
+"""
+
+
+def test_a_failed_primary_gives_the_next_answer_at_once_not_at_the_deadline():
+    import time
+
+    router = _router()
+    router.set_routes(parse_routes(RACE))
+    run = _fake_run({"stable": (0.0, False), "canary": (0.02, True), "simple": (0.0, True)}, [])
+    start = time.perf_counter()
+    assert router.call("r", "", run, lambda a, b: a == b) == "canary"  # preferred over the faster simple
+    assert time.perf_counter() - start < 0.25
+    run = _fake_run({"stable": (0.0, False), "canary": (0.0, False), "simple": (0.0, False)}, [])
+    with pytest.raises(Exception, match="stable broke"):  # all failed: the preferred target's error
+        router.call("r", "", run, lambda a, b: a == b)
+    router.close()
+
+
+def test_an_erroring_target_is_switched_off_and_the_route_falls_back():
+    import time
+
+    router = _router()
+    router.set_routes(parse_routes(RACE))
+    calls: list[str] = []
+    run = _fake_run({"stable": (0.0, False), "canary": (0.0, True), "simple": (0.0, True)}, calls)
+    for _ in range(6):
+        assert router.call("r", "", run, lambda a, b: a == b) == "canary"
+        time.sleep(0.11)  # the window is judged at most every 100 ms
+    assert "stable" in router.routes["r"].disabled
+    calls.clear()
+    assert router.call("r", "", run, lambda a, b: a == b) == "canary"
+    assert "stable" not in calls  # out of the route: not even tried
+    everything = frozenset({"stable", "canary", "simple"})
+    router.change("r", "disable", lambda r: dataclasses.replace(r, disabled=everything), "tester", {})
+    from pipelinekit.serving.router import RouteUnavailableError
+
+    with pytest.raises(RouteUnavailableError, match="every target is switched off"):
+        router.call("r", "", run, lambda a, b: a == b)
     router.close()

@@ -262,3 +262,15 @@ def test_a_route_refuses_a_version_and_unknown_routes_are_not_found(env):
     with pytest.raises(grpc.RpcError) as error:
         env["stub"].Predict(predict_request("nowhere"))
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_rest_classify_and_regress_go_through_a_route(env):
+    _apply(env, "routes:\n  - name: tabular\n    split: [{model: stable}]\n")
+    url = f"{env['server'].rest_url}/v1/models/tabular"
+    for verb, signature, expected in (("regress", "regress_x_to_y", [2.5]), ("classify", "classify_x_to_y", [[["", 2.5]]])):
+        body = json.dumps({"signature_name": signature, "examples": [{"x": 1.0}]}).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"{url}:{verb}", body)) as answer:
+            assert json.loads(answer.read())["results"] == expected
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/versions/1:predict", b'{"instances": [[1.0]]}'))
+    assert refused.value.code == 400 and "is a route" in json.loads(refused.value.read())["error"]
