@@ -22,7 +22,7 @@ class AdminClient:
     """Calls the admin API of the server on 127.0.0.1:``port`` with the token in ``token_file``."""
 
     def __init__(self, port: int, token_file: str, timeout_s: float = 10.0) -> None:
-        from pipelinekit.serving.admin import read_token
+        from pipelinekit.serving.admin_token import read_token
 
         self._url = f"http://127.0.0.1:{port}"
         self._token = read_token(token_file)

@@ -3,7 +3,7 @@
 ``GET /routes`` lists the routes in force; ``POST /routes/<name>/<action>`` with a JSON body changes
 one: ``weights`` ({"weights": {target: weight}}), ``promote`` and ``disable`` ({"target": key}),
 ``rollback`` ({}). Every request needs ``Authorization: Bearer <token>``, the content of the token
-file (created with mode 0600 when missing; refused when others can read it). A body may name
+file (see :mod:`pipelinekit.serving.admin_token`). A body may name
 ``who`` made the change; it is recorded with the change.
 """
 
@@ -13,63 +13,28 @@ import dataclasses
 import hmac
 import json
 import logging
-import os
-import secrets
-import stat
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pipelinekit.serving.errors import StatusError, http_status_for_code
+from pipelinekit.serving.route_watch import RouteFileWatcher
 from pipelinekit.serving.router import Router, describe_route
 from pipelinekit.serving.routes import Route, RouteConfigError
 
-__all__ = ["AdminServer", "read_token", "write_token"]
+__all__ = ["AdminServer"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_BODY = 64 * 1024
 
 
-def write_token(path: str) -> str:
-    """The token in ``path``, creating the file (mode 0600, a fresh random token) when missing."""
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return read_token(path)
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    return token
-
-
-def read_token(path: str) -> str:
-    """The token in ``path``; refused when the file is missing, empty or readable by others."""
-    try:
-        mode = os.stat(path).st_mode
-        with open(path, encoding="utf-8") as handle:
-            token = handle.read().strip()
-    except OSError as exc:
-        raise RouteConfigError(
-            f"cannot read the admin token file {path!r}: {exc.strerror}; start the server with "
-            "--admin_token_file to create it, and pass the same path here",
-            code="UNAUTHENTICATED",
-        ) from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise RouteConfigError(
-            f"the admin token file {path!r} can be read by others (mode {stat.S_IMODE(mode):o}); run chmod 600 on it",
-            code="PERMISSION_DENIED",
-        )
-    if not token:
-        raise RouteConfigError(f"the admin token file {path!r} is empty; delete it and restart the server")
-    return token
-
-
 class AdminServer:
     """Serves the admin API on 127.0.0.1:``port`` (0 picks one) until ``stop()``."""
 
-    def __init__(self, router: Router, token: str, port: int = 0) -> None:
+    def __init__(self, router: Router, token: str, port: int = 0, watcher: RouteFileWatcher | None = None) -> None:
         self._router = router
+        self._watcher = watcher
         self._token = token.encode()
         handler = type("_BoundHandler", (_Handler,), {"admin": self})
         try:
@@ -103,7 +68,12 @@ class AdminServer:
     def handle(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         parts = [p for p in path.split("/") if p]
         if method == "GET" and parts == ["routes"]:
-            return {"routes": {name: describe_route(r) for name, r in sorted(self._router.routes.items())}}
+            listing: dict[str, Any] = {
+                "routes": {name: describe_route(r) for name, r in sorted(self._router.routes.items())}
+            }
+            if self._watcher is not None:
+                listing["route_file"] = {"path": self._watcher.path, "last_error": self._watcher.last_error}
+            return listing
         if method != "POST" or len(parts) != 3 or parts[0] != "routes":
             raise RouteConfigError(f"no admin API {method} {path}; see `pipelinekit route --help`", code="NOT_FOUND")
         name, action = parts[1], parts[2]

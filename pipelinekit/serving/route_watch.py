@@ -52,7 +52,11 @@ class RouteFileWatcher:
             ) from exc
         if text == self._text:
             return False
-        self._router.set_routes(parse_routes(text, self.path), who=f"route file {self.path}")
+        routes = parse_routes(text, self.path)
+        try:
+            self._router.set_routes(routes, who=f"route file {self.path}")
+        except RouteConfigError as exc:
+            raise RouteConfigError(f"{self.path}: {exc}") from exc
         self._text, self.last_error = text, None
         return True
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import grpc
 import uvicorn
 
-from pipelinekit.serving.admin import AdminServer, write_token
+from pipelinekit.serving.admin import AdminServer
+from pipelinekit.serving.admin_token import write_token
 from pipelinekit.serving.batching import Batcher, BatchingOptions
 from pipelinekit.serving.errors import ModelConfigError
 from pipelinekit.serving.grpc_service import create_grpc_server
@@ -126,7 +127,7 @@ class ModelServer:
             if not self.options.admin_token_file:
                 raise ModelConfigError("--admin_port needs --admin_token_file (created with mode 0600 if missing)")
             token = write_token(self.options.admin_token_file)
-            self.admin = AdminServer(self.router, token, self.options.admin_port).start()
+            self.admin = AdminServer(self.router, token, self.options.admin_port, self.route_watcher).start()
         grpc_server, self.grpc_port = create_grpc_server(
             self.service,
             self.manager,

@@ -217,7 +217,9 @@ def test_disable_and_bad_admin_requests(env, capsys):
     assert "has no target 'nowhere'" in capsys.readouterr().err
     assert _route_cli(env, "set-weights", "two", "canary=abc") != 0
     assert _route_cli(env, "list") == 0
-    assert json.loads(capsys.readouterr().out)["routes"]["two"]["disabled"] == ["canary"]
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["routes"]["two"]["disabled"] == ["canary"]
+    assert listing["route_file"] == {"path": env["file"], "last_error": None}
 
 
 def test_protection_takes_a_slow_target_out(env):
@@ -245,6 +247,7 @@ def test_a_bad_route_file_keeps_the_routes_in_force(env):
         handle.write("routes:\n  - name: kept\n    split: [{model: stable, weight: lots}]\n")
     wait_for(lambda: watcher.last_error is not None, 10, "the bad file to be reported")
     assert "line 3" in watcher.last_error and "weight is 'lots'" in watcher.last_error
+    assert env["file"] in watcher.last_error
     assert offset_of(answered_y(env["stub"].Predict(predict_request("kept")))) == STABLE
     assert set(router.routes) == {"kept"}
     _apply(env, "routes:\n  - name: kept\n    split: [{model: canary}]\n")
