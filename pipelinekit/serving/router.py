@@ -103,7 +103,10 @@ class Router:
             raise RouteConfigError(f"routes not applied ({len(problems)} problem(s)): " + "; ".join(problems))
         with self._lock:
             old, self._routes = self._routes, dict(routes)
-            self._history = {name: self._history.get(name, []) for name in routes}
+            self._history = {  # a changed route can be rolled back to what was in force before
+                name: [*self._history.get(name, []), *([old[name]] if name in old and old[name] != route else [])][-20:]
+                for name, route in routes.items()
+            }
             self._windows = {k: w for k, w in self._windows.items() if k[0] in routes}
         if set(old) != set(routes) or any(old.get(n) != r for n, r in routes.items()):
             logger.info("routes in force: %s", sorted(routes))

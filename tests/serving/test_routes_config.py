@@ -173,3 +173,12 @@ def test_an_erroring_target_is_switched_off_and_the_route_falls_back():
     with pytest.raises(RouteUnavailableError, match="every target is switched off"):
         router.call("r", "", run, lambda a, b: a == b)
     router.close()
+
+
+def test_rollback_undoes_a_route_file_change_too():
+    router = _router()
+    router.set_routes(parse_routes(GOOD))
+    router.set_routes(parse_routes(GOOD.replace("weight: 90", "weight: 50")))
+    assert router.routes["penguins"].split[0].weight == 50.0
+    assert router.rollback("penguins", "tester").split[0].weight == 90.0
+    router.close()
