@@ -47,6 +47,7 @@ __all__ = ["RequestLog"]
 
 logger = logging.getLogger(__name__)
 
+_SEQUENCE = itertools.count()  # one per process: two logs in one process (two servers) never share a name
 _Job = tuple[str, datetime.date, Callable[[], prediction_log_pb2.PredictionLog]]
 
 
@@ -71,7 +72,6 @@ class RequestLog:
         self._max_records = max_records
         self._max_age_s = max_age_s
         self._files: dict[tuple[str, str, datetime.date], _File] = {}
-        self._sequence = itertools.count()
         self._thread = threading.Thread(target=self._write_loop, name="pipelinekit-request-log", daemon=True)
         self._thread.start()
 
@@ -177,7 +177,7 @@ class RequestLog:
             folder = os.path.join(self.log_dir, model, kind, day.strftime("%Y%m%d"))
             # the process id keeps two servers logging to one folder from writing the same file
             now = datetime.datetime.now(datetime.UTC)
-            name = f"part-{now:%H%M%S}-{os.getpid()}-{next(self._sequence)}.tfrecord.gz"
+            name = f"part-{now:%H%M%S}-{os.getpid()}-{next(_SEQUENCE)}.tfrecord.gz"
             handle = self._files[key] = _File(folder, name)
         return handle
 

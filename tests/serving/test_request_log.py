@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import glob
+import json
 import os
 import threading
 import time
+import urllib.request
 
 import grpc
 import pytest
@@ -46,13 +48,17 @@ def test_logged_requests_match_the_answers_and_feed_tfdv_and_example_gen(tmp_pat
         model_config(build_models(str(tmp_path / "models"))),
         route_config_file=str(routes),
         request_log_dir=logs,
-        rest_port=None,
     )
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc_address))
     answered = {}
     for i in range(20):
         response = stub.Predict(predict_request("live", float(i)))
         answered[float(i)] = (response.model_spec.name, answered_y(response))
+    for i in range(20, 25):  # REST predict: logged as the PredictRequest it stands for
+        body = json.dumps({"instances": [[float(i)]]}).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"{server.rest_url}/v1/models/live:predict", body)) as reply:
+            answer = json.loads(reply.read())
+        answered[float(i)] = (answer["model_spec"]["name"], answer["predictions"][0][0])
     regressed = {}
     for i in range(30):
         response = stub.Regress(_regress_request("reg", float(i)))
@@ -61,7 +67,7 @@ def test_logged_requests_match_the_answers_and_feed_tfdv_and_example_gen(tmp_pat
     day = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
 
     predict_logs = _read(f"{logs}/live/prediction_logs/{day}/*.gz", prediction_log_pb2.PredictionLog)
-    assert len(predict_logs) == 20
+    assert len(predict_logs) == 25
     for log in predict_logs:
         x = float(tf.make_ndarray(log.predict_log.request.inputs["x"]).ravel()[0])
         response = log.predict_log.response
@@ -146,3 +152,21 @@ def metric_value_of(registry: CollectorRegistry, model: str, outcome: str) -> fl
 def test_a_bad_sample_rate_is_refused(tmp_path):
     with pytest.raises(ModelConfigError, match="between 0 and 1"):
         RequestLog(str(tmp_path), 1.5, RequestLogMetrics(CollectorRegistry()))
+
+
+def test_a_killed_writer_leaves_no_file_a_reader_picks_up(tmp_path):
+    registry = CollectorRegistry()
+    request, response = predict_request("m"), predict_pb2.PredictResponse()
+    crashed = RequestLog(str(tmp_path), 1.0, RequestLogMetrics(registry))
+    for _ in range(10):
+        crashed.predict("m", request, response)
+    wait = time.monotonic() + 10
+    while metric_value_of(registry, "m", "written") < 10 and time.monotonic() < wait:
+        time.sleep(0.01)
+    # never closed, as after SIGKILL: only a hidden partial file exists
+    assert glob.glob(f"{tmp_path}/m/prediction_logs/*/*.gz") == []
+    assert len(glob.glob(f"{tmp_path}/m/prediction_logs/*/.*.partial")) == 1
+    restarted = RequestLog(str(tmp_path), 1.0, RequestLogMetrics(CollectorRegistry()))
+    restarted.predict("m", request, response)
+    restarted.close()
+    assert len(_read(f"{tmp_path}/m/prediction_logs/*/*.gz", prediction_log_pb2.PredictionLog)) == 1
