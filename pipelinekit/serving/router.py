@@ -208,7 +208,8 @@ class Router:
         """The split's pick, then the fallbacks, without switched-off targets."""
         active = [t for t in route.split if t.key not in route.disabled and t.weight > 0]
         pick = [_pick(route.name, active)] if active else []
-        rest = [t for t in route.fallbacks if t.key not in route.disabled and t not in pick]
+        taken = {t.key for t in pick}
+        rest = [t for t in route.fallbacks if t.key not in route.disabled and t.key not in taken]
         candidates = pick + rest
         if not candidates:
             raise RouteUnavailableError(

@@ -182,3 +182,14 @@ def test_rollback_undoes_a_route_file_change_too():
     assert router.routes["penguins"].split[0].weight == 50.0
     assert router.rollback("penguins", "tester").split[0].weight == 90.0
     router.close()
+
+
+def test_a_fallback_that_is_also_the_pick_is_called_once():
+    router = _router()
+    text = "routes:\n  - name: r\n    split: [{model: stable, weight: 5}]\n"
+    router.set_routes(parse_routes(text + "    fallback: {deadline_ms: 100, targets: [{model: stable}, {model: canary}]}\n"))
+    calls: list[str] = []
+    run = _fake_run({"stable": (0.0, True), "canary": (0.0, True)}, calls)
+    assert router.call("r", "", run, lambda a, b: a == b) == "stable"
+    router.close()
+    assert calls.count("stable") == 1  # canary may be cancelled once stable answered
