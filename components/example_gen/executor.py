@@ -39,10 +39,7 @@ def run_import(context: ExecutionContext, examples: Examples, **parameters: Any)
 def _generate(context: ExecutionContext, examples: Examples, parameters: dict[str, Any], reader: Reader, beam_reader: Any) -> None:
     input_config = parse_proto(parameters.get("input_config"), example_gen_pb2.Input)
     output_config = parse_proto(parameters.get("output_config"), example_gen_pb2.Output)
-    splits = {s.name: s.pattern for s in input_config.splits} or {"single_split": "*"}
-    if len(splits) != len(input_config.splits or [None]) or any(not n or not p for n, p in splits.items()):
-        raise InputDataError(f"input_config splits need unique names and patterns, got {list(input_config.splits)}")
-    resolved = resolve_input(parameters["input_base"], splits, _static_span(parameters.get("range_config")))
+    resolved = resolve_input(parameters["input_base"], _input_splits(input_config), _static_span(parameters.get("range_config")))
     plan = _output_plan(resolved, output_config)
     files = {name: _files(pattern) for name, pattern in resolved.patterns.items()}
     size = sum(os.path.getsize(f) for fs in files.values() for f in fs)
@@ -51,6 +48,17 @@ def _generate(context: ExecutionContext, examples: Examples, parameters: dict[st
     else:
         _write_with_beam(context, examples, plan, files, beam_reader)
     _record(examples, resolved, plan)
+
+
+def _input_splits(input_config: Any) -> dict[str, str]:
+    """Split name -> pattern; TFX's default is one split reading every file (``*``)."""
+    if not input_config.splits:
+        return {"single_split": "*"}
+    splits = {s.name: s.pattern for s in input_config.splits}
+    if len(splits) != len(input_config.splits) or any(not name or not pattern for name, pattern in splits.items()):
+        pairs = [(s.name, s.pattern) for s in input_config.splits]
+        raise InputDataError(f"input_config splits need unique, non-empty names and patterns, got {pairs}")
+    return splits
 
 
 def _static_span(range_config_json: str | None) -> int | None:
