@@ -192,7 +192,7 @@ def test_import_example_gen_rejects_records_that_are_not_examples(tmp_path):
           "output_config": proto.Output(split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="t", hash_buckets=1)]))},
          r"split_config needs exactly one input split"),
         ({"input_config": proto.Input(splits=[proto.Input.Split(name="a", pattern="*"), proto.Input.Split(name="a", pattern="x")])},
-         r"unique names"),
+         r"unique, non-empty names"),
         ({"range_config": proto.RangeConfig(static_range=proto.StaticRange(start_span_number=1, end_span_number=2))},
          r"start_span_number == end_span_number"),
     ],
