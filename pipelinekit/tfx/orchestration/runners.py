@@ -8,11 +8,22 @@ from typing import Any
 from pipelinekit.orchestration import BeamDagRunner as _BeamDagRunner
 from pipelinekit.orchestration import LocalDagRunner as _LocalDagRunner
 
-__all__ = ["LocalDagRunner", "BeamDagRunner"]
+__all__ = ["LocalDagRunner", "SerialDagRunner", "BeamDagRunner"]
 
 
-class LocalDagRunner(_LocalDagRunner):
-    """``tfx.orchestration.LocalDagRunner``: runs the nodes in order in this process."""
+class LocalDagRunner(_BeamDagRunner):
+    """``tfx.orchestration.LocalDagRunner``: TFX's name, pipelinekit's runner underneath, so
+    independent nodes run at the same time (TFX's runs them one after another); everything
+    still runs in this process. ``SerialDagRunner`` runs them one by one, for debugging."""
+
+    def run(self, pipeline: Any, *args: Any, **kwargs: Any) -> Any:
+        result = super().run(pipeline, *args, **kwargs)
+        result.raise_for_failure()
+        return result
+
+
+class SerialDagRunner(_LocalDagRunner):
+    """pipelinekit's serial runner (nodes one after another, in this thread), raising on failure."""
 
     def run(self, pipeline: Any, *args: Any, **kwargs: Any) -> Any:
         result = super().run(pipeline, *args, **kwargs)
