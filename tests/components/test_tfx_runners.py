@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from toy_components import combine, generate, scale
 
-from pipelinekit import Pipeline
-from pipelinekit import tfx
+from pipelinekit import Pipeline, tfx
 
 
 def _diamond(root: str) -> Pipeline:
