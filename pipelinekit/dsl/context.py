@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ExecutionContext"]
+__all__ = ["ExecutionContext", "SMALL_INPUT_BYTES"]
+
+SMALL_INPUT_BYTES = int(os.environ.get("PIPELINEKIT_SMALL_INPUT_BYTES", 64 * 1024 * 1024))
+"""Below this much input data, a DirectRunner pipeline asked to run in ``multi_processing`` mode
+runs in this process instead: each worker process would import TensorFlow again (seconds each)
+to process a few megabytes. Set the environment variable to 0 to always honour the mode."""
 
 
 @dataclass
@@ -20,6 +26,7 @@ class ExecutionContext:
     execution_id: int
     tmp_dir: str
     beam_pipeline_args: list[str] = field(default_factory=list)
+    input_bytes: int = 0
 
     @property
     def logger(self) -> logging.LoggerAdapter:
@@ -31,5 +38,22 @@ class ExecutionContext:
         import apache_beam as beam
         from apache_beam.options.pipeline_options import PipelineOptions
 
-        options = PipelineOptions([*self.beam_pipeline_args, *(extra_args or [])])
+        options = PipelineOptions(self._effective_args([*self.beam_pipeline_args, *(extra_args or [])]))
         return beam.Pipeline(options=options)
+
+    def _effective_args(self, args: list[str]) -> list[str]:
+        """``args``, with DirectRunner's multi_processing mode turned into in-process running
+        when this node's input is small (see ``SMALL_INPUT_BYTES``); said in a log line."""
+        runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), "DirectRunner")
+        if runner not in ("DirectRunner", "direct") or "--direct_running_mode=multi_processing" not in args:
+            return args
+        if self.input_bytes >= SMALL_INPUT_BYTES:
+            return args
+        self.logger.info(
+            "input is %.1f MB, under %d MB: Beam runs in this process instead of multi_processing workers, "
+            "which would each import TensorFlow again (set PIPELINEKIT_SMALL_INPUT_BYTES=0 to keep the mode)",
+            self.input_bytes / 1e6,
+            SMALL_INPUT_BYTES // (1024 * 1024),
+        )
+        kept = [a for a in args if not a.startswith(("--direct_running_mode=", "--direct_num_workers="))]
+        return [*kept, "--direct_running_mode=in_memory"]

@@ -269,6 +269,7 @@ class NodeLauncher:
                 execution_id,
                 tmp_dir,
                 list(self.plan.beam_pipeline_args),
+                _size_of(inputs),
             )
         executor = definition.executor
         if callable(executor):
@@ -301,6 +302,18 @@ class NodeLauncher:
                 _remove_if_empty(os.path.dirname(folder))
             raise
         return published
+
+
+def _size_of(inputs: dict[str, Any]) -> int:
+    """Bytes of data under the input artifacts' URIs (lists of artifacts included)."""
+    total = 0
+    for value in inputs.values():
+        for artifact in value if isinstance(value, list) else [value]:
+            if artifact is None or not os.path.exists(artifact.uri):
+                continue
+            for folder, _, files in os.walk(artifact.uri):
+                total += sum(os.path.getsize(os.path.join(folder, name)) for name in files)
+    return total
 
 
 def _present(artifacts: dict[str, Any]) -> dict[str, list[Artifact]]:
