@@ -397,7 +397,7 @@ is value / reference, so the comparison holds even when the machine is slow or b
 lower is better; for requests per second, higher is better. bench/core_bench.py,
 bench/data_bench.py and bench/serving_bench.py give the details behind their rows.
 
-- Taken: {when}.
+- Finished: {when}.
 - Machine: {machine_line}.
 - Load average (1/5/15 min) at the start, after each section, and at the end: {", ".join(loads)}.{conditions}
 
