@@ -83,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")  # Python-support notices from Beam's GCP deps
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.INFO if args.verbose > 1 else logging.ERROR)
+    for library in ("apache_beam", "tensorflow", "absl"):  # deprecation notices from inside TFMA, TFT and Beam
+        logging.getLogger(library).setLevel(logging.INFO if args.verbose > 1 else logging.ERROR)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return int(args.handler(args))
