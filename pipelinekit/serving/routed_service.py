@@ -7,7 +7,8 @@ answer goes to the request log, off the request path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -88,31 +89,22 @@ class RoutedInferenceService(InferenceService):
         return outputs, answered
 
     def classify(self, request: classification_pb2.ClassificationRequest) -> classification_pb2.ClassificationResponse:
-        name = request.model_spec.name
-        if self.router.is_route(name):
-            self._route_spec(request.model_spec)
-            base = super().classify
-            response = self.router.call(
-                name, request.model_spec.signature_name, lambda spec: base(_respec(request, spec)), _same_classes
-            )
-        else:
-            response = super().classify(request)
-        if self.request_log is not None:
-            self.request_log.classify(name, request, response)
-        return response
+        return self._routed(request, super().classify, _same_classes, "classify")
 
     def regress(self, request: regression_pb2.RegressionRequest) -> regression_pb2.RegressionResponse:
+        return self._routed(request, super().regress, _same_values, "regress")
+
+    def _routed(self, request: Any, direct: Callable[[Any], Any], agree: Callable[[Any, Any], bool], log_as: str) -> Any:
+        """Classify or Regress: through the router when the name is a route, else ``direct``;
+        logged either way. ``agree`` compares a shadow's answer with the one returned."""
         name = request.model_spec.name
         if self.router.is_route(name):
             self._route_spec(request.model_spec)
-            base = super().regress
-            response = self.router.call(
-                name, request.model_spec.signature_name, lambda spec: base(_respec(request, spec)), _same_values
-            )
+            response = self.router.call(name, request.model_spec.signature_name, lambda spec: direct(_respec(request, spec)), agree)
         else:
-            response = super().regress(request)
+            response = direct(request)
         if self.request_log is not None:
-            self.request_log.regress(name, request, response)
+            getattr(self.request_log, log_as)(name, request, response)
         return response
 
     def multi_inference(self, request: inference_pb2.MultiInferenceRequest) -> inference_pb2.MultiInferenceResponse:
