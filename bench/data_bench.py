@@ -161,7 +161,7 @@ def step_tfdv_reference(work: str) -> dict[str, Any]:
 
 def step_transform(work: str) -> dict[str, Any]:
     from components import SchemaGen, StatisticsGen, Transform
-    from components.util.tft_import import import_tft
+    from components.util.keras3 import import_tft
     from pipelinekit import LocalDagRunner, Pipeline
 
     import_tft()
@@ -182,9 +182,9 @@ def step_tft_reference(work: str) -> dict[str, Any]:
     from tfx_bsl.coders import example_coder
     from tfx_bsl.public import tfxio
 
+    from components.util.keras3 import import_tft
     from components.util.module_loader import load_function
     from components.util.tfdv_io import load_schema
-    from components.util.tft_import import import_tft
 
     import_tft()
     import tensorflow_transform.beam as tft_beam

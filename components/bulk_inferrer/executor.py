@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.trainer.keras_version import use_keras3
 from components.util.arguments import parse_proto
+from components.util.keras3 import use_keras3
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.errors import RunError
 from pipelinekit.proto import bulk_inferrer_pb2

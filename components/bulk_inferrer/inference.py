@@ -129,7 +129,7 @@ class SavedModelHandler(ModelHandler[bytes, Any, LoadedModel]):
         self.signature_names = signature_names
 
     def load_model(self) -> LoadedModel:
-        from components.trainer.keras_version import use_keras3
+        from components.util.keras3 import use_keras3
 
         use_keras3()
         return LoadedModel(self.path, self.tags, self.signature_names)

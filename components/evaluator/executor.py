@@ -20,7 +20,7 @@ from components.evaluator.eval_config import (
     signature_output_names,
 )
 from components.evaluator.verdict import bless
-from components.trainer.keras_version import use_keras3
+from components.util.keras3 import use_keras3
 from components.util.module_loader import load_module_file
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples, Model, ModelBlessing, ModelEvaluation, Schema

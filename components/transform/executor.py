@@ -18,9 +18,9 @@ from typing import Any
 from components.util.arguments import parse_proto
 from components.util.errors import InputDataError, UserModuleError
 from components.util.examples_io import make_tfxio, write_split
+from components.util.keras3 import import_tft
 from components.util.module_loader import function_from, load_function, load_module_file
 from components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
-from components.util.tft_import import import_tft
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import transform_pb2
 from pipelinekit.types.standard import Examples, TransformCache, TransformGraph

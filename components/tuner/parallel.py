@@ -11,8 +11,8 @@ import tempfile
 from concurrent import futures
 from typing import Any
 
-from components.trainer.keras_version import keras3_environment
 from components.trainer.user_code import UserFunctionError
+from components.util.keras3 import keras3_environment
 
 __all__ = ["run_parallel_search"]
 

@@ -36,7 +36,7 @@ def _artifact(record: dict[str, Any]) -> Any:
 def main(argv: list[str]) -> int:
     request_path, parent_pid = argv[0], int(argv[1])
     _exit_with_parent(parent_pid)
-    from components.trainer.keras_version import use_keras3
+    from components.util.keras3 import use_keras3
 
     use_keras3()
     from components.trainer.user_code import UserFunction

@@ -102,7 +102,7 @@ def test_transform_graph_serves_from_a_keras_3_model(tmp_path, data_run):
 
 IMPORT_ORDER = """
 import os, sys
-from components.util.tft_import import import_tft
+from components.util.keras3 import import_tft
 import_tft()
 import tensorflow as tf, keras
 print(tf.keras.Model is keras.Model, os.environ.get("TF_USE_LEGACY_KERAS"))

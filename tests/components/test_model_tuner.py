@@ -92,7 +92,7 @@ _IMPORT_ORDER = """
 import os, sys
 if sys.argv[1] == "tft_first":
     import tensorflow_transform
-from components.trainer.keras_version import KerasVersionError, keras3_environment, use_keras3
+from components.util.keras3 import KerasVersionError, keras3_environment, use_keras3
 try:
     use_keras3()
 except KerasVersionError as error:
