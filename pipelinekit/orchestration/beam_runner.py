@@ -85,6 +85,9 @@ class BeamDagRunner:
             self._run_on_beam(len(remaining), self.options.workers(queue.max_concurrency), token)
         except KeyboardInterrupt:  # Ctrl-C reaches this (the main) thread; workers finish no new node
             queue.close()
+            # Beam's worker threads, torn down mid-bundle, log KeyErrors about bundles they lost:
+            # noise after an interrupt the user asked for, so they are not shown
+            logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
             raise
         except Exception:
             queue.close()
