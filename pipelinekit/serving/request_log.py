@@ -26,6 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -76,13 +77,7 @@ class RequestLog:
         self._thread.start()
 
     def predict(self, model: str, request: predict_pb2.PredictRequest, response: predict_pb2.PredictResponse) -> None:
-        def build() -> prediction_log_pb2.PredictionLog:
-            log = prediction_log_pb2.PredictionLog()
-            log.predict_log.request.CopyFrom(request)
-            log.predict_log.response.CopyFrom(response)
-            return log
-
-        self._submit(model, build)
+        self._submit_pair(model, "predict_log", request, response)
 
     def predict_arrays(
         self,
@@ -112,21 +107,21 @@ class RequestLog:
         request: classification_pb2.ClassificationRequest,
         response: classification_pb2.ClassificationResponse,
     ) -> None:
-        def build() -> prediction_log_pb2.PredictionLog:
-            log = prediction_log_pb2.PredictionLog()
-            log.classify_log.request.CopyFrom(request)
-            log.classify_log.response.CopyFrom(response)
-            return log
-
-        self._submit(model, build)
+        self._submit_pair(model, "classify_log", request, response)
 
     def regress(
         self, model: str, request: regression_pb2.RegressionRequest, response: regression_pb2.RegressionResponse
     ) -> None:
+        self._submit_pair(model, "regress_log", request, response)
+
+    def _submit_pair(self, model: str, kind: str, request: Any, response: Any) -> None:
+        """Log a request and its response under the PredictionLog field ``kind`` (``predict_log``, ...)."""
+
         def build() -> prediction_log_pb2.PredictionLog:
             log = prediction_log_pb2.PredictionLog()
-            log.regress_log.request.CopyFrom(request)
-            log.regress_log.response.CopyFrom(response)
+            entry = getattr(log, kind)
+            entry.request.CopyFrom(request)
+            entry.response.CopyFrom(response)
             return log
 
         self._submit(model, build)
