@@ -22,6 +22,7 @@ from pipelinekit.orchestration.fingerprint import path_fingerprint
 __all__ = ["PushDestinationError", "push_version", "version_folders"]
 
 TEMP_PREFIX = ".pushing-"
+PROBE_PREFIX = ".pipelinekit-probe-"  # outside TEMP_PREFIX: a lock holder's cleanup must not remove a probe
 LOCK_FILE = ".pipelinekit-push.lock"
 
 
@@ -58,9 +59,11 @@ def push_version(source: str, base: str) -> tuple[int, bool]:
 
 
 def _make_base(base: str) -> None:
+    """Create ``base`` and prove this process can write it, before taking the lock (a probe
+    folder made outside the lock, so its name is one that no pusher's cleanup removes)."""
     try:
         os.makedirs(base, exist_ok=True)
-        probe = os.path.join(base, f"{TEMP_PREFIX}probe-{uuid.uuid4().hex[:8]}")
+        probe = os.path.join(base, f"{PROBE_PREFIX}{uuid.uuid4().hex[:8]}")
         os.mkdir(probe)
         os.rmdir(probe)
     except OSError as error:

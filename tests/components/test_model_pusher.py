@@ -111,6 +111,23 @@ def test_concurrent_pushes_of_different_models_get_distinct_complete_versions(tm
         assert len(os.listdir(os.path.join(folder, "variables"))) == 3
 
 
+def test_a_pushers_cleanup_between_anothers_probe_and_its_removal_does_not_fail_that_push(tmp_path, monkeypatch):
+    """The interleaving CI once hit: pusher A probes ``base`` (outside the lock) while pusher B,
+    holding the lock, sweeps abandoned temporary folders."""
+    from components.pusher import filesystem
+
+    base = str(tmp_path / "serving")
+    real_rmdir = os.rmdir
+
+    def rmdir_after_a_sweep(path):
+        filesystem._remove_abandoned(base)
+        real_rmdir(path)
+
+    monkeypatch.setattr(filesystem.os, "rmdir", rmdir_after_a_sweep)
+    version, copied = push_version(_model(tmp_path / "m", b"payload"), base)
+    assert copied and sorted(version_folders(base)) == [version]
+
+
 def _blessing(cls, tmp_path, name, blessed=None, marker=None):
     blessing = cls(str(tmp_path / name))
     os.makedirs(blessing.uri)
