@@ -16,7 +16,7 @@ from tensorflow.core.protobuf.meta_graph_pb2 import SignatureDef
 
 from pipelinekit.serving.errors import ModelConfigError
 from pipelinekit.serving.model_config import read_model_config_file
-from pipelinekit.serving.tensors import json_to_inputs, outputs_to_json
+from pipelinekit.serving.tensors import from_tensor_proto, json_to_inputs, outputs_to_json
 from pipelinekit.serving.version_policy import ServableVersionPolicy, list_version_dirs, select_versions
 
 versions = st.sets(st.integers(min_value=1, max_value=10**6), max_size=20)
@@ -142,3 +142,30 @@ def test_every_public_name_of_pipelinekit_serving_resolves():
     assert all(getattr(serving, name) for name in serving.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         serving.nope  # noqa: B018
+
+
+_VALUE_FIELD_OF = {
+    np.float32: "float_val",
+    np.float64: "double_val",
+    np.int32: "int_val",
+    np.int64: "int64_val",
+    np.bool_: "bool_val",
+}
+
+
+@pytest.mark.parametrize("dtype", list(_VALUE_FIELD_OF))
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (2, 3), (3, 0, 2)])
+@pytest.mark.parametrize("form", ["tensor_content", "every value", "one value to repeat", "no value"])
+def test_from_tensor_proto_decodes_as_tensorflow_does(dtype, shape, form):
+    """The direct decoder of the common dtypes agrees with tf.make_ndarray on every way a proto holds values."""
+    array = (np.arange(int(np.prod(shape))) % 3 + 1).astype(dtype).reshape(shape)
+    proto = tf.make_tensor_proto(array)
+    field = _VALUE_FIELD_OF[dtype]
+    if form != "tensor_content":
+        proto.ClearField("tensor_content")
+        proto.ClearField(field)
+        values = {"every value": array.ravel().tolist(), "one value to repeat": array.ravel()[-1:].tolist()}
+        getattr(proto, field).extend(values.get(form, []))
+    decoded, expected = from_tensor_proto(proto), tf.make_ndarray(proto)
+    assert decoded.dtype == expected.dtype and decoded.shape == expected.shape
+    assert np.array_equal(decoded, expected) and decoded.flags.writeable
