@@ -152,20 +152,27 @@ def _run_pipeline(
             transform_fn = (flat, adapter) | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
         _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_graph.uri)
         transformed_examples = outputs.get("transformed_examples")
+        with_stats = outputs.get("pre_transform_stats") is not None
+        # Each split is transformed once: its batches feed both its examples and the statistics.
+        needed = [*transform] if transformed_examples is not None else []
+        needed += [s for s in analyze if with_stats and s not in needed]
+        batches = {split: _transformed_batches(raw[split], adapter, transform_fn, split) for split in needed}
         if transformed_examples is not None:
             for split in transform:
-                records = _transformed_records(raw[split], adapter, transform_fn, split)
+                records = batches[split] | f"Encode {split}" >> beam.FlatMap(_encode_batch)
                 write_split(records, transformed_examples.split_uri(split), TRANSFORMED_PREFIX)
-        if outputs.get("pre_transform_stats") is not None:
+        if with_stats:
             analyzed = [raw[s] for s in analyze] | "FlattenStats" >> beam.Flatten()
             pre = os.path.join(outputs["pre_transform_stats"].uri, STATS_FILE)
             _ = analyzed | "PreStats" >> tfdv.GenerateStatistics(stats_options[0]) | "WritePre" >> tfdv.WriteStatisticsToBinaryFile(pre)
             post = os.path.join(outputs["post_transform_stats"].uri, STATS_FILE)
-            transformed, _ = ((analyzed, adapter), transform_fn) | "TransformForStats" >> tft_beam.TransformDataset(
-                output_record_batches=True
+            transformed = [batches[s] for s in analyze] | "FlattenTransformed" >> beam.Flatten()
+            _ = (
+                transformed
+                | "Batches" >> beam.Map(lambda pair: pair[0])
+                | "PostStats" >> tfdv.GenerateStatistics(stats_options[1])
+                | "WritePost" >> tfdv.WriteStatisticsToBinaryFile(post)
             )
-            batches = transformed | "Batches" >> beam.Map(lambda pair: pair[0])
-            _ = batches | "PostStats" >> tfdv.GenerateStatistics(stats_options[1]) | "WritePost" >> tfdv.WriteStatisticsToBinaryFile(post)
 
 
 def _read_cache(pipeline: Any, analyzer_cache: TransformCache | None, keys: list[Any]) -> Any:
@@ -188,12 +195,12 @@ def _complete_cache(previous: TransformCache | None, updated: TransformCache | N
             (shutil.copytree if os.path.isdir(source) else shutil.copyfile)(source, target)
 
 
-def _transformed_records(raw: Any, adapter: Any, transform_fn: Any, split: str) -> Any:
-    import apache_beam as beam
+def _transformed_batches(raw: Any, adapter: Any, transform_fn: Any, split: str) -> Any:
+    """``(record batch, unary outputs)`` pairs of one split, transformed by ``transform_fn``."""
     import tensorflow_transform.beam as tft_beam
 
     transformed, _ = ((raw, adapter), transform_fn) | f"Transform {split}" >> tft_beam.TransformDataset(output_record_batches=True)
-    return transformed | f"Encode {split}" >> beam.FlatMap(_encode_batch)
+    return transformed
 
 
 def _encode_batch(pair: Any) -> Any:

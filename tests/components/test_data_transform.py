@@ -38,6 +38,23 @@ def test_stats_options_updater_fn_from_the_module_file_is_applied(data_run):
     assert top_values("pre_transform_stats", "species")[0].value == "Adelie"
 
 
+def test_statistics_describe_the_analyzed_split_before_and_after_transform(data_run):
+    """Both statistics cover the train split alone (the analyzed one); the post-transform ones
+    are of the transformed features, read from the same batches that became the examples."""
+    from components.util.tfdv_io import load_stats
+
+    train = len(read_examples(data_run.output("CsvExampleGen", "examples").split_uri("train")))
+    transformed_train = read_examples(data_run.output("Transform", "transformed_examples").split_uri("train"))
+    for key in ("pre_transform_stats", "post_transform_stats"):
+        stats = load_stats(os.path.join(data_run.output("Transform", key).uri, "FeatureStats.pb"))
+        assert [d.num_examples for d in stats.datasets] == [train]
+    post = load_stats(os.path.join(data_run.output("Transform", "post_transform_stats").uri, "FeatureStats.pb"))
+    features = {f.path.step[0]: f for f in post.datasets[0].features}
+    assert set(features) == set(transformed_train[0].features.feature)
+    values = [_float(r, "bill_length_mm_xf") for r in transformed_train]
+    assert features["bill_length_mm_xf"].num_stats.mean == pytest.approx(np.mean(values), abs=1e-5)
+
+
 def _float(example, key):
     values = example.features.feature[key].float_list.value
     return values[0] if values else 0.0
@@ -184,3 +201,25 @@ def test_constructor_checks_and_optional_outputs():
     assert list(lean.outputs) == ["transform_graph"]
     full = Transform(examples=None, schema=None, preprocessing_fn="m.f")
     assert len(full.outputs) == 8 and full.id == "Transform"
+
+
+def test_a_split_analyzed_but_not_transformed_still_gets_post_transform_statistics(tmp_path, data_run):
+    """splits_config analyze=[train], transform=[eval]: train is transformed for the statistics only."""
+    from components import Transform
+    from components.util.tfdv_io import load_stats
+    from pipelinekit.tfx import proto
+
+    base = data_pipeline(str(tmp_path / "root"), data_run.data, data_run.module_file)
+    upstream = next(n for n in base.components if n.id == "Transform")
+    transform = Transform(
+        examples=upstream.inputs["examples"], schema=upstream.inputs["schema"], module_file=data_run.module_file,
+        custom_config={"top_k": 2}, splits_config=proto.SplitsConfig(analyze=["train"], transform=["eval"]),
+    )
+    result = LocalDagRunner().run(Pipeline(base.pipeline_name, base.pipeline_root, [transform]))
+    result.raise_for_failure()
+    examples = result.output("Transform", "transformed_examples")
+    assert examples.splits == ["eval"] and sorted(os.listdir(examples.uri)) == ["Split-eval"]
+    train = len(read_examples(data_run.output("CsvExampleGen", "examples").split_uri("train")))
+    post = load_stats(os.path.join(result.output("Transform", "post_transform_stats").uri, "FeatureStats.pb"))
+    assert post.datasets[0].num_examples == train
+    assert "bill_length_mm_xf" in {f.path.step[0] for f in post.datasets[0].features}
