@@ -145,7 +145,7 @@ def in_process_call(path: str, inputs: dict[str, np.ndarray]) -> Callable[[], Ca
     signature = loaded.signatures["serving_default"]
     names = sorted(inputs)
     specs = [tf.TensorSpec(None, tf.as_dtype(inputs[name].dtype)) for name in names]
-    traced = tf.function(lambda *tensors: signature(**dict(zip(names, tensors)))).get_concrete_function(*specs)
+    traced = tf.function(lambda *tensors: signature(**dict(zip(names, tensors))), autograph=False).get_concrete_function(*specs)
     tensors = [tf.constant(inputs[name]) for name in names]
     return lambda: lambda: traced._call_flat(tensors, traced.captured_inputs) and loaded
 

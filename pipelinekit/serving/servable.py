@@ -112,7 +112,7 @@ def _fast_caller(where: str, function: Callable, signature: meta_graph_pb2.Signa
     names = sorted(signature.inputs)
     specs = [tf.TensorSpec(shape=None, dtype=signature.inputs[name].dtype) for name in names]
     try:
-        concrete = tf.function(lambda *tensors: function(**dict(zip(names, tensors)))).get_concrete_function(*specs)
+        concrete = tf.function(lambda *tensors: function(**dict(zip(names, tensors))), autograph=False).get_concrete_function(*specs)
     except (TypeError, ValueError, tf.errors.OpError) as exc:
         raise ModelLoadError(
             f"{where}: the signature cannot be traced for serving: {_first_line(exc)}", "INVALID_ARGUMENT"
