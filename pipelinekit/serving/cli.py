@@ -11,6 +11,12 @@ import argparse
 import logging
 import signal
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelinekit.serving.model_config import ModelServerConfig
+    from pipelinekit.serving.model_manager import VersionLifecycle
+    from pipelinekit.serving.supervisor import Supervisor
 
 __all__ = ["add_serve_arguments", "run_serve"]
 
@@ -82,6 +88,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--grpc_max_threads", type=int, default=16, help="gRPC worker threads (default: %(default)s)"
     )
     net.add_argument(
+        "--num_workers",
+        type=int,
+        default=1,
+        help="server processes sharing both ports (SO_REUSEPORT), each holding the models; above 1 a "
+        "supervisor process runs them (docs/SERVING.md, Several worker processes) (default: %(default)s)",
+    )
+    net.add_argument(
         "--max_request_bytes",
         type=int,
         default=64 * 1024 * 1024,
@@ -140,22 +153,29 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Start the server, serve until SIGINT or SIGTERM, then shut down gracefully; the exit code."""
-    from pipelinekit.serving.errors import ModelConfigError
+    from pipelinekit.serving.errors import ModelConfigError, WorkerStartError
     from pipelinekit.serving.server import ModelServer
 
+    server: ModelServer | Supervisor
     try:
         options = _server_options(args)
-        server = ModelServer(options).start()
-    except (ModelConfigError, OSError) as exc:
+        if args.num_workers == 1:
+            server = ModelServer(options).start()
+        else:
+            from pipelinekit.serving.supervisor import Supervisor
+
+            server = Supervisor(options, args.num_workers).start()
+    except (ModelConfigError, OSError, WorkerStartError) as exc:
         logger.error("%s", exc)
         return 2
+    admin = server.admin if isinstance(server, ModelServer) else None
     print(f"Serving {server.manager.model_names}: gRPC {server.grpc_address}", end="")
     print(f", REST {server.rest_url}" if server.rest_port else "", end="")
-    print(f", route admin {server.admin.url}" if server.admin else "", flush=True)
+    print(f", route admin {admin.url}" if admin else "", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    watcher = _start_config_watcher(args, server, stop)
+    watcher = _start_config_watcher(args, server.manager, options.config, stop)
     stop.wait()
     if watcher is not None:
         watcher.join(timeout=5)
@@ -178,10 +198,19 @@ def _server_options(args: argparse.Namespace):
         raise ModelConfigError("pass --model_base_path (with --model_name), or --model_config_file")
     if not 0 <= args.request_log_sample_rate <= 1:
         raise ModelConfigError(f"--request_log_sample_rate must be between 0 and 1, got {args.request_log_sample_rate}")
-    lowest = {"max_request_bytes": 1, "max_tensor_bytes": 1, "max_num_load_retries": 0, "load_retry_interval_micros": 0}
+    lowest = {
+        "max_request_bytes": 1, "max_tensor_bytes": 1, "max_num_load_retries": 0, "load_retry_interval_micros": 0,
+        "num_workers": 1,
+    }  # fmt: skip
     for flag, low in lowest.items():
         if getattr(args, flag) < low:
             raise ModelConfigError(f"--{flag} must be at least {low}, got {getattr(args, flag)}")
+    if args.num_workers > 1 and args.admin_port is not None:
+        raise ModelConfigError(
+            "--admin_port cannot be used with --num_workers above 1: each worker process has its own routes, "
+            "so a change made through one worker's admin API would not reach the others. Change routes in "
+            "--route_config_file (every worker watches it), or serve with --num_workers 1."
+        )
     return ServerOptions(
         config=config,
         host=args.host,
@@ -207,7 +236,9 @@ def _server_options(args: argparse.Namespace):
     )
 
 
-def _start_config_watcher(args: argparse.Namespace, server, stop: threading.Event) -> threading.Thread | None:
+def _start_config_watcher(
+    args: argparse.Namespace, manager: VersionLifecycle, config: ModelServerConfig, stop: threading.Event
+) -> threading.Thread | None:
     """Re-read --model_config_file every --model_config_file_poll_wait_seconds, as TF Serving does."""
     if not args.model_config_file or args.model_config_file_poll_wait_seconds <= 0:
         return None
@@ -215,13 +246,13 @@ def _start_config_watcher(args: argparse.Namespace, server, stop: threading.Even
     from pipelinekit.serving.model_config import read_model_config_file
 
     def watch() -> None:
-        last = server.options.config
+        last = config
         while not stop.wait(args.model_config_file_poll_wait_seconds):
             try:
-                config = read_model_config_file(args.model_config_file)
-                if config != last:
-                    server.manager.reload_config(config)
-                last = config
+                read = read_model_config_file(args.model_config_file)
+                if read != last:
+                    manager.reload_config(read)
+                last = read
             except StatusError as exc:
                 logger.error("keeping the current models: %s", exc)
 
