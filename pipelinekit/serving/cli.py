@@ -14,8 +14,6 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipelinekit.serving.model_config import ModelServerConfig
-    from pipelinekit.serving.model_manager import VersionLifecycle
     from pipelinekit.serving.supervisor import Supervisor
 
 __all__ = ["add_serve_arguments", "run_serve"]
@@ -175,7 +173,7 @@ def run_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    watcher = _start_config_watcher(args, server.manager, options.config, stop)
+    watcher = _start_config_watcher(args, server, stop)
     stop.wait()
     if watcher is not None:
         watcher.join(timeout=5)
@@ -236,9 +234,7 @@ def _server_options(args: argparse.Namespace):
     )
 
 
-def _start_config_watcher(
-    args: argparse.Namespace, manager: VersionLifecycle, config: ModelServerConfig, stop: threading.Event
-) -> threading.Thread | None:
+def _start_config_watcher(args: argparse.Namespace, server, stop: threading.Event) -> threading.Thread | None:
     """Re-read --model_config_file every --model_config_file_poll_wait_seconds, as TF Serving does."""
     if not args.model_config_file or args.model_config_file_poll_wait_seconds <= 0:
         return None
@@ -246,13 +242,13 @@ def _start_config_watcher(
     from pipelinekit.serving.model_config import read_model_config_file
 
     def watch() -> None:
-        last = config
+        last = server.options.config
         while not stop.wait(args.model_config_file_poll_wait_seconds):
             try:
-                read = read_model_config_file(args.model_config_file)
-                if read != last:
-                    manager.reload_config(read)
-                last = read
+                config = read_model_config_file(args.model_config_file)
+                if config != last:
+                    server.manager.reload_config(config)
+                last = config
             except StatusError as exc:
                 logger.error("keeping the current models: %s", exc)
 

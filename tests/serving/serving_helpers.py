@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 
@@ -73,3 +74,21 @@ def grow_model(version_dir: str, megabytes: int) -> None:
         lambda x: {"y": x + module.weights[0]}, input_signature=[tf.TensorSpec(None, tf.float32, name="x")]
     )
     tf.saved_model.save(module, version_dir, signatures={"serving_default": module.serve})
+
+
+class BackgroundThreads:
+    """Runs each target in a daemon thread for the length of a ``with`` block; targets loop until ``stop`` is set."""
+
+    def __init__(self, *targets: Callable[[], None]) -> None:
+        self.stop = threading.Event()
+        self._threads = [threading.Thread(target=target, daemon=True) for target in targets]
+
+    def __enter__(self) -> BackgroundThreads:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
