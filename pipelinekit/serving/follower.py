@@ -60,6 +60,7 @@ class FollowerManager(ModelManager):
         if missing:  # the supervisor opens every version here before it publishes one
             logger.error("published versions that this worker did not load (not served here): %s", missing)
         with self._lock:
+            self._loaded = {key: s for key, s in self._loaded.items() if key[0] in state.configs}  # models removed
             self._configs = state.configs
             self._statuses = state.statuses
             self._labels = state.labels

@@ -295,6 +295,24 @@ def test_a_killed_worker_is_restarted_with_the_serving_versions(served):
             assert stub.Predict(predict_request(newest), timeout=10).model_spec.version.value == newest
 
 
+def test_a_failed_load_shows_in_every_workers_status(served):
+    newest = 1 + PUSHES
+    broken = os.path.join(served.base, "50")
+    os.makedirs(broken)
+    with open(os.path.join(broken, "saved_model.pb"), "wb") as handle:
+        handle.write(b"not a SavedModel")
+    wait_for(lambda: statuses(served.address).get(50) == "END", what="the broken version's END")
+    for _ in range(8):  # whichever worker answers: the error, and the previous version still serving
+        with grpc.insecure_channel(served.address, options=OWN_CONNECTION) as channel:
+            request = get_model_status_pb2.GetModelStatusRequest()
+            request.model_spec.name = "half"
+            response = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, timeout=10)
+        failed = {s.version: s for s in response.model_version_status}[50]
+        assert failed.status.error_code == grpc.StatusCode.DATA_LOSS.value[0]
+        assert "cannot read" in failed.status.error_message
+        assert statuses(served.address)[newest] == "AVAILABLE"
+
+
 def test_sigterm_stops_every_worker_and_exits_0(served):
     workers = [int(pid) for pid in worker_figures(served.rest_url)]
     served.process.send_signal(signal.SIGTERM)
