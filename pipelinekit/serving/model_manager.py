@@ -234,7 +234,7 @@ class VersionLifecycle(Generic[V]):
             )
 
     def paused(self) -> threading.Lock:
-        """Held, no poll, load, unload or config reload runs (``with manager.paused(): ...``)."""
+        """A lock: while it is held, no poll, load, unload or config reload runs (``with manager.paused(): ...``)."""
         return self._poll_lock
 
     def _apply_labels(self, configs: dict[str, ModelConfig]) -> None:
