@@ -104,12 +104,13 @@ def serve(argv: list[str], log_path: str) -> subprocess.Popen:
         )
 
 
-def write_config(path: str, base: str, policy: str) -> str:
+def write_config(path: str, base: str, policy: str, models: tuple[str, ...] = ("half",)) -> str:
+    """A model config file serving ``models``, all from ``base`` with the version ``policy``."""
+    configs = " ".join(
+        f'config {{ name: "{name}" base_path: "{base}" model_version_policy {{ {policy} }} }}' for name in models
+    )
     with open(path, "w") as handle:
-        handle.write(
-            f'model_config_list {{ config {{ name: "half" base_path: "{base}" model_platform: "tensorflow" '
-            f"model_version_policy {{ {policy} }} }} }}"
-        )
+        handle.write(f"model_config_list {{ {configs} }}")
     return path
 
 
@@ -146,11 +147,11 @@ def predict_request(version: int | None = None) -> predict_pb2.PredictRequest:
     return request
 
 
-def statuses(address: str) -> dict[int, str]:
+def statuses(address: str, model: str = "half") -> dict[int, str]:
     """Version to state, from whichever worker a new connection reaches."""
     with grpc.insecure_channel(address, options=OWN_CONNECTION) as channel:
         request = get_model_status_pb2.GetModelStatusRequest()
-        request.model_spec.name = "half"
+        request.model_spec.name = model
         response = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(request, timeout=10)
     names = get_model_status_pb2.ModelVersionStatus.State
     return {s.version: names.Name(s.state) for s in response.model_version_status}
@@ -329,23 +330,43 @@ def running(pid: int) -> bool:
         return False
 
 
-def test_a_killed_supervisor_leaves_no_worker_behind(tmp_path):
-    log_path = str(tmp_path / "serve.log")
+@pytest.fixture()
+def polled(tmp_path) -> Iterator[Served]:
+    """Two workers serving ``half`` from a config file the supervisor re-reads every 0.2 s."""
+    base = str(tmp_path / "half")
+    push_version(base, 1)
+    config_path = write_config(str(tmp_path / "models.config"), base, "all {}")
     rest_port = free_port()
-    process = serve(
-        [f"--model_base_path={HALF_PLUS_TWO}", "--model_name=half", "--port=0", f"--rest_api_port={rest_port}",
-         "--num_workers=2"], log_path,
-    )  # fmt: skip
+    log_path = str(tmp_path / "serve.log")
+    argv = [f"--model_config_file={config_path}", "--model_config_file_poll_wait_seconds=0.2", "--port=0",
+            f"--rest_api_port={rest_port}", "--num_workers=2"]  # fmt: skip
+    process = serve(argv, log_path)
     try:
-        assert process.stdout is not None and process.stdout.readline().startswith("Serving"), open(log_path).read()
-        workers = [int(pid) for pid in worker_figures(f"http://127.0.0.1:{rest_port}")]
-        assert len(workers) == 2
-        process.kill()
-        process.wait(timeout=30)
-        wait_for(lambda: not any(running(pid) for pid in workers), timeout_s=30, what="the workers to exit")
+        line = process.stdout.readline() if process.stdout else ""
+        assert line.startswith("Serving"), open(log_path).read()
+        address = line.split("gRPC ")[1].split(",")[0].strip()
+        yield Served(process, address, f"http://127.0.0.1:{rest_port}", base, config_path, log_path)
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait(timeout=30)
+
+
+def test_a_polled_config_file_reaches_every_worker_and_a_killed_supervisor_leaves_none(polled):
+    write_config(polled.config_path, polled.base, "all {}", models=("half", "two"))
+
+    def served_everywhere() -> bool:
+        try:  # 8 new connections: both workers answer
+            return all(statuses(polled.address, "two") == {1: "AVAILABLE"} for _ in range(8))
+        except grpc.RpcError:  # NOT_FOUND from a worker without the model yet
+            return False
+
+    wait_for(served_everywhere, what="model 'two' AVAILABLE in every worker")
+    workers = [int(pid) for pid in worker_figures(polled.rest_url)]
+    assert len(workers) == 2
+    polled.process.kill()
+    polled.process.wait(timeout=30)
+    wait_for(lambda: not any(running(pid) for pid in workers), timeout_s=30, what="the workers to exit")
 
 
 def test_a_worker_that_cannot_bind_stops_the_others_and_exits_2(tmp_path):
