@@ -60,7 +60,8 @@ class FollowerManager(ModelManager):
         if missing:  # the supervisor opens every version here before it publishes one
             logger.error("published versions that this worker did not load (not served here): %s", missing)
         with self._lock:
-            self._loaded = {key: s for key, s in self._loaded.items() if key[0] in state.configs}  # models removed
+            kept = {key: s for key, s in self._loaded.items() if key[0] in state.configs}
+            removed, self._loaded = len(kept) < len(self._loaded), kept  # a reload may remove models
             self._configs = state.configs
             self._statuses = state.statuses
             self._labels = state.labels
@@ -68,6 +69,8 @@ class FollowerManager(ModelManager):
                 name: {v: self._loaded[(name, v)] for v in versions if (name, v) in self._loaded}
                 for name, versions in state.serving.items()
             }
+        if removed:
+            release_memory()
 
     def servable(self, spec: model_pb2.ModelSpec) -> Servable:
         """As ModelManager's, and an explicit version that is loaded here but not (or no longer) published."""

@@ -115,7 +115,11 @@ class Supervisor:
             return port
         sock = socket.socket(socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((self.options.host, 0))
+        try:
+            sock.bind((self.options.host, 0))
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"cannot pick a free port on {self.options.host}: {exc.strerror}. Check --host.") from exc
         self._reserved.append(sock)
         return sock.getsockname()[1]
 
