@@ -92,3 +92,20 @@ class BackgroundThreads:
         self.stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
+
+
+def save_slow_model(version_dir: str) -> None:
+    """A SavedModel whose predict takes time: ``x[0]`` rounds of a 200x200 matmul (about 0.15 ms each); y = x."""
+    import tensorflow as tf
+
+    module = tf.Module()
+
+    def serve(x: tf.Tensor) -> dict[str, tf.Tensor]:
+        def step(i: tf.Tensor, m: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return i + 1, tf.linalg.matmul(m, m) / 200.0
+
+        _, m = tf.while_loop(lambda i, m: i < tf.cast(x[0], tf.int32), step, (0, tf.ones([200, 200])))
+        return {"y": x + tf.reduce_sum(m) * 0}
+
+    module.serve = tf.function(serve, input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
+    tf.saved_model.save(module, version_dir, signatures={"serving_default": module.serve})

@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import pytest
 import tensorflow as tf
-from serving_helpers import HALF_PLUS_TWO, BackgroundThreads, push_version, wait_for
+from serving_helpers import HALF_PLUS_TWO, BackgroundThreads, push_version, save_slow_model, wait_for
 from tensorflow_serving.apis import (
     get_model_status_pb2,
     model_management_pb2,
@@ -104,10 +104,11 @@ def serve(argv: list[str], log_path: str) -> subprocess.Popen:
         )
 
 
-def write_config(path: str, base: str, policy: str, models: tuple[str, ...] = ("half",)) -> str:
-    """A model config file serving ``models``, all from ``base`` with the version ``policy``."""
+def write_config(path: str, bases: dict[str, str], policy: str) -> str:
+    """A model config file serving each model of ``bases`` from its base path, with the version ``policy``."""
     configs = " ".join(
-        f'config {{ name: "{name}" base_path: "{base}" model_version_policy {{ {policy} }} }}' for name in models
+        f'config {{ name: "{name}" base_path: "{base}" model_version_policy {{ {policy} }} }}'
+        for name, base in bases.items()
     )
     with open(path, "w") as handle:
         handle.write(f"model_config_list {{ {configs} }}")
@@ -116,18 +117,19 @@ def write_config(path: str, base: str, policy: str, models: tuple[str, ...] = ("
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
-    """Two workers serving model ``half`` (all versions) from a base path polled every 0.2 s."""
+    """Two workers serving ``half`` (all versions; its base path polled every 0.2 s) and ``slow``."""
     root = tmp_path_factory.mktemp("workers")
     base = str(root / "half")
     push_version(base, 1)
-    config_path = write_config(str(root / "models.config"), base, "all {}")
+    save_slow_model(str(root / "slow" / "1"))
+    config_path = write_config(str(root / "models.config"), {"half": base, "slow": str(root / "slow")}, "all {}")
     rest_port = free_port()
     log_path = str(root / "serve.log")
     argv = [f"--model_config_file={config_path}", "--port=0", f"--rest_api_port={rest_port}", "--num_workers=2",
             "--file_system_poll_wait_seconds=0.2", "--max_num_load_retries=0"]  # fmt: skip
     process = serve(argv, log_path)
     line = process.stdout.readline() if process.stdout else ""
-    if not line.startswith("Serving ['half']: gRPC 127.0.0.1:"):
+    if not line.startswith("Serving ['half', 'slow']: gRPC 127.0.0.1:"):
         process.kill()
         pytest.fail(f"the server did not start: {line!r}\n{open(log_path).read()}")
     address = line.split("gRPC ")[1].split(",")[0].strip()
@@ -239,8 +241,9 @@ def test_new_versions_under_load_fail_no_request_for_a_version_reported_availabl
 
 def test_a_config_reload_sent_to_one_worker_reaches_every_worker(served):
     newest = 1 + PUSHES
+    bases = {"half": served.base, "slow": os.path.join(os.path.dirname(served.base), "slow")}
     request = model_management_pb2.ReloadConfigRequest(
-        config=read_model_config_file(write_config(served.config_path, served.base, "latest { num_versions: 1 }"))
+        config=read_model_config_file(write_config(served.config_path, bases, "latest { num_versions: 1 }"))
     )
     with grpc.insecure_channel(served.address, options=OWN_CONNECTION) as channel:
         model_service_pb2_grpc.ModelServiceStub(channel).HandleReloadConfigRequest(request, timeout=60)
@@ -314,9 +317,16 @@ def test_a_failed_load_shows_in_every_workers_status(served):
         assert statuses(served.address)[newest] == "AVAILABLE"
 
 
-def test_sigterm_stops_every_worker_and_exits_0(served):
+def test_sigterm_lets_running_requests_finish_stops_every_worker_and_exits_0(served):
     workers = [int(pid) for pid in worker_figures(served.rest_url)]
-    served.process.send_signal(signal.SIGTERM)
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "slow"
+    request.inputs["x"].CopyFrom(tf.make_tensor_proto(np.array([8000.0], dtype=np.float32)))  # about a second
+    with grpc.insecure_channel(served.address, options=OWN_CONNECTION) as channel:
+        running_request = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict.future(request, timeout=30)
+        time.sleep(0.3)
+        served.process.send_signal(signal.SIGTERM)
+        assert tf.make_ndarray(running_request.result().outputs["y"]).tolist() == [8000.0]
     assert served.process.wait(timeout=60) == 0
     assert [pid for pid in workers if running(pid)] == []
 
@@ -335,7 +345,7 @@ def polled(tmp_path) -> Iterator[Served]:
     """Two workers serving ``half`` from a config file the supervisor re-reads every 0.2 s."""
     base = str(tmp_path / "half")
     push_version(base, 1)
-    config_path = write_config(str(tmp_path / "models.config"), base, "all {}")
+    config_path = write_config(str(tmp_path / "models.config"), {"half": base}, "all {}")
     rest_port = free_port()
     log_path = str(tmp_path / "serve.log")
     argv = [f"--model_config_file={config_path}", "--model_config_file_poll_wait_seconds=0.2", "--port=0",
@@ -353,7 +363,7 @@ def polled(tmp_path) -> Iterator[Served]:
 
 
 def test_a_polled_config_file_reaches_every_worker_and_a_killed_supervisor_leaves_none(polled):
-    write_config(polled.config_path, polled.base, "all {}", models=("half", "two"))
+    write_config(polled.config_path, {"half": polled.base, "two": polled.base}, "all {}")
 
     def served_everywhere() -> bool:
         try:  # 8 new connections: both workers answer
