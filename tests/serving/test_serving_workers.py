@@ -1,8 +1,10 @@
 """``pipelinekit serve --num_workers N``: real worker processes sharing the ports, one model lifecycle.
 
-One 2-worker server serves the module's tests in order: both workers answer; a new version under
-4 clients (no request for a version some worker reported AVAILABLE fails); a config reload sent
-to one worker reaches both; a worker killed with SIGKILL is restarted; SIGTERM stops everything.
+One 2-worker server serves most tests, in order: both workers answer; a new version under 4
+clients (no request for a version some worker reported AVAILABLE fails); a config reload sent to
+one worker reaches both; a worker killed with SIGKILL is restarted; a failed load shows in every
+worker's status; SIGTERM lets a running request finish and stops everything. Servers of their
+own: a polled config file and a supervisor killed with SIGKILL; start failures (exit 2).
 ``PIPELINEKIT_WORKERS_LONG=1`` pushes more versions under load and runs the clients longer.
 """
 
