@@ -1,6 +1,6 @@
 """Benchmark of the model server: latency and throughput over gRPC and REST versus in-process calls.
 
-    .venv/bin/python bench/serving_bench.py [--seconds 3]
+    .venv/bin/python bench/serving_bench.py [--seconds 3] [--num_workers 1]
 
 For half_plus_two (tests/data) and a penguin-size Keras 3 model built here (4 float inputs,
 16 hidden units, 3 classes), it runs 1 and 8 concurrent clients for ``--seconds`` each:
@@ -8,7 +8,9 @@ For half_plus_two (tests/data) and a penguin-size Keras 3 model built here (4 fl
 - in-process: the signature traced into one concrete function and called on prebuilt tensors,
   the fastest call there is (the floor the issue names);
 - Servable.run: the server's own model call, in-process (the transports add the rest);
-- gRPC (official stubs) and REST (httpx) to ``pipelinekit serve`` in a separate process;
+- gRPC (official stubs) and REST (httpx) to ``pipelinekit serve`` in a separate process
+  (``--num_workers N``: that server runs N worker processes; each client thread has its own
+  connection, so the kernel spreads the clients over the workers);
 - gRPC batching: gRPC to a second server with ``--enable_batching`` (up to 8 rows, no added wait).
 
 It prints p50 and p99 latency, requests per second, and each row's throughput and p50
@@ -158,6 +160,7 @@ def servable_call(model: str, path: str, inputs: dict[str, np.ndarray]) -> Calla
 
 
 def grpc_call(address: str, model: str, inputs: dict[str, np.ndarray]) -> Callable[[], Callable[[], None]]:
+    """Each client its own channel and connection (gRPC would share one among a process's channels)."""
     import grpc
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
@@ -168,7 +171,8 @@ def grpc_call(address: str, model: str, inputs: dict[str, np.ndarray]) -> Callab
         request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
 
     def make() -> Callable[[], None]:
-        stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(address))
+        channel = grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         return lambda: stub.Predict(request, timeout=30)
 
     return make
@@ -228,6 +232,12 @@ def main() -> int:
     parser.add_argument(
         "--seconds", type=float, default=3.0, help="seconds per measurement (default: %(default)s)"
     )
+    parser.add_argument(
+        "--num_workers",
+        type=int,
+        default=1,
+        help="worker processes of the server the gRPC and REST rows call (default: %(default)s)",
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="serving-bench-")
     try:
@@ -241,7 +251,7 @@ def main() -> int:
             )
         grpc_port, rest_port, batched_port = free_port(), free_port(), free_port()
         servers = [
-            start_server(config_path, grpc_port, rest_port),
+            start_server(config_path, grpc_port, rest_port, f"--num_workers={args.num_workers}"),
             start_server(config_path, batched_port, 0, *BATCHING_FLAGS),
         ]
         try:
@@ -250,7 +260,7 @@ def main() -> int:
                 "REST": f"http://127.0.0.1:{rest_port}",
                 "gRPC batching": f"127.0.0.1:{batched_port}",
             }
-            results = measure_all(penguin_path, addresses, args.seconds)
+            results = measure_all(penguin_path, addresses, args.seconds, args.num_workers)
         finally:
             for server in servers:
                 server.terminate()
@@ -261,7 +271,7 @@ def main() -> int:
     return 0
 
 
-def measure_all(penguin_path: str, addresses: dict[str, str], seconds: float) -> list[Result]:
+def measure_all(penguin_path: str, addresses: dict[str, str], seconds: float, num_workers: int) -> list[Result]:
     models = {
         "half_plus_two": (
             os.path.join(HALF_PLUS_TWO, "00000123"),
@@ -272,13 +282,14 @@ def measure_all(penguin_path: str, addresses: dict[str, str], seconds: float) ->
             {name: np.array([[40.0]], dtype=np.float32) for name in PENGUIN_FEATURES},
         ),
     }
+    workers = f" x{num_workers}" if num_workers > 1 else ""  # rows of the N-worker server say so
     results = []
     for model, (path, inputs) in models.items():
         transports = {
             "in-process": in_process_call(path, inputs),
             "Servable.run": servable_call(model, path, inputs),
-            "gRPC": grpc_call(addresses["gRPC"], model, inputs),
-            "REST": rest_call(addresses["REST"], model, inputs),
+            f"gRPC{workers}": grpc_call(addresses["gRPC"], model, inputs),
+            f"REST{workers}": rest_call(addresses["REST"], model, inputs),
             "gRPC batching": grpc_call(addresses["gRPC batching"], model, inputs),
         }
         for clients in (1, 8):

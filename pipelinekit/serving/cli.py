@@ -11,6 +11,10 @@ import argparse
 import logging
 import signal
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelinekit.serving.supervisor import Supervisor
 
 __all__ = ["add_serve_arguments", "run_serve"]
 
@@ -82,6 +86,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--grpc_max_threads", type=int, default=16, help="gRPC worker threads (default: %(default)s)"
     )
     net.add_argument(
+        "--num_workers",
+        type=int,
+        default=1,
+        help="server processes sharing both ports (SO_REUSEPORT), each holding the models; above 1 a "
+        "supervisor process runs them (docs/SERVING.md, Several worker processes) (default: %(default)s)",
+    )
+    net.add_argument(
         "--max_request_bytes",
         type=int,
         default=64 * 1024 * 1024,
@@ -140,18 +151,25 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Start the server, serve until SIGINT or SIGTERM, then shut down gracefully; the exit code."""
-    from pipelinekit.serving.errors import ModelConfigError
+    from pipelinekit.serving.errors import ModelConfigError, WorkerStartError
     from pipelinekit.serving.server import ModelServer
 
+    server: ModelServer | Supervisor
     try:
         options = _server_options(args)
-        server = ModelServer(options).start()
-    except (ModelConfigError, OSError) as exc:
+        if args.num_workers == 1:
+            server = ModelServer(options).start()
+        else:
+            from pipelinekit.serving.supervisor import Supervisor
+
+            server = Supervisor(options, args.num_workers).start()
+    except (ModelConfigError, OSError, WorkerStartError) as exc:
         logger.error("%s", exc)
         return 2
+    admin = server.admin if isinstance(server, ModelServer) else None
     print(f"Serving {server.manager.model_names}: gRPC {server.grpc_address}", end="")
     print(f", REST {server.rest_url}" if server.rest_port else "", end="")
-    print(f", route admin {server.admin.url}" if server.admin else "", flush=True)
+    print(f", route admin {admin.url}" if admin else "", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -178,10 +196,19 @@ def _server_options(args: argparse.Namespace):
         raise ModelConfigError("pass --model_base_path (with --model_name), or --model_config_file")
     if not 0 <= args.request_log_sample_rate <= 1:
         raise ModelConfigError(f"--request_log_sample_rate must be between 0 and 1, got {args.request_log_sample_rate}")
-    lowest = {"max_request_bytes": 1, "max_tensor_bytes": 1, "max_num_load_retries": 0, "load_retry_interval_micros": 0}
+    lowest = {
+        "max_request_bytes": 1, "max_tensor_bytes": 1, "max_num_load_retries": 0, "load_retry_interval_micros": 0,
+        "num_workers": 1,
+    }  # fmt: skip
     for flag, low in lowest.items():
         if getattr(args, flag) < low:
             raise ModelConfigError(f"--{flag} must be at least {low}, got {getattr(args, flag)}")
+    if args.num_workers > 1 and args.admin_port is not None:
+        raise ModelConfigError(
+            "--admin_port cannot be used with --num_workers above 1: each worker process has its own routes, "
+            "so a change made through one worker's admin API would not reach the others. Change routes in "
+            "--route_config_file (every worker watches it), or serve with --num_workers 1."
+        )
     return ServerOptions(
         config=config,
         host=args.host,

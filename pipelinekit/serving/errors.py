@@ -23,6 +23,7 @@ __all__ = [
     "StatusError",
     "TensorTooLargeError",
     "VersionNotFoundError",
+    "WorkerStartError",
     "error_for_code",
     "http_status_for_code",
 ]
@@ -110,6 +111,12 @@ class DeadlineExceededError(StatusError):
 
 class ServerUnavailableError(StatusError):
     """The server cannot be reached, or is shutting down."""
+
+    code = "UNAVAILABLE"
+
+
+class WorkerStartError(StatusError):
+    """A worker process of ``serve --num_workers N`` did not start; the supervisor stopped the others."""
 
     code = "UNAVAILABLE"
 

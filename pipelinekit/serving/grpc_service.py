@@ -147,11 +147,15 @@ def create_grpc_server(
     address: str,
     max_workers: int,
     max_request_bytes: int,
+    reuse_port: bool = False,
 ) -> tuple[grpc.Server, int]:
-    """A gRPC server with both services, bound to ``address`` (port 0 picks a free one); not started."""
+    """A gRPC server with both services, bound to ``address`` (port 0 picks a free one); not started.
+
+    ``reuse_port`` binds with SO_REUSEPORT, so that several worker processes share the port.
+    """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pipelinekit-grpc"),
-        options=[("grpc.max_receive_message_length", max_request_bytes), ("grpc.so_reuseport", 0)],
+        options=[("grpc.max_receive_message_length", max_request_bytes), ("grpc.so_reuseport", int(reuse_port))],
     )
     server.add_generic_rpc_handlers(
         (

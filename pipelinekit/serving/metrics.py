@@ -1,14 +1,17 @@
 """Prometheus metrics of one model server: requests by model, API and status, and latency.
 
 Each server owns its registry, so several servers in one process (as in tests) do not clash.
+Under ``serve --num_workers N`` each worker process has its own: a scrape answers one worker's
+figures, named by ``pipelinekit_serving_worker{worker, pid}``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -24,9 +27,17 @@ class ServerMetrics:
     """Request counters and latency histograms, plus a gauge of the versions each model serves."""
 
     def __init__(
-        self, available_versions: Callable[[], dict[str, list[int]]], is_served: Callable[[str], bool]
+        self,
+        available_versions: Callable[[], dict[str, list[int]]],
+        is_served: Callable[[str], bool],
+        worker: int | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
+        if worker is not None:
+            Gauge(
+                "pipelinekit_serving_worker", "The worker process (index and pid) whose figures these are.",
+                ["worker", "pid"], registry=self.registry,
+            ).labels(str(worker), str(os.getpid())).set(1)  # fmt: skip
         self._requests = Counter(
             "pipelinekit_serving_requests",
             "Requests handled, by model, API (e.g. grpc.Predict, rest.predict) and status code.",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import grpc
 from tensorflow_serving.apis import get_model_status_pb2, model_pb2
@@ -38,13 +40,29 @@ from pipelinekit.serving.version_policy import (
 )
 from pipelinekit.serving.warmup import warm_up
 
-__all__ = ["ModelManager"]
+__all__ = ["LifecycleState", "ModelManager", "VersionLifecycle"]
 
 logger = logging.getLogger(__name__)
 
+V = TypeVar("V")
 
-class ModelManager:
-    """Serves the versions that each model's version policy picks from its base path."""
+
+@dataclass(frozen=True)
+class LifecycleState:
+    """What GetModelStatus and requests see: the models, versions' states, labels and serving versions."""
+
+    configs: dict[str, ModelConfig]
+    statuses: dict[str, dict[int, VersionStatus]]
+    labels: dict[str, dict[str, int]]
+    serving: dict[str, list[int]]
+
+
+class VersionLifecycle(Generic[V]):
+    """Decides which versions of each model serve: polls base paths, applies policies, retries, labels.
+
+    What a loaded version is (``V``) and where it lives is the subclass's: :meth:`_open` loads one,
+    :meth:`_changed` hears of every change of the state, :meth:`_close` releases an unpublished version.
+    """
 
     def __init__(
         self,
@@ -63,7 +81,7 @@ class ModelManager:
         self._poll_lock = threading.Lock()  # one poll at a time
         self._statuses: dict[str, dict[int, VersionStatus]] = {name: {} for name in self._configs}
         # Copy-on-write: readers take the current dict without locking.
-        self._serving: dict[str, dict[int, Servable]] = {name: {} for name in self._configs}
+        self._serving: dict[str, dict[int, V]] = {name: {} for name in self._configs}
         self._empty: set[str] = set()  # models whose base path has no version to serve
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,7 +116,7 @@ class ModelManager:
     def model_names(self) -> list[str]:
         return sorted(self._configs)
 
-    def servable(self, spec: model_pb2.ModelSpec) -> Servable:
+    def servable(self, spec: model_pb2.ModelSpec) -> V:
         """The loaded version a request's model_spec names: by number, by label, or the highest."""
         versions = self._serving.get(spec.name)
         if versions is None:
@@ -200,9 +218,24 @@ class ModelManager:
                 self._statuses = {name: self._statuses.get(name, {}) for name in new_configs}
                 self._serving = {name: self._serving.get(name, {}) for name in new_configs}
                 self._labels = {name: self._labels[name] for name in new_configs if name in self._labels}
+            self._changed()
             logger.info("model config reloaded: serving %s", sorted(new_configs))
         self.poll_once()
         self._apply_labels(new_configs)
+
+    def state(self) -> LifecycleState:
+        """A copy of the state requests and GetModelStatus see, for a follower to take over."""
+        with self._lock:
+            return LifecycleState(
+                dict(self._configs),
+                {name: dict(statuses) for name, statuses in self._statuses.items()},
+                {name: dict(labels) for name, labels in self._labels.items()},
+                {name: sorted(versions) for name, versions in self._serving.items()},
+            )
+
+    def paused(self) -> threading.Lock:
+        """A lock: while it is held, no poll, load, unload or config reload runs (``with manager.paused(): ...``)."""
+        return self._poll_lock
 
     def _apply_labels(self, configs: dict[str, ModelConfig]) -> None:
         """Point each model's labels at their versions; all of a model's labels, or none of them.
@@ -223,6 +256,7 @@ class ModelManager:
                 continue
             with self._lock:
                 self._labels[name] = dict(config.version_labels)
+            self._changed()
         if problems:
             raise ModelConfigError(
                 "; ".join(problems) + ". Load the version first, or point the label at a serving version.",
@@ -305,9 +339,7 @@ class ModelManager:
         self._set_status(name, VersionStatus(version, "LOADING"))
         logger.info("model %r: loading version %d from %r (attempt %d)", name, version, path, attempt + 1)
         try:
-            servable = Servable(name, version, path)
-            if self._enable_warmup:
-                warm_up(servable)
+            servable = self._open(name, version, path)
         except Exception as exc:  # noqa: BLE001 - any failure is this version's, reported in its status
             self._load_failed(name, version, attempt, exc)
             return
@@ -315,6 +347,7 @@ class ModelManager:
         with self._lock:
             self._serving[name] = {**self._serving[name], version: servable}
             self._statuses[name][version] = VersionStatus(version, "AVAILABLE")
+        self._changed()
         logger.info("model %r: version %d is serving", name, version)
 
     def _load_failed(self, name: str, version: int, attempt: int, exc: Exception) -> None:
@@ -348,6 +381,8 @@ class ModelManager:
             with self._lock:
                 self._serving[name] = {v: s for v, s in self._serving[name].items() if v != version}
                 self._statuses[name][version] = VersionStatus(version, "END")
+            self._changed()
+            self._close(name, version)
             logger.info("model %r: version %d unloaded", name, version)
         if unloaded:
             del serving  # the last reference this thread holds to the unloaded versions
@@ -356,6 +391,27 @@ class ModelManager:
     def _set_status(self, name: str, status: VersionStatus) -> None:
         with self._lock:
             self._statuses[name][status.version] = status
+        self._changed()
+
+    def _open(self, name: str, version: int, path: str) -> V:
+        """Load one version, ready to serve; raise (a StatusError where the cause is known) if it fails."""
+        raise NotImplementedError
+
+    def _changed(self) -> None:
+        """The state changed (a status, a label, the models or the serving versions); called unlocked."""
+
+    def _close(self, name: str, version: int) -> None:
+        """Release a version that no longer serves, once that change was announced by :meth:`_changed`."""
+
+
+class ModelManager(VersionLifecycle[Servable]):
+    """Serves the versions that each model's version policy picks from its base path, in this process."""
+
+    def _open(self, name: str, version: int, path: str) -> Servable:
+        servable = Servable(name, version, path)
+        if self._enable_warmup:
+            warm_up(servable)
+        return servable
 
 
 def _configs_by_name(config: ModelServerConfig) -> dict[str, ModelConfig]:

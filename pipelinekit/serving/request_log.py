@@ -7,6 +7,8 @@ and writes them to gzipped TFRecord files, per model and UTC day::
     <log_dir>/<model>/prediction_logs/<YYYYMMDD>/part-<HHMMSS>-<pid>-<n>.tfrecord.gz   PredictionLog
     <log_dir>/<model>/examples/<YYYYMMDD>/part-<HHMMSS>-<pid>-<n>.tfrecord.gz          tf.Example inputs
 
+(``part-<HHMMSS>-w<worker>-<pid>-<n>`` from worker ``<worker>`` of ``serve --num_workers N``.)
+
 A file is written under a hidden name and renamed when complete (after ``max_records`` records,
 ``max_age_s`` seconds, at the day's end, or at shutdown), so readers only ever see whole files.
 The ``examples`` files hold the logged inputs that are tf.Examples (Classify and Regress inputs;
@@ -63,6 +65,7 @@ class RequestLog:
         max_queue: int = 1000,
         max_records: int = 10_000,
         max_age_s: float = 60.0,
+        worker: int | None = None,
     ) -> None:
         if not 0 <= sample_rate <= 1:
             raise ModelConfigError(f"--request_log_sample_rate must be between 0 and 1, got {sample_rate}")
@@ -72,6 +75,7 @@ class RequestLog:
         self._queue: queue.Queue[_Job | None] = queue.Queue(max_queue)
         self._max_records = max_records
         self._max_age_s = max_age_s
+        self._worker = "" if worker is None else f"w{worker}-"
         self._files: dict[tuple[str, str, datetime.date], _File] = {}
         self._thread = threading.Thread(target=self._write_loop, name="pipelinekit-request-log", daemon=True)
         self._thread.start()
@@ -172,7 +176,7 @@ class RequestLog:
             folder = os.path.join(self.log_dir, model, kind, day.strftime("%Y%m%d"))
             # the process id keeps two servers logging to one folder from writing the same file
             now = datetime.datetime.now(datetime.UTC)
-            name = f"part-{now:%H%M%S}-{os.getpid()}-{next(_SEQUENCE)}.tfrecord.gz"
+            name = f"part-{now:%H%M%S}-{self._worker}{os.getpid()}-{next(_SEQUENCE)}.tfrecord.gz"
             handle = self._files[key] = _File(folder, name)
         return handle
 

@@ -63,6 +63,7 @@ class ServerOptions:
     route_metadata_path: str | None = None
     request_log_dir: str | None = None
     request_log_sample_rate: float = 1.0
+    worker: int | None = None  # the index of this worker process under `serve --num_workers N`
 
 
 class ModelServer:
@@ -70,18 +71,22 @@ class ModelServer:
 
     ``start()`` returns once the initial versions are loaded and both ports accept requests;
     ``stop()`` stops taking requests, lets running ones finish, then unloads the models.
+    A worker of ``serve --num_workers N`` passes its own ``manager`` (one the supervisor drives)
+    and sets ``options.worker``: both ports are then bound with SO_REUSEPORT.
     """
 
-    def __init__(self, options: ServerOptions) -> None:
+    def __init__(self, options: ServerOptions, manager: ModelManager | None = None) -> None:
         self.options = options
-        self.manager = ModelManager(
+        self.manager = manager if manager is not None else ModelManager(
             options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry
         )
-        self.metrics = ServerMetrics(self.manager.available_versions, self._known_name)
+        self.metrics = ServerMetrics(self.manager.available_versions, self._known_name, options.worker)
         recorder = RouteChangeRecorder(options.route_metadata_path) if options.route_metadata_path else None
         self.router = Router(self.manager.serves, self.metrics.routes, recorder)
         self.request_log = (
-            RequestLog(options.request_log_dir, options.request_log_sample_rate, self.metrics.request_log)
+            RequestLog(
+                options.request_log_dir, options.request_log_sample_rate, self.metrics.request_log, worker=options.worker
+            )
             if options.request_log_dir
             else None
         )
@@ -135,6 +140,7 @@ class ModelServer:
             f"{self.options.host}:{self.options.grpc_port}",
             self.options.grpc_max_threads,
             self.options.max_request_bytes,
+            reuse_port=self.options.worker is not None,
         )
         self._grpc_server = grpc_server
         grpc_server.start()
@@ -156,6 +162,8 @@ class ModelServer:
             socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM
         )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.options.worker is not None:  # the workers of `serve --num_workers N` share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         # Accepted connections inherit this; without it a small answer waits ~40 ms on delayed ACKs.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:

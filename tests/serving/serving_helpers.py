@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 
@@ -72,4 +73,39 @@ def grow_model(version_dir: str, megabytes: int) -> None:
     module.serve = tf.function(
         lambda x: {"y": x + module.weights[0]}, input_signature=[tf.TensorSpec(None, tf.float32, name="x")]
     )
+    tf.saved_model.save(module, version_dir, signatures={"serving_default": module.serve})
+
+
+class BackgroundThreads:
+    """Runs each target in a daemon thread for the length of a ``with`` block; targets loop until ``stop`` is set."""
+
+    def __init__(self, *targets: Callable[[], None]) -> None:
+        self.stop = threading.Event()
+        self._threads = [threading.Thread(target=target, daemon=True) for target in targets]
+
+    def __enter__(self) -> BackgroundThreads:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+
+def save_slow_model(version_dir: str) -> None:
+    """A SavedModel whose predict takes time: ``x[0]`` rounds of a 200x200 matmul (about 0.15 ms each); y = x."""
+    import tensorflow as tf
+
+    module = tf.Module()
+
+    def serve(x: tf.Tensor) -> dict[str, tf.Tensor]:
+        def step(i: tf.Tensor, m: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return i + 1, tf.linalg.matmul(m, m) / 200.0
+
+        _, m = tf.while_loop(lambda i, m: i < tf.cast(x[0], tf.int32), step, (0, tf.ones([200, 200])))
+        return {"y": x + tf.reduce_sum(m) * 0}
+
+    module.serve = tf.function(serve, input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
     tf.saved_model.save(module, version_dir, signatures={"serving_default": module.serve})
