@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import warnings
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pipelinekit`` console script."""
     args = _parse(argv)
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")  # Python-support notices from Beam's GCP deps
+    _quiet_library_notices(args.verbose)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for library in ("apache_beam", "tensorflow", "absl"):  # deprecation notices from inside TFMA, TFT and Beam
         logging.getLogger(library).setLevel(logging.INFO if args.verbose > 1 else logging.ERROR)
@@ -100,6 +101,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = _quiet_shutdown_hook
+
+
+_GOOGLE_PYTHON_NOTICE = "ignore::FutureWarning:google.api_core._python_version_support"
+
+
+def _quiet_library_notices(verbose: int) -> None:
+    """Hide the libraries' start-up notices unless ``-vv``: TensorFlow's C++ INFO and WARNING lines
+    (oneDNN, CUDA drivers, CPU features, TensorRT) and Google's Python-support FutureWarning.
+
+    Both go through the environment, so the processes we start (server workers, parallel Tuner
+    trials) inherit them; a value the user set is kept.
+    """
+    if verbose > 1:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "PYTHONWARNINGS" not in os.environ:
+        os.environ["PYTHONWARNINGS"] = _GOOGLE_PYTHON_NOTICE
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")  # in this process, already started
 
 
 def _quiet_shutdown_hook(unraisable: sys.UnraisableHookArgs) -> None:

@@ -235,3 +235,30 @@ def test_stop_lets_running_requests_finish_on_both_ports(start_server):
     for thread in threads:
         thread.join(timeout=30)
     assert answers == {"grpc": [[3.0]], "rest": {"predictions": [3.0]}}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_hides_the_libraries_start_up_notices_unless_asked(workers):
+    """TensorFlow's C++ INFO/WARNING lines and Google's Python-support FutureWarning, in the server
+    and in the worker processes it starts; -vv shows them again."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONWARNINGS")}
+
+    def start_and_stop(*flags: str) -> str:
+        argv = [sys.executable, "-m", "pipelinekit", *flags, "serve", f"--model_base_path={HALF_PLUS_TWO}",
+                "--port=0", "--rest_api_port=0", f"--num_workers={workers}"]  # fmt: skip
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            assert (process.stdout.readline() if process.stdout else "").startswith("Serving")
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()
+        assert process.returncode == 0, stderr
+        return stderr
+
+    quiet = start_and_stop()
+    assert "I tensorflow/" not in quiet and "cpu_feature_guard" not in quiet and "FutureWarning" not in quiet
+    if workers == 1:
+        assert "cpu_feature_guard" in start_and_stop("-vv")
