@@ -4,8 +4,8 @@ The supervisor process serves no request. It starts the workers (each a ModelSer
 gRPC and REST ports with SO_REUSEPORT, so the kernel spreads connections over them), decides the
 model lifecycle for all of them (:mod:`pipelinekit.serving.leader`), answers the config reloads
 they pass on, and restarts a worker that dies, after loading the serving versions into the new
-one and before it opens its ports. A port given as 0 is picked here once, and kept bound (not
-listening) so that the workers, restarted ones included, share that one port.
+one and before it opens its ports. Each port is checked free, then kept bound here (not
+listening) so that the workers, restarted ones included, share that one port; 0 is picked once.
 """
 
 from __future__ import annotations
@@ -74,8 +74,10 @@ class Supervisor:
     def _start(self) -> Supervisor:
         self.options = dataclasses.replace(
             self.options,
-            grpc_port=self._shared_port(self.options.grpc_port),
-            rest_port=None if self.options.rest_port is None else self._shared_port(self.options.rest_port),
+            grpc_port=self._shared_port(self.options.grpc_port, "gRPC", "--port"),
+            rest_port=None
+            if self.options.rest_port is None
+            else self._shared_port(self.options.rest_port, "REST", "--rest_api_port"),
         )
         for index in range(self._num_workers):
             self._pool.add(self._spawn(index))
@@ -109,17 +111,35 @@ class Supervisor:
             sock.close()
         logger.info("all workers stopped")
 
-    def _shared_port(self, port: int) -> int:
-        """``port``, or for 0 a free port, kept bound with SO_REUSEPORT (not listening) while we run."""
+    def _shared_port(self, port: int, what: str, flag: str) -> int:
+        """The port the workers share (0 picks a free one), kept bound with SO_REUSEPORT (not
+        listening) while we run, so that restarted workers get it too.
+
+        A given port must be free first: SO_REUSEPORT would otherwise let the workers join a
+        server already listening there (another ``serve --num_workers`` of this user, say) and
+        share its connections.
+        """
+        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
         if port != 0:
-            return port
-        sock = socket.socket(socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM)
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections in TIME_WAIT do not count
+                try:
+                    probe.bind((self.options.host, port))
+                except OSError as exc:
+                    raise OSError(
+                        f"cannot bind the {what} port at {self.options.host}:{port}: {exc.strerror}. Is another "
+                        f"server on it? Pick another with {flag}."
+                    ) from exc
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
-            sock.bind((self.options.host, 0))
+            sock.bind((self.options.host, port))
         except OSError as exc:
             sock.close()
-            raise OSError(f"cannot pick a free port on {self.options.host}: {exc.strerror}. Check --host.") from exc
+            raise OSError(
+                f"cannot bind the {what} port at {self.options.host}:{port}: {exc.strerror}. Check --host and {flag}."
+            ) from exc
         self._reserved.append(sock)
         return sock.getsockname()[1]
 

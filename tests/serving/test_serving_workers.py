@@ -319,6 +319,22 @@ def test_a_failed_load_shows_in_every_workers_status(served):
         assert statuses(served.address)[newest] == "AVAILABLE"
 
 
+def test_a_second_server_on_the_ports_of_a_running_one_is_refused(served, tmp_path):
+    """SO_REUSEPORT would let a second `serve --num_workers` join the first one's ports and take a
+    share of its connections; it must be refused instead, and the first keep serving."""
+    port = served.address.rsplit(":", 1)[1]
+    log_path = str(tmp_path / "second.log")
+    process = serve(
+        [f"--model_base_path={HALF_PLUS_TWO}", f"--port={port}", "--rest_api_port=0", "--num_workers=2"], log_path
+    )
+    assert process.wait(timeout=120) == 2
+    assert f"cannot bind the gRPC port at 127.0.0.1:{port}" in open(log_path).read()
+    with grpc.insecure_channel(served.address, options=OWN_CONNECTION) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        answer = stub.Predict(predict_request(), timeout=10)
+    assert tf.make_ndarray(answer.outputs["y"]).tolist() == [[2.5]]
+
+
 def test_sigterm_lets_running_requests_finish_stops_every_worker_and_exits_0(served):
     workers = [int(pid) for pid in worker_figures(served.rest_url)]
     request = predict_pb2.PredictRequest()
@@ -331,6 +347,12 @@ def test_sigterm_lets_running_requests_finish_stops_every_worker_and_exits_0(ser
         assert tf.make_ndarray(running_request.result().outputs["y"]).tolist() == [8000.0]
     assert served.process.wait(timeout=60) == 0
     assert [pid for pid in workers if running(pid)] == []
+
+
+def _worker_processes() -> list[int]:
+    """Pids of the worker processes (multiprocessing's spawned children) on this machine."""
+    out = subprocess.run(["pgrep", "-f", "multiprocessing.spawn"], capture_output=True, text=True)
+    return [int(pid) for pid in out.stdout.split()]
 
 
 def running(pid: int) -> bool:
@@ -381,7 +403,7 @@ def test_a_polled_config_file_reaches_every_worker_and_a_killed_supervisor_leave
     wait_for(lambda: not any(running(pid) for pid in workers), timeout_s=30, what="the workers to exit")
 
 
-def test_a_worker_that_cannot_bind_stops_the_others_and_exits_2(tmp_path):
+def test_a_taken_port_exits_2_before_any_worker_starts(tmp_path):
     log_path = str(tmp_path / "serve.log")
     with socket.socket() as taken:  # another program's listening socket, without SO_REUSEPORT
         taken.bind(("127.0.0.1", 0))
@@ -392,7 +414,24 @@ def test_a_worker_that_cannot_bind_stops_the_others_and_exits_2(tmp_path):
         )
         assert process.wait(timeout=120) == 2
     log = open(log_path).read()
-    assert re.search(rf"worker \d did not start: cannot bind the gRPC port at 127.0.0.1:{port}", log), log
+    assert f"cannot bind the gRPC port at 127.0.0.1:{port}" in log and "Pick another with --port" in log, log
+    assert "worker 0 started" not in log
+    assert process.stdout is not None and process.stdout.read() == ""
+
+
+def test_a_worker_that_cannot_start_stops_the_others_and_exits_2(tmp_path):
+    """The route file is read by the workers: a bad one fails them, and the supervisor reports it."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  r:\n    split: {}\n")
+    log_path = str(tmp_path / "serve.log")
+    argv = [f"--model_base_path={HALF_PLUS_TWO}", "--port=0", "--rest_api_port=0", "--num_workers=2",
+            f"--route_config_file={routes}"]  # fmt: skip
+    before = set(_worker_processes())
+    process = serve(argv, log_path)
+    assert process.wait(timeout=120) == 2
+    log = open(log_path).read()
+    assert re.search(rf"worker \d did not start: {re.escape(str(routes))} has 1 problem", log), log
+    wait_for(lambda: not set(_worker_processes()) - before, timeout_s=30, what="the other worker to stop")
     assert process.stdout is not None and process.stdout.read() == ""
 
 
