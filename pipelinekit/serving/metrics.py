@@ -1,8 +1,10 @@
 """Prometheus metrics of one model server: requests by model, API and status, and latency.
 
 Each server owns its registry, so several servers in one process (as in tests) do not clash.
-Under ``serve --num_workers N`` each worker process has its own: a scrape answers one worker's
-figures, named by ``pipelinekit_serving_worker{worker, pid}``.
+Under ``serve --num_workers N`` the workers keep their figures in prometheus_client's
+multiprocess files (the supervisor sets ``PROMETHEUS_MULTIPROC_DIR``), so a scrape answered by
+any worker gives every worker's: counts summed over the workers, the request metrics also by
+``worker``, and ``pipelinekit_serving_worker{worker, pid}`` naming the worker that answered.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-__all__ = ["CONTENT_TYPE", "RequestLogMetrics", "RouteMetrics", "ServerMetrics"]
+__all__ = ["CONTENT_TYPE", "MULTIPROCESS_DIR_ENV", "RequestLogMetrics", "RouteMetrics", "ServerMetrics"]
+
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client reads it when it is imported
 
 UNKNOWN_MODEL = "_unknown_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -33,27 +38,28 @@ class ServerMetrics:
         worker: int | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
-        if worker is not None:
-            Gauge(
-                "pipelinekit_serving_worker", "The worker process (index and pid) whose figures these are.",
-                ["worker", "pid"], registry=self.registry,
-            ).labels(str(worker), str(os.getpid())).set(1)  # fmt: skip
+        self._worker = worker
+        labels = ["model", "api", "status", *(["worker"] if worker is not None else [])]
         self._requests = Counter(
             "pipelinekit_serving_requests",
             "Requests handled, by model, API (e.g. grpc.Predict, rest.predict) and status code.",
-            ["model", "api", "status"],
+            labels,
             registry=self.registry,
         )
         self._latency = Histogram(
             "pipelinekit_serving_request_latency_seconds",
             "Request latency in seconds, by model, API and status code.",
-            ["model", "api", "status"],
+            labels,
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
         self._is_served = is_served
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        self.registry.register(_VersionsCollector(available_versions))
+        self._own_collectors: list[Collector] = [_VersionsCollector(available_versions)]
+        if worker is not None:
+            self._own_collectors.append(_WorkerCollector(worker))
+        for collector in self._own_collectors:
+            self.registry.register(collector)
         self.routes = RouteMetrics(self.registry)
         self.request_log = RequestLogMetrics(self.registry)
 
@@ -67,13 +73,21 @@ class ServerMetrics:
         key = (model, api, status)
         children = self._children.get(key)
         if children is None:  # labels() costs a lock and a lookup per call: keep the children
-            children = self._children[key] = (self._requests.labels(*key), self._latency.labels(*key))
+            labels = (*key, str(self._worker)) if self._worker is not None else key
+            children = self._children[key] = (self._requests.labels(*labels), self._latency.labels(*labels))
         children[0].inc()
         children[1].observe(seconds)
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition of every metric (of every worker, under ``--num_workers``)."""
+        directory = os.environ.get(MULTIPROCESS_DIR_ENV) if self._worker is not None else None
+        if not directory:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, directory)
+        for collector in self._own_collectors:  # read at scrape time in this worker, not kept in files
+            registry.register(collector)
+        return generate_latest(registry)
 
 
 class RouteMetrics:
@@ -156,4 +170,19 @@ class _VersionsCollector(Collector):
         )
         for model, versions in self._available_versions().items():
             gauge.add_metric([model], len(versions))
+        yield gauge
+
+
+class _WorkerCollector(Collector):
+    """``pipelinekit_serving_worker{worker, pid} 1``: which worker process answered the scrape."""
+
+    def __init__(self, worker: int) -> None:
+        self._worker = worker
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "pipelinekit_serving_worker", "The worker process (index and pid) that answered this scrape.",
+            labels=["worker", "pid"],
+        )  # fmt: skip
+        gauge.add_metric([str(self._worker), str(os.getpid())], 1)
         yield gauge

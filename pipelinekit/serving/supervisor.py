@@ -14,13 +14,17 @@ import dataclasses
 import functools
 import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from multiprocessing.connection import wait
 
 from pipelinekit.serving.errors import WorkerStartError
 from pipelinekit.serving.leader import LeaderManager
+from pipelinekit.serving.metrics import MULTIPROCESS_DIR_ENV
 from pipelinekit.serving.server import ServerOptions
 from pipelinekit.serving.worker import LOGGERS, run_worker
 from pipelinekit.serving.worker_link import Reply, WorkerLink, WorkerPool
@@ -46,6 +50,7 @@ class Supervisor:
         self._spawn_lock = threading.Lock()
         self._stopping = threading.Event()
         self._reserved: list[socket.socket] = []
+        self._metrics_dir: str | None = None  # the workers' shared metrics files, when we made the folder
         self._monitor = threading.Thread(target=self._watch, name="pipelinekit-supervisor", daemon=True)
 
     @property
@@ -72,6 +77,9 @@ class Supervisor:
             raise
 
     def _start(self) -> Supervisor:
+        if not os.environ.get(MULTIPROCESS_DIR_ENV):  # one the user set is kept, and left in place
+            self._metrics_dir = tempfile.mkdtemp(prefix="pipelinekit-metrics-")
+            os.environ[MULTIPROCESS_DIR_ENV] = self._metrics_dir  # inherited by the workers spawned below
         self.options = dataclasses.replace(
             self.options,
             grpc_port=self._shared_port(self.options.grpc_port, "gRPC", "--port"),
@@ -109,6 +117,9 @@ class Supervisor:
             self._monitor.join(timeout=10)
         for sock in self._reserved:
             sock.close()
+        if self._metrics_dir is not None:
+            os.environ.pop(MULTIPROCESS_DIR_ENV, None)
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
         logger.info("all workers stopped")
 
     def _shared_port(self, port: int, what: str, flag: str) -> int:

@@ -161,30 +161,50 @@ def statuses(address: str, model: str = "half") -> dict[int, str]:
     return {s.version: names.Name(s.state) for s in response.model_version_status}
 
 
-def worker_figures(rest_url: str, tries: int = 40) -> dict[str, float]:
-    """Worker pid to its grpc.Predict count, from scrapes on new connections until both workers answered."""
-    figures: dict[str, float] = {}
+def scrape(rest_url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """One scrape on a new connection: metric sample name -> sorted labels -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{rest_url}/monitoring/prometheus/metrics", timeout=10).text  # a new connection each
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def predicts_by_worker(samples: dict[str, dict[tuple[tuple[str, str], ...], float]]) -> dict[str, float]:
+    """Worker index to its count of successful grpc.Predict calls of model 'half'."""
+    counts = samples.get("pipelinekit_serving_requests_total", {})
+    wanted = {("api", "grpc.Predict"), ("model", "half"), ("status", "OK")}
+    return {dict(labels)["worker"]: value for labels, value in counts.items() if wanted <= set(labels)}
+
+
+def worker_pids(rest_url: str, tries: int = 40) -> set[str]:
+    """The pids of the workers that answer scrapes on new connections, until both did."""
+    pids: set[str] = set()
     for _ in range(tries):
-        text = httpx.get(f"{rest_url}/monitoring/prometheus/metrics", timeout=10).text  # a new connection each
-        pid = re.search(r'pipelinekit_serving_worker\{pid="(\d+)",worker="\d+"\} 1\.0', text)
-        assert pid, text
-        counts = re.findall(r'pipelinekit_serving_requests_total\{api="grpc.Predict",model="half",status="OK"\} (\S+)', text)
-        figures[pid[1]] = sum(float(c) for c in counts)
-        if len(figures) == 2:
+        answering = scrape(rest_url)["pipelinekit_serving_worker"]
+        assert len(answering) == 1, answering  # the one worker that answered
+        pids.add(dict(next(iter(answering)))["pid"])
+        if len(pids) == 2:
             break
-    return figures
+    return pids
 
 
-def test_both_workers_answer(served):
+def test_both_workers_answer_and_any_scrape_counts_both(served):
+    before = predicts_by_worker(scrape(served.rest_url))
     for _ in range(16):  # each channel its own connection; the kernel spreads them over the workers
         with grpc.insecure_channel(served.address, options=OWN_CONNECTION) as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
             for _ in range(3):
                 response = stub.Predict(predict_request(), timeout=10)
                 assert tf.make_ndarray(response.outputs["y"]).tolist() == [[2.5]]
-    figures = worker_figures(served.rest_url)
-    assert len(figures) == 2, figures
-    assert all(count > 0 for count in figures.values()), figures
+    assert len(worker_pids(served.rest_url)) == 2
+    for _ in range(4):  # whichever worker answers the scrape, it reports every worker's figures
+        after = predicts_by_worker(scrape(served.rest_url))
+        assert sorted(after) == ["0", "1"] and all(after[w] > before.get(w, 0) for w in after), (before, after)
+        assert sum(after.values()) - sum(before.values()) == 48
 
 
 @dataclass
@@ -260,9 +280,10 @@ def test_a_config_reload_sent_to_one_worker_reaches_every_worker(served):
 
 
 def test_a_killed_worker_is_restarted_with_the_serving_versions(served):
-    before = worker_figures(served.rest_url)
+    before = worker_pids(served.rest_url)
     assert len(before) == 2
     victim = int(min(before))
+    counted = sum(predicts_by_worker(scrape(served.rest_url)).values())
     failures: list[str] = []
     outcomes = {"answers": 0, "retried": 0}
 
@@ -291,8 +312,10 @@ def test_a_killed_worker_is_restarted_with_the_serving_versions(served):
         wait_for(lambda: outcomes["answers"] > answered + 20, what="answers after the restart")
     print(f"\n{outcomes} while worker pid {victim} was killed and restarted")
     assert failures == []
-    after = worker_figures(served.rest_url)
+    after = worker_pids(served.rest_url)
     assert len(after) == 2 and str(victim) not in after, (before, after)
+    # the killed worker's figures stay counted: its metrics files outlive it
+    assert sum(predicts_by_worker(scrape(served.rest_url)).values()) >= counted + outcomes["answers"]
     newest = 1 + PUSHES
     for _ in range(8):  # the new worker serves what the others serve, statuses included
         assert statuses(served.address)[newest] == "AVAILABLE"
@@ -336,7 +359,7 @@ def test_a_second_server_on_the_ports_of_a_running_one_is_refused(served, tmp_pa
 
 
 def test_sigterm_lets_running_requests_finish_stops_every_worker_and_exits_0(served):
-    workers = [int(pid) for pid in worker_figures(served.rest_url)]
+    workers = [int(pid) for pid in worker_pids(served.rest_url)]
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "slow"
     request.inputs["x"].CopyFrom(tf.make_tensor_proto(np.array([8000.0], dtype=np.float32)))  # about a second
@@ -396,7 +419,7 @@ def test_a_polled_config_file_reaches_every_worker_and_a_killed_supervisor_leave
             return False
 
     wait_for(served_everywhere, what="model 'two' AVAILABLE in every worker")
-    workers = [int(pid) for pid in worker_figures(polled.rest_url)]
+    workers = [int(pid) for pid in worker_pids(polled.rest_url)]
     assert len(workers) == 2
     polled.process.kill()
     polled.process.wait(timeout=30)
