@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pipelinekit.serving.route_records import RouteChangeRecorder
 from pipelinekit.serving.route_watch import RouteFileWatcher
 from pipelinekit.serving.routed_service import RoutedInferenceService
 from pipelinekit.serving.router import Router
+from pipelinekit.serving.sockets import bind_tcp
 
 if TYPE_CHECKING:
     from typing import Self
@@ -158,22 +158,14 @@ class ModelServer:
             self.options.max_request_bytes,
             self.options.rest_timeout_s,
         )
-        sock = socket.socket(
-            socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM
+        sock = bind_tcp(
+            self.options.host,
+            port,
+            "REST port",
+            "--rest_api_port",
+            reuse_port=self.options.worker is not None,  # the workers of `serve --num_workers N` share the port
+            no_delay=True,
         )
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if self.options.worker is not None:  # the workers of `serve --num_workers N` share the port
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        # Accepted connections inherit this; without it a small answer waits ~40 ms on delayed ACKs.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            sock.bind((self.options.host, port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(
-                f"cannot bind the REST port at {self.options.host}:{port}: {exc.strerror}. "
-                "Pick another with --rest_api_port."
-            ) from exc
         self.rest_port = sock.getsockname()[1]
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10

@@ -26,6 +26,7 @@ from pipelinekit.serving.errors import WorkerStartError
 from pipelinekit.serving.leader import LeaderManager
 from pipelinekit.serving.metrics import MULTIPROCESS_DIR_ENV
 from pipelinekit.serving.server import ServerOptions
+from pipelinekit.serving.sockets import bind_tcp
 from pipelinekit.serving.worker import LOGGERS, run_worker
 from pipelinekit.serving.worker_link import Reply, WorkerLink, WorkerPool
 
@@ -130,27 +131,9 @@ class Supervisor:
         server already listening there (another ``serve --num_workers`` of this user, say) and
         share its connections.
         """
-        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
-        if port != 0:
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections in TIME_WAIT do not count
-                try:
-                    probe.bind((self.options.host, port))
-                except OSError as exc:
-                    raise OSError(
-                        f"cannot bind the {what} port at {self.options.host}:{port}: {exc.strerror}. Is another "
-                        f"server on it? Pick another with {flag}."
-                    ) from exc
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            sock.bind((self.options.host, port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(
-                f"cannot bind the {what} port at {self.options.host}:{port}: {exc.strerror}. Check --host and {flag}."
-            ) from exc
+        if port != 0:  # free, unless another server listens there (its TIME_WAIT connections do not count)
+            bind_tcp(self.options.host, port, f"{what} port", flag).close()
+        sock = bind_tcp(self.options.host, port, f"{what} port", flag, reuse_port=True)
         self._reserved.append(sock)
         return sock.getsockname()[1]
 

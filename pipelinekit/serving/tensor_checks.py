@@ -16,7 +16,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 
 from pipelinekit.serving.errors import InvalidInputError, TensorTooLargeError
 
-__all__ = ["MAX_RANK", "check_request_tensors", "dtype_name"]
+__all__ = ["MAX_RANK", "check_request_tensors", "dtype_name", "value_field"]
 
 MAX_RANK = 254  # TensorShape's limit
 _MAX_ELEMENTS = (2**63 - 1) // 16  # so that elements times the largest item size fits in int64
@@ -43,6 +43,11 @@ _VALUE_FIELDS: dict[int, tuple[str, int, int]] = {
 
 # TensorFlow's DataTypeString names, which TF Serving's messages use ("float", not "float32").
 _TF_NAMES = {types_pb2.DT_FLOAT: "float", types_pb2.DT_DOUBLE: "double", types_pb2.DT_HALF: "half"}
+
+
+def value_field(dtype: int) -> str:
+    """The TensorProto field that holds values of ``dtype`` (``float_val``, ...); "" for none."""
+    return _VALUE_FIELDS.get(dtype, ("", 0, 0))[0]
 
 
 def dtype_name(dtype: int) -> str:

@@ -22,6 +22,7 @@ from tensorflow_serving.apis import get_model_metadata_pb2, input_pb2
 
 from pipelinekit.serving.errors import InvalidInputError
 from pipelinekit.serving.json_values import json_to_array
+from pipelinekit.serving.tensor_checks import value_field
 
 __all__ = [
     "example_from_features",
@@ -60,13 +61,13 @@ def fill_tensor_proto(proto: tensor_pb2.TensorProto, array: np.ndarray) -> None:
     proto.tensor_content = np.ascontiguousarray(array).tobytes()
 
 
-# dtype -> (numpy dtype, the TensorProto field of its values), for the dtypes decoded without TensorFlow.
-_DIRECT_DECODE: dict[int, tuple[np.dtype, str]] = {
-    types_pb2.DT_FLOAT: (np.dtype(np.float32), "float_val"),
-    types_pb2.DT_DOUBLE: (np.dtype(np.float64), "double_val"),
-    types_pb2.DT_INT32: (np.dtype(np.int32), "int_val"),
-    types_pb2.DT_INT64: (np.dtype(np.int64), "int64_val"),
-    types_pb2.DT_BOOL: (np.dtype(np.bool_), "bool_val"),
+# The dtypes decoded without TensorFlow, and their numpy dtypes.
+_DIRECT_DECODE: dict[int, np.dtype] = {
+    types_pb2.DT_FLOAT: np.dtype(np.float32),
+    types_pb2.DT_DOUBLE: np.dtype(np.float64),
+    types_pb2.DT_INT32: np.dtype(np.int32),
+    types_pb2.DT_INT64: np.dtype(np.int64),
+    types_pb2.DT_BOOL: np.dtype(np.bool_),
 }
 
 
@@ -76,9 +77,9 @@ def from_tensor_proto(proto: tensor_pb2.TensorProto, name: str = "") -> np.ndarr
     The common numeric dtypes are read straight from the proto's bytes or value field (a third
     of ``tf.make_ndarray``'s cost); the rest go through TensorFlow.
     """
-    direct = _DIRECT_DECODE.get(proto.dtype)
-    if direct is not None and sys.byteorder == "little":
-        return _decode_numeric(proto, *direct, name)
+    dtype = _DIRECT_DECODE.get(proto.dtype)
+    if dtype is not None and sys.byteorder == "little":
+        return _decode_numeric(proto, dtype, value_field(proto.dtype), name)
     try:
         return tf.make_ndarray(proto)
     except (TypeError, ValueError) as exc:
