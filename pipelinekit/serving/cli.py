@@ -166,13 +166,15 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ModelConfigError, OSError, WorkerStartError) as exc:
         logger.error("%s", exc)
         return 2
+    # The graceful handlers go in before the ready line: a caller that signals as soon as it reads
+    # that line must get a graceful stop (exit 0), not the CLI's "interrupted" exit 143.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     admin = server.admin if isinstance(server, ModelServer) else None
     print(f"Serving {server.manager.model_names}: gRPC {server.grpc_address}", end="")
     print(f", REST {server.rest_url}" if server.rest_port else "", end="")
     print(f", route admin {admin.url}" if admin else "", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     watcher = _start_config_watcher(args, server, stop)
     stop.wait()
     if watcher is not None:
