@@ -41,6 +41,7 @@ def main(argv: list[str]) -> int:
     use_keras3()
     from components.trainer.user_code import UserFunction
     from components.tuner.executor import call_tuner_fn, tuner_fn_args
+    from pipelinekit.orchestration.frozen_heap import frozen_heap
 
     with open(request_path) as handle:
         request = json.load(handle)
@@ -52,7 +53,8 @@ def main(argv: list[str]) -> int:
     settings["working_dir"] = os.path.join(settings["working_dir"], os.environ["KERASTUNER_TUNER_ID"])
     user_fn = UserFunction("tuner_fn", settings["module_file"], settings["tuner_fn"])
     result = call_tuner_fn(user_fn, tuner_fn_args(inputs, settings))
-    result.tuner.search(**result.fit_kwargs)
+    with frozen_heap():
+        result.tuner.search(**result.fit_kwargs)
     return 0
 
 

@@ -1,7 +1,7 @@
 """The penguin example's module file: the three functions the standard components call.
 
-- ``preprocessing_fn(inputs)`` (Transform): fills missing measurements with the mean, scales
-  them to z-scores, turns island and sex into vocabulary ids and the species into the label.
+- ``preprocessing_fn(inputs)`` (Transform): scales the measurements to z-scores (a missing one
+  becomes 0, the mean), turns island and sex into vocabulary ids and the species into the label.
 - ``tuner_fn(fn_args)`` (Tuner): a keras-tuner random search over width, depth and learning rate.
 - ``run_fn(fn_args)`` (Trainer): trains a Keras 3 model and saves a SavedModel whose
   ``serving_default`` signature takes serialized tf.Examples of raw rows (no label) and whose
@@ -42,10 +42,11 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     """Raw penguin rows in, model-ready features out (the same graph runs at serving time)."""
     outputs = {}
     for key in NUMERIC_FEATURES:
-        values = tf.cast(_dense(inputs[key], float("nan")), tf.float32)
-        present = tf.boolean_mask(values, ~tf.math.is_nan(values))
-        filled = tf.where(tf.math.is_nan(values), tft.mean(present), values)
-        outputs[transformed_name(key)] = tft.scale_to_z_score(filled)
+        # z-scores over the rows that have the value; a missing one becomes 0, the mean. One
+        # analyzer per feature, all in one analysis phase (a mean to fill, then a z-score of the
+        # filled values, would need two phases: two passes and two traced graphs).
+        scaled = tft.scale_to_z_score(tf.cast(inputs[key], tf.float32))
+        outputs[transformed_name(key)] = _dense(scaled, 0.0)
     for key in CATEGORICAL_FEATURES:
         outputs[transformed_name(key)] = tft.compute_and_apply_vocabulary(
             _dense(inputs[key], "unknown"), num_oov_buckets=1, vocab_filename=key

@@ -38,6 +38,9 @@ class ExecutionContext:
         import apache_beam as beam
         from apache_beam.options.pipeline_options import PipelineOptions
 
+        from pipelinekit.dsl import beam_dofn_specs
+
+        beam_dofn_specs.install()
         options = PipelineOptions(self._effective_args([*self.beam_pipeline_args, *(extra_args or [])]))
         return beam.Pipeline(options=options)
 

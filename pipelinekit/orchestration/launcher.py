@@ -20,6 +20,7 @@ from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataSto
 from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change, effective_parameters
 from pipelinekit.orchestration.executor_loader import load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
+from pipelinekit.orchestration.frozen_heap import frozen_heap
 from pipelinekit.orchestration.listener import RunListener
 from pipelinekit.orchestration.ownership import current_owner
 from pipelinekit.orchestration.recovery import staging_folder
@@ -272,10 +273,10 @@ class NodeLauncher:
                 _size_of(inputs),
             )
         executor = definition.executor
-        if callable(executor):
+        if not callable(executor):
+            executor = load_executor(definition.name, executor, key.parts.get("code_modules") or {})
+        with frozen_heap():
             executor(**arguments)
-        else:
-            load_executor(definition.name, executor, key.parts.get("code_modules") or {})(**arguments)
 
     def _publish(
         self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]
