@@ -202,3 +202,70 @@ def test_a_column_whose_type_changes_in_a_new_span_fails_validation_naming_it(tm
     node = result.nodes["ExampleValidator"]
     assert node.status == "failed"
     assert "split 'train', feature 'year': UNEXPECTED_DATA_TYPE: Expected data of type: INT but got STRING" in str(node.error.__cause__)
+
+
+def _stats_artifact(folder, splits, node_id):
+    """An importer of ExampleStatistics written with TFDV from ``{split: DataFrame}``."""
+    import json
+
+    import tensorflow_data_validation as tfdv
+
+    from components.util.tfdv_io import write_stats
+
+    for split, frame in splits.items():
+        write_stats(tfdv.generate_statistics_from_dataframe(frame), str(folder / f"Split-{split}" / "FeatureStats.pb"))
+    return importer(str(folder), ExampleStatistics, properties={"split_names": json.dumps(list(splits))}).with_id(node_id)
+
+
+def _categories(share_of_a):
+    import pandas as pd
+
+    return pd.DataFrame({"c": ["a"] * share_of_a + ["b"] * (100 - share_of_a)})
+
+
+def _skew_run(tmp_path, serving_splits, **validator):
+    import tensorflow_data_validation as tfdv
+
+    from components import ExampleValidator, ImportSchemaGen
+
+    train = _stats_artifact(tmp_path / "train_stats", {"train": _categories(90)}, "train_stats")
+    schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(_categories(90)))
+    tfdv.get_feature(schema, "c").skew_comparator.infinity_norm.threshold = 0.01
+    tfdv.write_schema_text(schema, str(tmp_path / "schema.pbtxt"))
+    if serving_splits:
+        validator["serving_statistics"] = _stats_artifact(tmp_path / "serving_stats", serving_splits, "serving_stats").outputs["result"]
+    check = ExampleValidator(statistics=train.outputs["result"], schema=ImportSchemaGen(schema_file=str(tmp_path / "schema.pbtxt")).outputs["schema"],
+                             **validator)
+    result = LocalDagRunner().run(Pipeline("skew", str(tmp_path / "root"), [check]))
+    result.raise_for_failure()
+    return result.output("ExampleValidator", "anomalies")
+
+
+def _anomaly_kinds(anomalies, split):
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    diff = anomalies_pb2.Anomalies.FromString(open(os.path.join(anomalies.split_uri(split), "SchemaDiff.pb"), "rb").read())
+    return {name: {anomalies_pb2.AnomalyInfo.Type.Name(r.type) for r in info.reason} for name, info in diff.anomaly_info.items()}
+
+
+def test_serving_statistics_turn_on_the_schemas_skew_comparators(tmp_path):
+    anomalies = _skew_run(tmp_path, {"train": _categories(10)})
+    assert _anomaly_kinds(anomalies, "train") == {"c": {"COMPARATOR_L_INFTY_HIGH"}}
+    assert anomalies.custom_properties["blessed"] == {"train": 0}
+    assert anomalies.custom_properties["compared_splits"] == {"train": {"serving_statistics": "train"}}
+    assert _anomaly_kinds(_skew_run(tmp_path / "alike", {"train": _categories(90)}), "train") == {}
+
+
+def test_skew_is_not_judged_from_a_drift_baseline(tmp_path):
+    baseline = _stats_artifact(tmp_path / "previous", {"train": _categories(10)}, "previous_stats")
+    anomalies = _skew_run(tmp_path, {}, baseline_statistics=baseline.outputs["result"])
+    assert anomalies.custom_properties["blessed"] == {"train": 1}
+
+
+def test_a_comparison_split_that_does_not_match_is_warned_about_and_recorded(tmp_path, caplog):
+    with caplog.at_level("WARNING"):
+        anomalies = _skew_run(tmp_path, {"serving": _categories(10)})
+    assert _anomaly_kinds(anomalies, "train") == {"c": {"COMPARATOR_L_INFTY_HIGH"}}
+    assert anomalies.custom_properties["compared_splits"] == {"train": {"serving_statistics": "serving"}}
+    assert re.search(r"serving_statistics has no split 'train' \(its splits: \['serving'\]\), so split 'train' is compared with its split 'serving'",
+                     caplog.text), caplog.text
