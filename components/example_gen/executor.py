@@ -48,6 +48,7 @@ def _generate(context: ExecutionContext, examples: Examples, parameters: dict[st
     else:
         _write_with_beam(context, examples, plan, files, beam_reader)
     _record(examples, resolved, plan)
+    _warn_about_empty_splits(context, examples)
 
 
 def _input_splits(input_config: Any) -> dict[str, str]:
@@ -137,6 +138,20 @@ def _record(examples: Examples, resolved: ResolvedInput, plan: dict[str, Splitte
     examples.set_custom_property("input_fingerprint", resolved.fingerprint)
     examples.set_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
     examples.set_custom_property("file_format", "tfrecords_gzip")
+
+
+def _warn_about_empty_splits(context: ExecutionContext, examples: Examples) -> None:
+    """An output split with no records (a small input's hash split can leave one empty) is
+    valid, with 0-example statistics downstream, but is most likely not what was meant."""
+    import tensorflow as tf
+
+    for split in examples.splits:
+        files = _files(os.path.join(examples.split_uri(split), "*"))
+        if not any(True for _ in tf.data.TFRecordDataset(files, compression_type="GZIP").take(1)):
+            context.logger.warning(
+                "ExampleGen: output split %r holds no examples (a small input or a split that is not hash-split); "
+                "its statistics will count 0 examples; add rows or change output_config's split ratios", split
+            )
 
 
 def _csv_records(files: list[str]) -> Iterator[bytes]:

@@ -269,3 +269,51 @@ def test_a_comparison_split_that_does_not_match_is_warned_about_and_recorded(tmp
     assert anomalies.custom_properties["compared_splits"] == {"train": {"serving_statistics": "serving"}}
     assert re.search(r"serving_statistics has no split 'train' \(its splits: \['serving'\]\), so split 'train' is compared with its split 'serving'",
                      caplog.text), caplog.text
+
+
+TINY_MODULE = """
+import tensorflow_transform as tft
+
+
+def preprocessing_fn(inputs):
+    return {"a_xf": tft.scale_to_0_1(inputs["a"])}
+"""
+
+
+@pytest.mark.parametrize("path", ["in_process", "beam"])
+def test_an_empty_split_gets_zero_example_statistics_and_does_not_stop_the_pipeline(tmp_path, monkeypatch, caplog, path):
+    from components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform
+    from tests.components.conftest import read_examples
+
+    monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text("a,b\n1,x\n2,y\n3,z\n")  # the 2:1 hash split leaves eval empty
+    (tmp_path / "m.py").write_text(TINY_MODULE)
+    gen = CsvExampleGen(input_base=str(tmp_path / "data"))
+    stats = StatisticsGen(examples=gen.outputs["examples"])
+    schema = SchemaGen(statistics=stats.outputs["statistics"])
+    check = ExampleValidator(statistics=stats.outputs["statistics"], schema=schema.outputs["schema"])
+    transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=str(tmp_path / "m.py"))
+    with caplog.at_level("WARNING"):
+        result = LocalDagRunner().run(Pipeline("tiny", str(tmp_path / "root"), [check, transform]))
+    result.raise_for_failure()
+    assert "output split 'eval' holds no examples" in caplog.text
+    statistics = result.output("StatisticsGen", "statistics")
+    assert (_split_stats(statistics, "train").num_examples, _split_stats(statistics, "eval").num_examples) == (3, 0)
+    assert not _split_stats(statistics, "eval").features
+    features = load_schema(result.output("SchemaGen", "schema")).feature
+    assert {f.name for f in features} == {"a", "b"} and not any(f.lifecycle_stage for f in features)  # none marked deprecated
+    transformed = result.output("Transform", "transformed_examples")
+    assert [len(read_examples(transformed.split_uri(s))) for s in ("train", "eval")] == [3, 0]
+
+
+def test_schema_gen_fails_when_no_split_has_examples(tmp_path):
+    import pandas as pd
+
+    from components import SchemaGen
+
+    stats = _stats_artifact(tmp_path / "stats", {"train": pd.DataFrame({"c": pd.Series([], dtype=str)})}, "empty_stats")
+    result = LocalDagRunner().run(Pipeline("empty", str(tmp_path / "root"), [SchemaGen(statistics=stats.outputs["result"])]))
+    node = result.nodes["SchemaGen"]
+    assert node.status == "failed"
+    assert re.search(r"SchemaGen: the statistics at .* count no examples in any of the splits \['train'\]", str(node.error.__cause__))
