@@ -317,3 +317,56 @@ def test_schema_gen_fails_when_no_split_has_examples(tmp_path):
     node = result.nodes["SchemaGen"]
     assert node.status == "failed"
     assert re.search(r"SchemaGen: the statistics at .* count no examples in any of the splits \['train'\]", str(node.error.__cause__))
+
+
+def _imported(artifact, artifact_type, node_id):
+    return importer(artifact.uri, artifact_type, properties={"split_names": artifact.split_names}).with_id(node_id).outputs["result"]
+
+
+@pytest.mark.parametrize("path", ["in_process", "beam"])
+def test_statistics_gen_applies_stats_options(tmp_path, data_run, monkeypatch, path):
+    import tensorflow_data_validation as tfdv
+
+    from components import StatisticsGen
+
+    monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+    examples = _imported(data_run.output("CsvExampleGen", "examples"), Examples, "examples")
+    options = tfdv.StatsOptions(num_top_values=1, feature_allowlist=["species", "body_mass_g"])
+    result = LocalDagRunner().run(Pipeline("opts", str(tmp_path), [StatisticsGen(examples=examples, stats_options=options)]))
+    result.raise_for_failure()
+    dataset = _split_stats(result.output("StatisticsGen", "statistics"), "train")
+    assert {f.path.step[0] for f in dataset.features} == {"species", "body_mass_g"}
+    assert len(_feature(dataset, "species").string_stats.top_values) == 1
+
+
+def test_schema_gen_without_feature_shapes(tmp_path, data_run):
+    from components import SchemaGen
+
+    statistics = _imported(data_run.output("StatisticsGen", "statistics"), ExampleStatistics, "statistics")
+    result = LocalDagRunner().run(Pipeline("shape", str(tmp_path), [SchemaGen(statistics=statistics, infer_feature_shape=False)]))
+    result.raise_for_failure()
+    assert not any(f.HasField("shape") for f in load_schema(result.output("SchemaGen", "schema")).feature)
+    inferred = {f.name: f for f in load_schema(data_run.output("SchemaGen", "schema")).feature}
+    assert inferred["species"].HasField("shape")  # the default, infer_feature_shape=True, gives always-present features a shape
+
+
+def test_custom_validation_config_adds_its_anomalies(tmp_path, data_run):
+    from google.protobuf import text_format
+    from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
+
+    from components import ExampleValidator, ImportSchemaGen
+
+    config = text_format.Parse(
+        """feature_validations { feature_path { step: 'island' } validations {
+             sql_expression: 'feature.string_stats.common_stats.min_num_values > 5' severity: ERROR
+             description: 'Feature does not have enough values.' } }""",
+        custom_validation_config_pb2.CustomValidationConfig(),
+    )
+    statistics = _imported(data_run.output("StatisticsGen", "statistics"), ExampleStatistics, "statistics")
+    schema = ImportSchemaGen(schema_file=os.path.join(data_run.output("SchemaGen", "schema").uri, "schema.pbtxt"))
+    check = ExampleValidator(statistics=statistics, schema=schema.outputs["schema"], custom_validation_config=config)
+    result = LocalDagRunner().run(Pipeline("custom", str(tmp_path), [check]))
+    result.raise_for_failure()
+    anomalies = result.output("ExampleValidator", "anomalies")
+    assert anomalies.custom_properties["blessed"] == {"train": 0, "eval": 0}
+    assert _anomaly_kinds(anomalies, "eval") == {"island": {"CUSTOM_VALIDATION"}}
