@@ -13,7 +13,7 @@ from typing import Any
 
 from components.util.errors import InputDataError
 
-__all__ = ["read_header", "csv_files", "infer_column_types", "record_batches", "read_csv_batch", "drop_untyped_columns"]
+__all__ = ["read_header", "csv_files", "infer_column_types", "record_batches", "read_csv_batch"]
 
 _TYPE_ORDER = ("int", "float", "string")
 BLOCK_BYTES = 1 << 22
@@ -72,14 +72,6 @@ def read_csv_batch(files: list[str]) -> Any:
 
     header, types = infer_column_types(files)
     return pa.Table.from_batches(list(record_batches(files, header, types))).combine_chunks().to_batches()[0]
-
-
-def drop_untyped_columns(batch: Any) -> Any:
-    """Remove columns of Arrow type null (empty everywhere), which tf.Example cannot hold."""
-    import pyarrow as pa
-
-    keep = [i for i, field in enumerate(batch.schema) if not pa.types.is_null(field.type)]
-    return pa.RecordBatch.from_arrays([batch.column(i) for i in keep], [batch.schema.field(i).name for i in keep])
 
 
 def _common_header(files: list[str]) -> list[str]:

@@ -48,6 +48,7 @@ def _generate(context: ExecutionContext, examples: Examples, parameters: dict[st
     else:
         _write_with_beam(context, examples, plan, files, beam_reader)
     _record(examples, resolved, plan)
+    _warn_about_empty_splits(context, examples)
 
 
 def _input_splits(input_config: Any) -> dict[str, str]:
@@ -139,65 +140,105 @@ def _record(examples: Examples, resolved: ResolvedInput, plan: dict[str, Splitte
     examples.set_custom_property("file_format", "tfrecords_gzip")
 
 
-def _csv_records(files: list[str]) -> Iterator[bytes]:
-    from tfx_bsl.coders import example_coder
+def _warn_about_empty_splits(context: ExecutionContext, examples: Examples) -> None:
+    """An output split with no records (a small input's hash split can leave one empty) is
+    valid, with 0-example statistics downstream, but is most likely not what was meant."""
+    import tensorflow as tf
 
-    from components.example_gen.csv_io import infer_column_types, record_batches
+    for split in examples.splits:
+        files = _files(os.path.join(examples.split_uri(split), "*"))
+        if not any(True for _ in tf.data.TFRecordDataset(files, compression_type="GZIP").take(1)):
+            context.logger.warning(
+                "ExampleGen: output split %r holds no examples (a small input or a split that is not hash-split); "
+                "its statistics will count 0 examples; add rows or change output_config's split ratios", split
+            )
+
+
+def _csv_records(files: list[str]) -> Iterator[bytes]:
+    from components.example_gen.csv_io import infer_column_types
 
     header, types = infer_column_types(files)
-    encoder = example_coder.RecordBatchToExamplesEncoder()
-    for batch in record_batches(files, header, types):
-        yield from encoder.encode(batch)
+    for path in files:
+        yield from _encode_csv_file(path, header, types)
 
 
 def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
+    """Beam: the same streaming type pass as in process runs here, on the driver, before the
+    pipeline is built (so bad input fails with the same message, naming file and line); then
+    each file is read and encoded by the in-process reader on a worker."""
     import apache_beam as beam
-    from tfx_bsl.coders import csv_decoder, example_coder
 
-    from components.example_gen.csv_io import drop_untyped_columns, read_header
+    from components.example_gen.csv_io import infer_column_types
 
-    header = read_header(files[0])
-    mismatched = [f for f in files[1:] if read_header(f) != header]
-    if mismatched:
-        raise InputDataError(f"CSV files {files[0]} and {mismatched[0]} have different headers; give each layout its own split")
-    lines = pipeline | f"Files {name}" >> beam.Create(files) | f"Read {name}" >> beam.io.ReadAllFromText(skip_header_lines=1)
-    batches = lines | f"Decode {name}" >> csv_decoder.CSVToRecordBatch(column_names=header, desired_batch_size=10_000)
-    return batches | f"Encode {name}" >> beam.FlatMap(lambda b: example_coder.RecordBatchToExamplesEncoder().encode(drop_untyped_columns(b)))
+    header, types = infer_column_types(files)
+    return (
+        pipeline
+        | f"Files {name}" >> beam.Create(files)
+        | f"Spread {name}" >> beam.Reshuffle()
+        | f"Encode {name}" >> beam.FlatMap(_encode_csv_file, header, types)
+    )
+
+
+def _encode_csv_file(path: str, header: list[str], types: dict[str, str | None]) -> Iterator[bytes]:
+    """One CSV file's rows as serialized tf.Examples, typed by ``types``."""
+    from tfx_bsl.coders import example_coder
+
+    from components.example_gen.csv_io import record_batches
+
+    encoder = example_coder.RecordBatchToExamplesEncoder()
+    for batch in record_batches([path], header, types):
+        yield from encoder.encode(batch)
 
 
 def _tfrecord_records(files: list[str]) -> Iterator[bytes]:
-    """Stream the records of TFRecord files (gzipped when named ``*.gz``), checking that
-    the first one is a tf.Example."""
+    """Stream the records of TFRecord files (gzipped when named ``*.gz``) after checking them."""
     import tensorflow as tf
 
-    count = 0
+    _check_tfrecord_files(files)
     for path in files:
-        compression = "GZIP" if path.endswith(".gz") else ""
         try:
-            for batch in tf.data.TFRecordDataset(path, compression_type=compression).batch(4096):
-                for record in batch.numpy().tolist():
-                    if count == 0:
-                        _check_example(path, record)
-                    count += 1
-                    yield record
+            for batch in tf.data.TFRecordDataset(path, compression_type=_compression(path)).batch(4096):
+                yield from batch.numpy().tolist()
         except tf.errors.OpError as error:
-            kind = "gzip" if compression else "uncompressed"
-            raise InputDataError(f"{path} is not a readable TFRecord file ({kind}): {error.message}") from error
-    if count == 0:
-        raise InputDataError(f"the TFRecord files {files} hold no records")
-
-
-def _check_example(path: str, record: bytes) -> None:
-    from tensorflow.core.example import example_pb2
-
-    try:
-        example_pb2.Example.FromString(record)
-    except Exception as error:
-        raise InputDataError(f"the records in {path} are not tf.Examples: {error}") from error
+            raise InputDataError(_unreadable(path, error)) from error
 
 
 def _tfrecord_beam(pipeline: Any, name: str, files: list[str]) -> Any:
+    """Beam: the files are checked on the driver as in process, then read on workers."""
     import apache_beam as beam
 
+    _check_tfrecord_files(files)
     return pipeline | f"Read {name}" >> beam.Create(files) | f"ReadAll {name}" >> beam.io.ReadAllFromTFRecord()
 
+
+def _check_tfrecord_files(files: list[str]) -> None:
+    """Each file must be readable TFRecords whose first record is a tf.Example, and some
+    file must hold a record; errors name the file."""
+    import tensorflow as tf
+    from tensorflow.core.example import example_pb2
+
+    found = False
+    for path in files:
+        try:
+            first = [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type=_compression(path)).take(1)]
+        except tf.errors.OpError as error:
+            raise InputDataError(_unreadable(path, error)) from error
+        for record in first:
+            found = True
+            try:
+                example_pb2.Example.FromString(record)
+            except Exception as error:
+                raise InputDataError(
+                    f"the records in {path} are not tf.Examples: {error}; ImportExampleGen reads TFRecords of serialized tf.Example"
+                ) from error
+    if not found:
+        raise InputDataError(f"the TFRecord files {files} hold no records; add data or point input_base elsewhere")
+
+
+def _compression(path: str) -> str:
+    return "GZIP" if path.endswith(".gz") else ""
+
+
+def _unreadable(path: str, error: Any) -> str:
+    kind = "gzip" if _compression(path) else "uncompressed"
+    return f"{path} is not a readable TFRecord file ({kind}): {error.message}; ImportExampleGen reads TFRecords (gzipped when named *.gz)"

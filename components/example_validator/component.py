@@ -17,14 +17,16 @@ class ExampleValidator(StandardComponent):
     ``blessed`` = ``{split: 1 or 0}``, as TFX writes them.
 
     Beyond TFX: ``baseline_statistics`` (e.g. the previous span's, from a Resolver) turns on
-    the drift and skew comparators the schema configures; ``fail_on_anomalies=True`` fails
-    the node, so nothing downstream runs, with a message listing every anomaly.
+    the schema's drift comparators, ``serving_statistics`` (statistics of serving data) its
+    skew comparators; ``fail_on_anomalies=True`` fails the node, so nothing downstream runs,
+    with a message listing every anomaly.
     """
 
     EXECUTOR = "components.example_validator.executor:run"
     statistics = InputSpec(ExampleStatistics)
     schema = InputSpec(Schema)
     baseline_statistics = InputSpec(ExampleStatistics, optional=True)
+    serving_statistics = InputSpec(ExampleStatistics, optional=True)
     anomalies = OutputSpec(ExampleAnomalies)
     exclude_splits = ParameterSpec(list[str], default=[])
     custom_validation_config = ParameterSpec(str, default=None)
@@ -38,6 +40,7 @@ class ExampleValidator(StandardComponent):
         custom_validation_config: Any = None,
         baseline_statistics: Any = None,
         fail_on_anomalies: bool = False,
+        serving_statistics: Any = None,
     ) -> None:
         config = custom_validation_config
         if config is not None and not isinstance(config, str):
@@ -49,6 +52,7 @@ class ExampleValidator(StandardComponent):
                 statistics=statistics,
                 schema=schema,
                 baseline_statistics=baseline_statistics,
+                serving_statistics=serving_statistics,
                 exclude_splits=exclude_splits,
                 custom_validation_config=config,
                 fail_on_anomalies=fail_on_anomalies,

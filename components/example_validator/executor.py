@@ -19,6 +19,7 @@ def run(
     schema: Schema,
     anomalies: ExampleAnomalies,
     baseline_statistics: ExampleStatistics | None = None,
+    serving_statistics: ExampleStatistics | None = None,
     exclude_splits: list[str] | None = None,
     custom_validation_config: str | None = None,
     fail_on_anomalies: bool = False,
@@ -28,14 +29,19 @@ def run(
     loaded_schema = load_schema(schema)
     config = _custom_config(custom_validation_config)
     splits = selected_splits(statistics, exclude_splits, "ExampleValidator")
-    blessed, found = {}, {}
+    blessed, found, compared = {}, {}, {}
     for split in splits:
+        others = {"baseline_statistics": baseline_statistics, "serving_statistics": serving_statistics}
+        chosen = {role: _matching_split(context, other, split, role) for role, other in others.items() if other is not None}
         result = tfdv.validate_statistics(
             load_stats(os.path.join(statistics.split_uri(split), STATS_FILE)),
             loaded_schema,
-            previous_statistics=_baseline(baseline_statistics, split),
+            previous_statistics=_split_stats(baseline_statistics, chosen.get("baseline_statistics")),
+            serving_statistics=_split_stats(serving_statistics, chosen.get("serving_statistics")),
             custom_validation_config=config,
         )
+        if chosen:
+            compared[split] = chosen
         os.makedirs(anomalies.split_uri(split), exist_ok=True)
         with open(os.path.join(anomalies.split_uri(split), ANOMALIES_FILE), "wb") as handle:
             handle.write(result.SerializeToString())
@@ -51,6 +57,8 @@ def run(
     if statistics.span is not None:
         anomalies.span = statistics.span
     anomalies.set_custom_property("blessed", blessed)
+    if compared:
+        anomalies.set_custom_property("compared_splits", compared)
 
 
 def describe_anomalies(by_split: dict[str, Any]) -> str:
@@ -71,13 +79,24 @@ def _has_anomalies(result: Any) -> bool:
     return bool(result.anomaly_info) or bool(result.dataset_anomaly_info.reason) or bool(result.drift_skew_info)
 
 
-def _baseline(baseline: ExampleStatistics | None, split: str) -> Any:
-    """The baseline's statistics of the same split (or of its only/first split)."""
-    if baseline is None:
+def _matching_split(context: ExecutionContext, other: ExampleStatistics, split: str, role: str) -> str | None:
+    """The split of ``other`` to compare ``split`` with: the same name, else (with a warning)
+    its first split; None when it has no splits."""
+    names = other.splits
+    if split in names or not names:
+        return split if names else None
+    context.logger.warning(
+        "ExampleValidator: %s has no split %r (its splits: %s), so split %r is compared with its split %r; "
+        "give both artifacts the same split names to compare like with like (recorded in the anomalies' compared_splits)",
+        role, split, names, split, names[0],
+    )
+    return names[0]
+
+
+def _split_stats(other: ExampleStatistics | None, split: str | None) -> Any:
+    if other is None or split is None:
         return None
-    names = baseline.splits
-    chosen = split if split in names else (names[0] if names else None)
-    return load_stats(os.path.join(baseline.split_uri(chosen), STATS_FILE)) if chosen else None
+    return load_stats(os.path.join(other.split_uri(split), STATS_FILE))
 
 
 def _custom_config(text: str | None) -> Any:

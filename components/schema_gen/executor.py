@@ -19,16 +19,26 @@ def run_infer(
     infer_feature_shape: int = 1,
     exclude_splits: list[str] | None = None,
 ) -> None:
-    """``tfdv.infer_schema`` on the first split, ``tfdv.update_schema`` with each further one."""
+    """``tfdv.infer_schema`` on the first split, ``tfdv.update_schema`` with each further one.
+    A split with no examples is skipped (``update_schema`` would mark every feature deprecated)."""
     import tensorflow_data_validation as tfdv
 
     inferred = None
-    for split in selected_splits(statistics, exclude_splits, "SchemaGen"):
+    splits = selected_splits(statistics, exclude_splits, "SchemaGen")
+    for split in splits:
         stats = load_stats(os.path.join(statistics.split_uri(split), STATS_FILE))
+        if not any(d.num_examples for d in stats.datasets):
+            context.logger.warning("SchemaGen: split %r holds no examples; the schema is inferred from the other splits", split)
+            continue
         if inferred is None:
             inferred = tfdv.infer_schema(stats, infer_feature_shape=bool(infer_feature_shape))
         else:
             inferred = tfdv.update_schema(inferred, stats)
+    if inferred is None:
+        raise InputDataError(
+            f"SchemaGen: the statistics at {statistics.uri} count no examples in any of the splits {splits}; "
+            "check ExampleGen's input and exclude_splits"
+        )
     write_schema(inferred, schema.uri)
 
 

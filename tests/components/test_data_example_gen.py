@@ -124,18 +124,52 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("case", "files", "message"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
-def test_bad_input_fails_the_node_naming_the_file_and_publishes_nothing(tmp_path, case, files, message):
-    data = tmp_path / "data"
+def _write_files(data, files):
     for name, text in files.items():
         (data / name).parent.mkdir(parents=True, exist_ok=True)
-        (data / name).write_text(text)
+        (data / name).write_text(text, newline="")
+
+
+@pytest.mark.parametrize("path", ["in_process", "beam"])
+@pytest.mark.parametrize(("case", "files", "message"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_fails_the_node_naming_the_file_and_publishes_nothing(tmp_path, monkeypatch, path, case, files, message):
+    monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+    data = tmp_path / "data"
+    _write_files(data, files)
     root = tmp_path / "root"
     result = _run_gen(root, data, input_config=proto.Input(splits=[proto.Input.Split(name="x", pattern="span-{SPAN}/*.csv")]))
     node = result.nodes["CsvExampleGen"]
     assert node.status == "failed"
     assert re.search(message, str(node.error.__cause__)), str(node.error.__cause__)
     assert not os.path.exists(root / "CsvExampleGen" / "examples") or not os.listdir(root / "CsvExampleGen" / "examples")
+
+
+EDGE_INPUTS = {
+    "quoted_newline": ({"x.csv": 'a,b\n1,"hello\nworld"\n2,z\n'}, [{"a": [1], "b": [b"hello\nworld"]}, {"a": [2], "b": [b"z"]}]),
+    "bom_crlf": ({"x.csv": "\ufeffa,b\r\n1,x\r\n2,y\r\n"}, [{"a": [1], "b": [b"x"]}, {"a": [2], "b": [b"y"]}]),
+    "int_and_float_files": ({"x.csv": "a,b\n1,2\n", "y.csv": "a,b\n1.5,\n"}, [{"a": [1.0], "b": [2]}, {"a": [1.5]}]),
+    "column_empty_everywhere": ({"x.csv": "a,b\n1,\n2,\n"}, [{"a": [1]}, {"a": [2]}]),
+}
+
+
+def _values(example):
+    features = example.features.feature
+    return {k: list(getattr(f, f.WhichOneof("kind")).value) for k, f in features.items() if f.WhichOneof("kind")}
+
+
+@pytest.mark.parametrize("case", list(EDGE_INPUTS))
+def test_both_paths_type_and_write_edge_cases_the_same(tmp_path, monkeypatch, case):
+    files, expected = EDGE_INPUTS[case]
+    _write_files(tmp_path / "data", files)
+    config = proto.Output(split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="all", hash_buckets=1)]))
+    written = {}
+    for path in ("beam", "in_process"):
+        monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+        examples = _run_gen(tmp_path / path, tmp_path / "data", output_config=config).output("CsvExampleGen", "examples")
+        written[path] = sorted(e.SerializeToString(deterministic=True) for e in read_examples(examples.split_uri("all")))
+        got = sorted((_values(e) for e in read_examples(examples.split_uri("all"))), key=lambda v: (v["a"], v.get("b", [])))
+        assert got == expected, path
+    assert written["beam"] == written["in_process"]
 
 
 def test_a_missing_input_base_is_a_compile_error_naming_it(tmp_path):
@@ -170,8 +204,11 @@ def test_types_are_inferred_over_all_blocks_of_a_streamed_file(tmp_path, monkeyp
     assert batches[-1].column(2).to_pylist()[-1] == [b"x"]
 
 
-def test_import_example_gen_rejects_records_that_are_not_examples(tmp_path):
+@pytest.mark.parametrize("path", ["in_process", "beam"])
+def test_import_example_gen_rejects_records_that_are_not_examples(tmp_path, monkeypatch, path):
     import tensorflow as tf
+
+    monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
 
     from components import ImportExampleGen
 

@@ -93,7 +93,7 @@ def test_tfx_runner_raises_when_a_component_fails(tmp_path):
 def test_facade_names_match_tfx_v1_and_load_lightly():
     code = (
         "import sys\nfrom pipelinekit import tfx\n"
-        "names = [tfx.dsl.Pipeline, tfx.dsl.Importer, tfx.dsl.Channel, tfx.dsl.components.component, tfx.dsl.components.Parameter,\n"
+        "names = [tfx.dsl.Pipeline, tfx.dsl.ExecutionMode, tfx.dsl.Importer, tfx.dsl.Channel, tfx.dsl.components.component, tfx.dsl.components.Parameter,\n"
         "         tfx.dsl.io.fileio.glob, tfx.types.standard_artifacts.String, tfx.orchestration.LocalDagRunner,\n"
         "         tfx.orchestration.metadata.sqlite_metadata_connection_config, tfx.utils.parse_pbtxt_file, tfx.proto.TrainArgs,\n"
         "         tfx.components.CsvExampleGen, tfx.components.Transform]\n"
@@ -112,6 +112,15 @@ def test_metadata_connection_config_maps_onto_pipelinekit(tmp_path):
     assert pipeline.enable_cache is False  # TFX's default
     with pytest.raises(Exception, match="pipeline_root is required"):
         tfx.dsl.Pipeline("p")
+
+
+def test_execution_mode_sync_is_accepted_and_async_refused(tmp_path):
+    from pipelinekit.errors import DefinitionError
+
+    assert [m.name for m in tfx.dsl.ExecutionMode] == ["SYNC", "ASYNC"] and tfx.dsl.ExecutionMode.SYNC.value == 1
+    tfx.dsl.Pipeline("p", str(tmp_path), execution_mode=tfx.dsl.ExecutionMode.SYNC)
+    with pytest.raises(DefinitionError, match=r"runs pipelines synchronously; use ExecutionMode.SYNC"):
+        tfx.dsl.Pipeline("p", str(tmp_path), execution_mode=tfx.dsl.ExecutionMode.ASYNC)
 
 
 def test_range_config_from_an_upstream_component_picks_the_span(tmp_path):

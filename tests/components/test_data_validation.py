@@ -202,3 +202,171 @@ def test_a_column_whose_type_changes_in_a_new_span_fails_validation_naming_it(tm
     node = result.nodes["ExampleValidator"]
     assert node.status == "failed"
     assert "split 'train', feature 'year': UNEXPECTED_DATA_TYPE: Expected data of type: INT but got STRING" in str(node.error.__cause__)
+
+
+def _stats_artifact(folder, splits, node_id):
+    """An importer of ExampleStatistics written with TFDV from ``{split: DataFrame}``."""
+    import json
+
+    import tensorflow_data_validation as tfdv
+
+    from components.util.tfdv_io import write_stats
+
+    for split, frame in splits.items():
+        write_stats(tfdv.generate_statistics_from_dataframe(frame), str(folder / f"Split-{split}" / "FeatureStats.pb"))
+    return importer(str(folder), ExampleStatistics, properties={"split_names": json.dumps(list(splits))}).with_id(node_id)
+
+
+def _categories(share_of_a):
+    import pandas as pd
+
+    return pd.DataFrame({"c": ["a"] * share_of_a + ["b"] * (100 - share_of_a)})
+
+
+def _skew_run(tmp_path, serving_splits, **validator):
+    import tensorflow_data_validation as tfdv
+
+    from components import ExampleValidator, ImportSchemaGen
+
+    train = _stats_artifact(tmp_path / "train_stats", {"train": _categories(90)}, "train_stats")
+    schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(_categories(90)))
+    tfdv.get_feature(schema, "c").skew_comparator.infinity_norm.threshold = 0.01
+    tfdv.write_schema_text(schema, str(tmp_path / "schema.pbtxt"))
+    if serving_splits:
+        validator["serving_statistics"] = _stats_artifact(tmp_path / "serving_stats", serving_splits, "serving_stats").outputs["result"]
+    check = ExampleValidator(statistics=train.outputs["result"], schema=ImportSchemaGen(schema_file=str(tmp_path / "schema.pbtxt")).outputs["schema"],
+                             **validator)
+    result = LocalDagRunner().run(Pipeline("skew", str(tmp_path / "root"), [check]))
+    result.raise_for_failure()
+    return result.output("ExampleValidator", "anomalies")
+
+
+def _anomaly_kinds(anomalies, split):
+    from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+    diff = anomalies_pb2.Anomalies.FromString(open(os.path.join(anomalies.split_uri(split), "SchemaDiff.pb"), "rb").read())
+    return {name: {anomalies_pb2.AnomalyInfo.Type.Name(r.type) for r in info.reason} for name, info in diff.anomaly_info.items()}
+
+
+def test_serving_statistics_turn_on_the_schemas_skew_comparators(tmp_path):
+    anomalies = _skew_run(tmp_path, {"train": _categories(10)})
+    assert _anomaly_kinds(anomalies, "train") == {"c": {"COMPARATOR_L_INFTY_HIGH"}}
+    assert anomalies.custom_properties["blessed"] == {"train": 0}
+    assert anomalies.custom_properties["compared_splits"] == {"train": {"serving_statistics": "train"}}
+    assert _anomaly_kinds(_skew_run(tmp_path / "alike", {"train": _categories(90)}), "train") == {}
+
+
+def test_skew_is_not_judged_from_a_drift_baseline(tmp_path):
+    baseline = _stats_artifact(tmp_path / "previous", {"train": _categories(10)}, "previous_stats")
+    anomalies = _skew_run(tmp_path, {}, baseline_statistics=baseline.outputs["result"])
+    assert anomalies.custom_properties["blessed"] == {"train": 1}
+
+
+def test_a_comparison_split_that_does_not_match_is_warned_about_and_recorded(tmp_path, caplog):
+    with caplog.at_level("WARNING"):
+        anomalies = _skew_run(tmp_path, {"serving": _categories(10)})
+    assert _anomaly_kinds(anomalies, "train") == {"c": {"COMPARATOR_L_INFTY_HIGH"}}
+    assert anomalies.custom_properties["compared_splits"] == {"train": {"serving_statistics": "serving"}}
+    assert re.search(r"serving_statistics has no split 'train' \(its splits: \['serving'\]\), so split 'train' is compared with its split 'serving'",
+                     caplog.text), caplog.text
+
+
+TINY_MODULE = """
+import tensorflow_transform as tft
+
+
+def preprocessing_fn(inputs):
+    return {"a_xf": tft.scale_to_0_1(inputs["a"])}
+"""
+
+
+@pytest.mark.parametrize("path", ["in_process", "beam"])
+def test_an_empty_split_gets_zero_example_statistics_and_does_not_stop_the_pipeline(tmp_path, monkeypatch, caplog, path):
+    from components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform
+    from tests.components.conftest import read_examples
+
+    monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text("a,b\n1,x\n2,y\n3,z\n")  # the 2:1 hash split leaves eval empty
+    (tmp_path / "m.py").write_text(TINY_MODULE)
+    gen = CsvExampleGen(input_base=str(tmp_path / "data"))
+    stats = StatisticsGen(examples=gen.outputs["examples"])
+    schema = SchemaGen(statistics=stats.outputs["statistics"])
+    check = ExampleValidator(statistics=stats.outputs["statistics"], schema=schema.outputs["schema"])
+    transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=str(tmp_path / "m.py"))
+    with caplog.at_level("WARNING"):
+        result = LocalDagRunner().run(Pipeline("tiny", str(tmp_path / "root"), [check, transform]))
+    result.raise_for_failure()
+    assert "output split 'eval' holds no examples" in caplog.text
+    statistics = result.output("StatisticsGen", "statistics")
+    assert (_split_stats(statistics, "train").num_examples, _split_stats(statistics, "eval").num_examples) == (3, 0)
+    assert not _split_stats(statistics, "eval").features
+    features = load_schema(result.output("SchemaGen", "schema")).feature
+    assert {f.name for f in features} == {"a", "b"} and not any(f.lifecycle_stage for f in features)  # none marked deprecated
+    transformed = result.output("Transform", "transformed_examples")
+    assert [len(read_examples(transformed.split_uri(s))) for s in ("train", "eval")] == [3, 0]
+
+
+def test_schema_gen_fails_when_no_split_has_examples(tmp_path):
+    import pandas as pd
+
+    from components import SchemaGen
+
+    stats = _stats_artifact(tmp_path / "stats", {"train": pd.DataFrame({"c": pd.Series([], dtype=str)})}, "empty_stats")
+    result = LocalDagRunner().run(Pipeline("empty", str(tmp_path / "root"), [SchemaGen(statistics=stats.outputs["result"])]))
+    node = result.nodes["SchemaGen"]
+    assert node.status == "failed"
+    assert re.search(r"SchemaGen: the statistics at .* count no examples in any of the splits \['train'\]", str(node.error.__cause__))
+
+
+def _imported(artifact, artifact_type, node_id):
+    return importer(artifact.uri, artifact_type, properties={"split_names": artifact.split_names}).with_id(node_id).outputs["result"]
+
+
+@pytest.mark.parametrize("path", ["in_process", "beam"])
+def test_statistics_gen_applies_stats_options(tmp_path, data_run, monkeypatch, path):
+    import tensorflow_data_validation as tfdv
+
+    from components import StatisticsGen
+
+    monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+    examples = _imported(data_run.output("CsvExampleGen", "examples"), Examples, "examples")
+    options = tfdv.StatsOptions(num_top_values=1, feature_allowlist=["species", "body_mass_g"])
+    result = LocalDagRunner().run(Pipeline("opts", str(tmp_path), [StatisticsGen(examples=examples, stats_options=options)]))
+    result.raise_for_failure()
+    dataset = _split_stats(result.output("StatisticsGen", "statistics"), "train")
+    assert {f.path.step[0] for f in dataset.features} == {"species", "body_mass_g"}
+    assert len(_feature(dataset, "species").string_stats.top_values) == 1
+
+
+def test_schema_gen_without_feature_shapes(tmp_path, data_run):
+    from components import SchemaGen
+
+    statistics = _imported(data_run.output("StatisticsGen", "statistics"), ExampleStatistics, "statistics")
+    result = LocalDagRunner().run(Pipeline("shape", str(tmp_path), [SchemaGen(statistics=statistics, infer_feature_shape=False)]))
+    result.raise_for_failure()
+    assert not any(f.HasField("shape") for f in load_schema(result.output("SchemaGen", "schema")).feature)
+    inferred = {f.name: f for f in load_schema(data_run.output("SchemaGen", "schema")).feature}
+    assert inferred["species"].HasField("shape")  # the default, infer_feature_shape=True, gives always-present features a shape
+
+
+def test_custom_validation_config_adds_its_anomalies(tmp_path, data_run):
+    from google.protobuf import text_format
+    from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
+
+    from components import ExampleValidator, ImportSchemaGen
+
+    config = text_format.Parse(
+        """feature_validations { feature_path { step: 'island' } validations {
+             sql_expression: 'feature.string_stats.common_stats.min_num_values > 5' severity: ERROR
+             description: 'Feature does not have enough values.' } }""",
+        custom_validation_config_pb2.CustomValidationConfig(),
+    )
+    statistics = _imported(data_run.output("StatisticsGen", "statistics"), ExampleStatistics, "statistics")
+    schema = ImportSchemaGen(schema_file=os.path.join(data_run.output("SchemaGen", "schema").uri, "schema.pbtxt"))
+    check = ExampleValidator(statistics=statistics, schema=schema.outputs["schema"], custom_validation_config=config)
+    result = LocalDagRunner().run(Pipeline("custom", str(tmp_path), [check]))
+    result.raise_for_failure()
+    anomalies = result.output("ExampleValidator", "anomalies")
+    assert anomalies.custom_properties["blessed"] == {"train": 0, "eval": 0}
+    assert _anomaly_kinds(anomalies, "eval") == {"island": {"CUSTOM_VALIDATION"}}

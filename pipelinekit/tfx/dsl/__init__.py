@@ -1,5 +1,7 @@
-"""``tfx.v1.dsl``: Pipeline (with TFX's arguments), Importer, Channel, Resolver, Cond,
-Artifact, and the ``components``, ``experimental`` and ``io`` submodules."""
+"""``tfx.v1.dsl``: Pipeline (with TFX's arguments), ExecutionMode, Importer, Channel, Resolver,
+Cond, Artifact, and the ``components``, ``experimental`` and ``io`` submodules. TFX's
+``placeholders`` (for container components) is not provided; pipelinekit's placeholders are
+``channel.future()``."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from pipelinekit.tfx._lazy import lazy_names
 
 _HOMES = {
     "Pipeline": "pipelinekit.tfx.dsl.pipeline",
+    "ExecutionMode": "pipelinekit.tfx.dsl.pipeline",
     "Importer": "pipelinekit.tfx.dsl.pipeline",
     "Channel": "pipelinekit.dsl.node",
     "Resolver": "pipelinekit.dsl.resolver",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,13 +13,20 @@ from pipelinekit.dsl.pipeline import Pipeline as _Pipeline
 from pipelinekit.errors import DefinitionError
 from pipelinekit.types.artifact import Artifact
 
-__all__ = ["Pipeline", "Importer", "metadata_config_from_proto"]
+__all__ = ["ExecutionMode", "Pipeline", "Importer", "metadata_config_from_proto"]
+
+
+class ExecutionMode(enum.Enum):
+    """``tfx.dsl.ExecutionMode``: pipelinekit runs pipelines as TFX's SYNC mode does."""
+
+    SYNC = 1
+    ASYNC = 2
 
 
 class Pipeline(_Pipeline):
     """``tfx.dsl.Pipeline``: ``metadata_connection_config`` is an ML Metadata ConnectionConfig
-    (SQLite or MySQL); ``enable_cache`` defaults to False as in TFX. Arguments pipelinekit
-    has no use for (platform_config, execution_mode, ...) are accepted and ignored."""
+    (SQLite or MySQL); ``enable_cache`` defaults to False as in TFX; ``execution_mode`` must
+    be SYNC. Arguments pipelinekit has no use for (platform_config, ...) are accepted and ignored."""
 
     def __init__(
         self,
@@ -28,8 +36,14 @@ class Pipeline(_Pipeline):
         components: Sequence[Node] = (),
         enable_cache: bool = False,
         beam_pipeline_args: Sequence[str] | None = None,
+        execution_mode: ExecutionMode = ExecutionMode.SYNC,
         **ignored: Any,
     ) -> None:
+        if execution_mode != ExecutionMode.SYNC:
+            raise DefinitionError(
+                f"pipeline {pipeline_name!r}: execution_mode={execution_mode}: pipelinekit runs pipelines synchronously; "
+                "use ExecutionMode.SYNC (the default)"
+            )
         if not pipeline_root:
             raise DefinitionError(f"pipeline {pipeline_name!r}: pipeline_root is required; give the folder for its outputs")
         metadata = metadata_config_from_proto(metadata_connection_config) if metadata_connection_config is not None else None
