@@ -87,7 +87,7 @@ class _Walker:
         """Add ``obj`` (a function, class, module or value named ``name`` in some namespace);
         ``used`` are the attribute names the code reaching a module mentions (its submodules)."""
         if isinstance(obj, types.ModuleType) and _module_kind(obj.__name__) == "user":
-            self._visit_submodules(obj, used)
+            self._visit_named_members(obj, used)
         if id(obj) in self._seen:
             self._add("seen", name)
             return
@@ -161,19 +161,22 @@ class _Walker:
         self._add("module", module.__name__)
         for attribute, value in sorted(vars(module).items()):
             if attribute.startswith("__") or isinstance(value, types.ModuleType):
-                continue  # submodules: see _visit_submodules
+                continue  # submodules: see _visit_named_members
             if _owner_module(value) not in (None, module.__name__):
-                continue  # imported into the module, not defined there
+                continue  # imported into the module, not defined there: see _visit_named_members
             self._add("member", attribute)
             self.visit(value, attribute)
 
-    def _visit_submodules(self, module: types.ModuleType, used: frozenset[str]) -> None:
-        """The user submodules of ``module`` that the code reaching it names (``import mypkg.sub``
-        then ``mypkg.sub.f()``); only those, so the key does not depend on what else is loaded."""
-        for attribute in sorted(used):
-            value = getattr(module, attribute, None)
-            if isinstance(value, types.ModuleType) and value.__name__ == f"{module.__name__}.{attribute}":
-                self._add("submodule", attribute)
+    def _visit_named_members(self, module: types.ModuleType, used: frozenset[str]) -> None:
+        """What the code reaching ``module`` names in it that the module did not define itself:
+        its submodules (``import mypkg.sub`` then ``mypkg.sub.f()``) and what it imported
+        (``helpers.f`` after ``from other import f`` in helpers). Only names the code uses, so the
+        key does not depend on what else happens to be loaded."""
+        namespace = vars(module)
+        for attribute in sorted(used & namespace.keys()):
+            value = namespace[attribute]
+            if isinstance(value, types.ModuleType) or _owner_module(value) not in (None, module.__name__):
+                self._add("named member", attribute)
                 self.visit(value, attribute, used)
 
     def _visit_imported(self, module_name: str, used: frozenset[str]) -> None:

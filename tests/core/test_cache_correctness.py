@@ -421,6 +421,7 @@ class Scaler:
 _USES = {
     "helper": ("from edit_helpers import helper", "helper(1)"),
     "submodule": ("import edit_pkg.sub", "edit_pkg.sub.f(1)"),
+    "imported into a module": ("import edit_reexport", "edit_reexport.helper(1)"),
     "dict of functions": ("from edit_helpers import helper\nHANDLERS = {'a': helper}", "HANDLERS['a'](1)"),
     "list of functions": ("from edit_helpers import helper\nHANDLERS = [helper]", "HANDLERS[0](1)"),
     "set of functions": ("from edit_helpers import helper\nHANDLERS = {helper}", "next(iter(HANDLERS))(1)"),
@@ -448,6 +449,7 @@ def _fresh_key(kind: str, values: dict[str, int]) -> str:
         "edit_pkg/__init__.py": "",
         "edit_pkg/sub.py": f"def f(x):\n    return x + {values['sub']}\n",
         "edit_deep.py": "from edit_pkg.sub import f\n\ndef g(x):\n    return f(x)\n",
+        "edit_reexport.py": "from edit_helpers import helper\n",
         "edit_components.py": (
             f"{imports}\nfrom toy_components import Numbers, write_numbers\nfrom pipelinekit import OutputArtifact, component\n\n"
             f"@component\ndef uses(out: OutputArtifact[Numbers]) -> None:\n    {call}\n    write_numbers(out, [1.0])\n"
@@ -457,7 +459,7 @@ def _fresh_key(kind: str, values: dict[str, int]) -> str:
         os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
         with open(os.path.join(folder, name), "w") as handle:
             handle.write(source)
-    ours = ("edit_helpers", "edit_pkg", "edit_deep", "edit_components")
+    ours = ("edit_helpers", "edit_pkg", "edit_deep", "edit_reexport", "edit_components")
     sys.path.insert(0, folder)
     try:
         importlib.invalidate_caches()
@@ -472,7 +474,7 @@ _REACHED = {
     "helper": "helper", "dict of functions": "helper", "list of functions": "helper", "set of functions": "helper",
     "partial": "helper", "import in the body": "helper", "lru_cache": "table", "functools.cache": "memo",
     "wrapping decorator": "decorated", "instance method": "method", "bound method": "method",
-    "submodule": "sub", "module imported in the body": "sub",
+    "submodule": "sub", "module imported in the body": "sub", "imported into a module": "helper",
 }  # fmt: skip
 """Which constant of the user code each way of reaching code depends on."""
 
