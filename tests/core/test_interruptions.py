@@ -11,6 +11,9 @@ import time
 
 import pytest
 from mlmd_helpers import raw_store, state_name
+from toy_components import Numbers, write_numbers
+
+from pipelinekit import LocalDagRunner, OutputArtifact, Parameter, Pipeline, component
 
 PIPELINE = '''
 import os, sys, time
@@ -186,3 +189,22 @@ def test_a_context_created_by_another_process_between_lookup_and_insert_is_reuse
     loser._store = type("Raced", (), {"__getattr__": lambda self, a: getattr(winner.raw, a)})()
     loser._store.get_context_by_type_and_name = stale_lookup
     assert loser.context(PIPELINE, "raced").id == created.id
+
+
+
+@component
+def flaky(out: OutputArtifact[Numbers], marker: Parameter[str] = "") -> None:
+    if not os.path.exists(marker):
+        raise RuntimeError("the marker is missing")
+    write_numbers(out, [1.0])
+
+
+def test_a_rerun_after_a_failure_with_the_same_key_says_so(tmp_path, pipeline_root):
+    marker = str(tmp_path / "ready")
+    first = LocalDagRunner().run(Pipeline("flaky", pipeline_root, [flaky(marker=marker)]))
+    assert first.nodes["flaky"].status == "failed"
+    open(marker, "w").close()
+    second = LocalDagRunner().run(Pipeline("flaky", pipeline_root, [flaky(marker=marker)]))
+    execution = first.nodes["flaky"].execution_id
+    assert second.nodes["flaky"].reason.startswith(f"previous execution {execution} with this key was FAILED (node 'flaky'")
+    assert "the marker is missing" in second.nodes["flaky"].reason
