@@ -218,6 +218,9 @@ class _Walker:
         kind = _module_kind(value_type.__module__)
         if kind == "user":
             self.visit(value_type, "__class__")  # an instance of a user class: its methods are code it runs
+            state = getattr(value, "__dict__", None)
+            if isinstance(state, dict) and _holds_code(state):  # self.fn = helper: pickled by name only
+                self._visit_container(state, name)
         elif kind == "library":
             self.libraries.add(value_type.__module__.split(".")[0])
 
@@ -239,12 +242,13 @@ class _Walker:
 
 
 def _holds_code(value: Any, depth: int = 0) -> bool:
-    """Whether a container holds code (functions, classes, modules, partials), at any depth."""
+    """Whether a container holds code (functions, classes, modules, partials, instances of user
+    classes), at any depth."""
     if isinstance(value, dict):
         value = list(value.values())
     if not isinstance(value, (tuple, list, set, frozenset)) or depth > 20:
         return False
-    return any(_is_code_like(v) or _holds_code(v, depth + 1) for v in value)
+    return any(_is_code_like(v) or is_user_module(type(v).__module__) or _holds_code(v, depth + 1) for v in value)
 
 
 def _order(value: Any) -> str:

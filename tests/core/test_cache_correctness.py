@@ -430,6 +430,8 @@ _USES = {
     "wrapping decorator": ("from edit_helpers import decorated", "decorated(1)"),
     "partial": ("import functools\nfrom edit_helpers import helper\nSTEP = functools.partial(helper, 2)", "STEP()"),
     "instance method": ("from edit_helpers import Scaler\nSCALER = Scaler(3)", "SCALER.apply(1)"),
+    "instances in a list": ("from edit_helpers import Scaler\nSCALERS = [Scaler(3)]", "SCALERS[0].apply(1)"),
+    "function held by an instance": ("from edit_helpers import Scaler, helper\nHOLDER = Scaler(helper)", "HOLDER.k(1)"),
     "bound method": ("from edit_helpers import Scaler\nAPPLY = Scaler(3).apply", "APPLY(1)"),
     "import in the body": ("", "from edit_helpers import helper\n    helper(1)"),
     "module imported in the body": ("", "import edit_deep\n    edit_deep.g(1)"),
@@ -473,7 +475,8 @@ def _fresh_key(kind: str, values: dict[str, int]) -> str:
 _REACHED = {
     "helper": "helper", "dict of functions": "helper", "list of functions": "helper", "set of functions": "helper",
     "partial": "helper", "import in the body": "helper", "lru_cache": "table", "functools.cache": "memo",
-    "wrapping decorator": "decorated", "instance method": "method", "bound method": "method",
+    "wrapping decorator": "decorated", "instance method": "method", "bound method": "method", "instances in a list": "method",
+    "function held by an instance": "helper",
     "submodule": "sub", "module imported in the body": "sub", "imported into a module": "helper",
 }  # fmt: skip
 """Which constant of the user code each way of reaching code depends on."""
