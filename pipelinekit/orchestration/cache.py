@@ -1,7 +1,8 @@
 """Cache keys: what a node's result depends on, hashed from a canonical, sorted serialisation.
 
-The key covers the component's code, its spec, the content of external files (user module
-files, imported data), its parameters, its inputs (by content fingerprint) and the versions of the libraries it uses.
+The key covers the component's code (with the user code it reaches), its spec, the content of
+external files (user module files, imported data), its parameters, its inputs (by content
+fingerprint) and the versions of the libraries its code uses or declares.
 The parts are kept beside the key so a miss can say what changed.
 """
 
@@ -17,11 +18,13 @@ from pipelinekit.dsl.node import Node
 from pipelinekit.orchestration.canonical import canonical_json
 from pipelinekit.orchestration.code_digest import function_digest
 from pipelinekit.orchestration.fingerprint import (
-    code_fingerprint,
     digest,
     distribution_versions,
+    imported_libraries,
     module_file_sources,
+    module_sources,
     path_fingerprint,
+    source_digests,
 )
 from pipelinekit.types.annotations import ExternalPath, ModuleFile
 from pipelinekit.types.artifact import Artifact
@@ -57,7 +60,9 @@ def compute_cache_key(node: Node, inputs: dict[str, Artifact | None], parameters
         libraries |= used
         code_modules: dict[str, str] = {}
     else:
-        code_modules = code_fingerprint(definition.executor)
+        sources = module_sources(definition.executor.partition(":")[0])
+        code_modules = source_digests(definition.executor, sources)
+        libraries |= imported_libraries(sources)
         code = digest(definition.executor, *(f"{k}={v}" for k, v in code_modules.items()))
     parts: dict[str, Any] = {
         "component": definition.name,

@@ -2,8 +2,10 @@
 
 A function component is hashed from its compiled bytecode, its defaults, its closure cells and
 everything it reaches through the globals it names: helpers and classes from the user's own
-modules (any file outside the standard library and installed packages), and constants of any
-type. Line numbers and file names are left out, so editing one component in a file with several
+modules (any file outside the standard library and installed packages), the user submodules it
+names (``mypkg.sub.f()``), the code held in containers (``{"a": helper}``), partials and
+decorator wrappers (``functools.cache``), the classes of user-defined instances, and constants
+of any type. Line numbers and file names are left out, so editing one component in a file with several
 re-keys only that one. Libraries the code reaches are returned by distribution name, so their
 versions can join the key; only names the code uses count, never whatever else a module imported.
 """
@@ -18,23 +20,23 @@ import inspect
 import logging
 import os
 import sys
-import sysconfig
 import types
 from collections.abc import Callable
 from typing import Any
 
 from pipelinekit.orchestration.canonical import Unfingerprintable, canonical_json
-from pipelinekit.orchestration.fingerprint import source_file
+from pipelinekit.orchestration.fingerprint import (
+    IGNORED_TOP_LEVEL,
+    LIBRARY_ROOTS,
+    imported_libraries,
+    module_sources,
+    top_level_kind,
+)
 
 __all__ = ["function_digest", "is_user_module"]
 
 log = logging.getLogger(__name__)
 
-_LIBRARY_ROOTS = tuple(
-    os.path.abspath(p) + os.sep
-    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
-_IGNORED_TOP_LEVEL = frozenset({"builtins", "__future__", "pipelinekit", "typing", "typing_extensions"})
 
 
 def function_digest(fn: Callable[..., Any]) -> tuple[str, set[str]]:
@@ -49,7 +51,7 @@ def function_digest(fn: Callable[..., Any]) -> tuple[str, set[str]]:
 def _module_kind(module_name: str) -> str:
     """``"user"``, ``"library"`` or ``"ignored"`` (stdlib, pipelinekit, builtins) for a module name."""
     top = module_name.split(".")[0]
-    if top in _IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
+    if top in IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
         return "ignored"
     module = sys.modules.get(module_name) or sys.modules.get(top)
     path = getattr(module, "__file__", None)
@@ -57,7 +59,7 @@ def _module_kind(module_name: str) -> str:
         return "user"  # a notebook or an interactively defined module
     if path is None:
         return "library"
-    return "library" if os.path.abspath(path).startswith(_LIBRARY_ROOTS) else "user"
+    return "library" if os.path.abspath(path).startswith(LIBRARY_ROOTS) else "user"
 
 
 def is_user_module(module_name: str) -> bool:
@@ -81,12 +83,15 @@ class _Walker:
             data = part.encode() if isinstance(part, str) else part
             self._hash.update(len(data).to_bytes(8, "big") + data)
 
-    def visit(self, obj: Any, name: str = "") -> None:
-        """Add ``obj`` (a function, class, module or value named ``name`` in some namespace)."""
+    def visit(self, obj: Any, name: str = "", used: frozenset[str] = frozenset()) -> None:
+        """Add ``obj`` (a function, class, module or value named ``name`` in some namespace);
+        ``used`` are the attribute names the code reaching a module mentions (its submodules)."""
+        if isinstance(obj, types.ModuleType) and _module_kind(obj.__name__) == "user":
+            self._visit_named_members(obj, used)
         if id(obj) in self._seen:
             self._add("seen", name)
             return
-        if isinstance(obj, (types.FunctionType, type, types.ModuleType, types.MethodType)):
+        if isinstance(obj, (types.FunctionType, type, types.ModuleType, types.MethodType, functools.partial)):
             self._seen.add(id(obj))
         owner = _owner_module(obj)
         if owner is not None and _module_kind(owner) != "user":
@@ -96,12 +101,21 @@ class _Walker:
             return
         if isinstance(obj, types.MethodType):
             self.visit(obj.__func__, name)
+            self.visit(obj.__self__, "__self__")  # the instance (or class) the method is bound to
         elif isinstance(obj, types.FunctionType):
             self._visit_function(obj)
         elif isinstance(obj, type):
             self._visit_class(obj)
         elif isinstance(obj, types.ModuleType):
             self._visit_module(obj)
+        elif isinstance(obj, functools.partial):
+            self._add("partial", name)
+            self.visit(obj.func, "func")
+            self._visit_value(obj.args, "args")
+            self._visit_value(obj.keywords, "keywords")
+        elif callable(obj) and not isinstance(getattr(obj, "__wrapped__", None), (type(None), types.ModuleType)):
+            self._add("wrapper", name, type(obj).__qualname__)  # functools.cache, lru_cache and the like
+            self.visit(obj.__wrapped__, name)
         else:
             self._visit_value(obj, name)
 
@@ -109,18 +123,22 @@ class _Walker:
         self._add("function", fn.__qualname__, *_code_parts(fn.__code__))
         self._visit_value(fn.__defaults__, "__defaults__")
         self._visit_value(fn.__kwdefaults__, "__kwdefaults__")
+        wrapped = getattr(fn, "__wrapped__", None)
+        if callable(wrapped):  # a decorator's wrapper: the wrapped code runs too
+            self.visit(wrapped, "__wrapped__")
         for cell_name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
             try:
                 self.visit(cell.cell_contents, cell_name)
             except ValueError:  # an empty cell: the variable was never assigned
                 self._add("empty cell", cell_name)
         for module_name in sorted(_imports_in_body(fn.__code__)):
-            self._visit_imported(module_name)
+            self._visit_imported(module_name, frozenset(_names_used(fn.__code__)))
         namespace = fn.__globals__
-        for global_name in sorted(_names_used(fn.__code__)):
+        used = frozenset(_names_used(fn.__code__))
+        for global_name in sorted(used):
             if global_name in namespace:
                 self._add("global", global_name)
-                self.visit(namespace[global_name], global_name)
+                self.visit(namespace[global_name], global_name, used)
             elif not hasattr(builtins, global_name):
                 self._add("unbound", global_name)
 
@@ -143,53 +161,110 @@ class _Walker:
         self._add("module", module.__name__)
         for attribute, value in sorted(vars(module).items()):
             if attribute.startswith("__") or isinstance(value, types.ModuleType):
-                continue
+                continue  # submodules: see _visit_named_members
             if _owner_module(value) not in (None, module.__name__):
-                continue  # imported into the module, not defined there
+                continue  # imported into the module, not defined there: see _visit_named_members
             self._add("member", attribute)
             self.visit(value, attribute)
 
-    def _visit_imported(self, module_name: str) -> None:
+    def _visit_named_members(self, module: types.ModuleType, used: frozenset[str]) -> None:
+        """What the code reaching ``module`` names in it that the module did not define itself:
+        its submodules (``import mypkg.sub`` then ``mypkg.sub.f()``) and what it imported
+        (``helpers.f`` after ``from other import f`` in helpers). Only names the code uses, so the
+        key does not depend on what else happens to be loaded."""
+        namespace = vars(module)
+        for attribute in sorted(used & namespace.keys()):
+            value = namespace[attribute]
+            if isinstance(value, types.ModuleType) or _owner_module(value) not in (None, module.__name__):
+                self._add("named member", attribute)
+                self.visit(value, attribute, used)
+
+    def _visit_imported(self, module_name: str, used: frozenset[str]) -> None:
         """A module imported inside a function body: a library by name (whether or not it is loaded
-        yet, so the key does not depend on what ran before), user code by content."""
+        yet, so the key does not depend on what ran before), user code by content: the loaded
+        module, else the sources of it and the user modules it imports."""
         top = module_name.split(".")[0]
-        if top in _IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
+        if top in IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
             return
         module = sys.modules.get(module_name)
         if module is not None:
             if _module_kind(module_name) == "user":
-                self.visit(module, module_name)
+                self.visit(module, module_name, used)
             else:
                 self._add("library import", module_name)
                 self.libraries.add(top)
             return
-        origin = source_file(module_name)
-        if origin and os.path.abspath(origin).startswith(_LIBRARY_ROOTS):
+        if top_level_kind(top) == "library":
             self._add("library import", module_name)
             self.libraries.add(top)
-        elif origin:
-            with open(origin, "rb") as handle:
-                self._add("imported source", module_name, handle.read())
-        else:
+            return
+        sources = module_sources(module_name)
+        if not sources:
             self._add("unresolved import", module_name)
+        for name, (_, source) in sorted(sources.items()):
+            self._add("imported source", name, source)
+        self.libraries |= imported_libraries(sources)
 
     def _visit_value(self, value: Any, name: str) -> None:
-        if isinstance(value, tuple) and any(_is_code_like(v) for v in value):
-            for item in value:
-                self.visit(item, name)
+        if isinstance(value, (tuple, list, set, frozenset, dict)) and _holds_code(value):
+            self._visit_container(value, name)
             return
         try:
             self._add("value", name, canonical_json(value))
         except Unfingerprintable as error:
             log.warning("cannot fingerprint %r (%s): a change to it will not re-run the node; pass it as a parameter", name, error)
             self._add("opaque", name, type(value).__qualname__)
-        type_module = type(value).__module__
-        if _module_kind(type_module) == "library":
-            self.libraries.add(type_module.split(".")[0])
+        value_type = type(value)
+        kind = _module_kind(value_type.__module__)
+        if kind == "user":
+            self.visit(value_type, "__class__")  # an instance of a user class: its methods are code it runs
+            state = getattr(value, "__dict__", None)
+            if isinstance(state, dict) and _holds_code(state):  # self.fn = helper: pickled by name only
+                self._visit_container(state, name)
+        elif kind == "library":
+            self.libraries.add(value_type.__module__.split(".")[0])
+
+    def _visit_container(self, value: tuple[Any, ...] | list[Any] | set[Any] | frozenset[Any] | dict[Any, Any], name: str) -> None:
+        """A container holding functions, classes or modules (``HANDLERS = {"a": helper}``):
+        each item visited in turn, so the code it holds is hashed, not just its name."""
+        if id(value) in self._seen:
+            self._add("seen", name)
+            return
+        self._seen.add(id(value))
+        self._add(type(value).__name__, name, str(len(value)))
+        if isinstance(value, dict):
+            for key, item in sorted(value.items(), key=lambda kv: _order(kv[0])):
+                self._add("key", _order(key))
+                self.visit(item, name)
+        else:
+            for item in sorted(value, key=_order) if isinstance(value, (set, frozenset)) else value:
+                self.visit(item, name)
+
+
+def _holds_code(value: Any, depth: int = 0) -> bool:
+    """Whether a container holds code (functions, classes, modules, partials, instances of user
+    classes), at any depth."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, (tuple, list, set, frozenset)) or depth > 20:
+        return False
+    return any(_is_code_like(v) or is_user_module(type(v).__module__) or _holds_code(v, depth + 1) for v in value)
+
+
+def _order(value: Any) -> str:
+    """A stable sort key for a dict key or set item: its qualified name when it is code."""
+    if _is_code_like(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}:{value.__qualname__}"
+    try:
+        return canonical_json(value)
+    except Unfingerprintable:
+        return repr(value)
 
 
 def _is_code_like(value: Any) -> bool:
-    return isinstance(value, (types.FunctionType, type, types.MethodType, types.ModuleType))
+    if isinstance(value, (types.FunctionType, type, types.MethodType, types.ModuleType, functools.partial)):
+        return True
+    return callable(value) and hasattr(value, "__wrapped__")
 
 
 def _owner_module(obj: Any) -> str | None:

@@ -1,8 +1,9 @@
 """Digests of code, files and folders: the raw material of cache keys.
 
 Executor modules of class components are hashed by source, read from disk without importing
-them (the launcher then makes sure the loaded modules match); function components are hashed
-from their loaded code by :mod:`pipelinekit.orchestration.code_digest`.
+them (the launcher then makes sure the loaded modules match), with every user module they import,
+whatever its package; the libraries they import are named so that their versions join the key.
+Function components are hashed from their loaded code by :mod:`pipelinekit.orchestration.code_digest`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import sys
+import sysconfig
 import threading
 from collections.abc import Iterable, Mapping
 
@@ -22,11 +25,27 @@ __all__ = [
     "path_manifest",
     "code_fingerprint",
     "module_sources",
+    "imported_libraries",
+    "top_level_kind",
+    "LIBRARY_ROOTS",
+    "IGNORED_TOP_LEVEL",
     "module_file_sources",
     "source_file",
     "imported_names",
     "distribution_versions",
 ]
+
+LIBRARY_ROOTS = tuple(
+    os.path.abspath(p) + os.sep
+    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+"""Folders of the standard library and installed packages: code under them is a library, versioned
+by its distribution; any other Python file is the user's own code, hashed by content."""
+
+IGNORED_TOP_LEVEL = frozenset({"builtins", "__future__", "pipelinekit", "typing", "typing_extensions"})
+"""Top-level modules that are neither user code nor a versioned library (pipelinekit's own
+version is always in the key)."""
+
 
 def digest(*parts: str | bytes) -> str:
     """A hex sha256 of the parts, each length-prefixed so boundaries matter."""
@@ -86,8 +105,12 @@ def path_manifest(path: str) -> str:
 
 def code_fingerprint(executor: str) -> dict[str, str]:
     """Per-module digests of an executor given as ``"package.module:function"``: the module and
-    the modules it imports from its own folder tree, read from disk, never imported."""
-    sources = module_sources(executor.partition(":")[0])
+    the user modules it imports, directly or not, read from disk, never imported."""
+    return source_digests(executor, module_sources(executor.partition(":")[0]))
+
+
+def source_digests(executor: str, sources: Mapping[str, tuple[str, bytes]]) -> dict[str, str]:
+    """Per-module digests of ``sources`` (from :func:`module_sources`) of ``executor``."""
     if not sources:
         return {"unresolved": digest(executor)}
     return {name: digest(source) for name, (_, source) in sorted(sources.items())}
@@ -118,8 +141,9 @@ def source_file(module_name: str) -> str | None:
 
 
 def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
-    """``{name: (path, source)}`` for a module and the modules it imports from its own folder tree
-    (its top-level package, or its directory for a top-level module), read from disk."""
+    """``{name: (path, source)}`` for a module and the modules it imports, directly or not, that
+    are user code (see :func:`top_level_kind`) or part of its own top-level package or folder,
+    read from disk. Imports anywhere in a file count, also those inside functions."""
     first = source_file(module_name)
     if first is None:
         return {}
@@ -130,16 +154,51 @@ def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
     inside = os.path.abspath(root) + os.sep
     while pending:
         name = pending.pop()
-        if name in found or not _is_under(name.split(".")[0], inside):  # checked first: find_spec("a.b") imports "a"
+        if name in found or not _followed(name.split(".")[0], inside):  # checked first: find_spec("a.b") imports "a"
             continue
         path = source_file(name)
-        if path is None or not os.path.abspath(path).startswith(inside):
+        if path is None:
             continue
         with open(path, "rb") as handle:
             source = handle.read()
         found[name] = (path, source)
         pending.extend(imported_names(source, name, path))
     return found
+
+
+def imported_libraries(sources: Mapping[str, tuple[str, bytes]]) -> set[str]:
+    """Top-level names of the installed libraries that ``sources`` import (not the standard
+    library, not pipelinekit, not user code), found without importing them."""
+    tops = {imported.split(".")[0] for name, (path, source) in sources.items() for imported in imported_names(source, name, path)}
+    return {top for top in tops if top and top not in sources and top_level_kind(top) == "library"}
+
+
+def _followed(top_level: str, own_root: str) -> bool:
+    return top_level_kind(top_level) == "user" or _is_under(top_level, own_root)
+
+
+_TOP_LEVEL_KINDS: dict[str, str] = {}
+
+
+def top_level_kind(top_level: str) -> str:
+    """``"user"`` (a Python file outside the standard library and installed packages),
+    ``"library"``, ``"ignored"`` (standard library, pipelinekit) or ``"missing"`` for a top-level
+    module name, found without importing it."""
+    if top_level in IGNORED_TOP_LEVEL or top_level in sys.stdlib_module_names:
+        return "ignored"
+    if top_level in _TOP_LEVEL_KINDS:
+        return _TOP_LEVEL_KINDS[top_level]
+    try:
+        spec = importlib.util.find_spec(top_level)
+    except (ImportError, ValueError):
+        spec = None
+    locations = [spec.origin] if spec and spec.origin and spec.has_location else []
+    locations += list(spec.submodule_search_locations or ()) if spec else []
+    if not locations:
+        return "missing"  # not installed (an optional import), or built into the interpreter: asked again next time
+    kind = "library" if all(os.path.abspath(p).startswith(LIBRARY_ROOTS) for p in locations) else "user"
+    _TOP_LEVEL_KINDS[top_level] = kind
+    return kind
 
 
 def module_file_sources(path: str) -> dict[str, bytes]:
@@ -228,6 +287,7 @@ _KNOWN_DISTRIBUTIONS = {
     "tensorflow_serving": "tensorflow-serving-api",
     "tfx_bsl": "tfx-bsl",
     "keras_tuner": "keras-tuner",
+    "grpc": "grpcio",
 }
 """Top-level modules whose distribution has another name, so the full scan is rarely needed."""
 

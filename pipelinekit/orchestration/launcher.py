@@ -138,6 +138,9 @@ class NodeLauncher:
         last = self.store.executions_in_context(NODE, context, ("COMPLETE", "CACHED", "FAILED", "CANCELED"), limit=1)
         if not last or not isinstance(last[0].properties.get("cache_parts"), dict):
             return None, "first run of this node"
+        if last[0].properties.get("cache_key") == key.digest and last[0].state in ("FAILED", "CANCELED"):
+            error = str(last[0].properties.get("error") or "no error recorded").splitlines()[0][:200]
+            return None, f"previous execution {last[0].id} with this key was {last[0].state} ({error})"
         return None, describe_change(last[0].properties["cache_parts"], key.parts)
 
     def _record_cached(

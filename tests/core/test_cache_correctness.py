@@ -382,3 +382,174 @@ def test_a_module_file_keys_on_the_siblings_it_imports_and_no_others(tmp_path):
     assert second != first
     _write_module(tmp_path / "helpers", "deep", "VALUE = 2\n")
     assert key() != second
+
+
+# Code reached in every way a component can reach it: an edit must change the key ----------------
+
+_HELPERS = """
+import functools
+
+def helper(x):
+    return x + {helper}
+
+@functools.lru_cache(maxsize=None)
+def table(x):
+    return x + {table}
+
+@functools.cache
+def memo(x):
+    return x + {memo}
+
+def _traced(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+    return wrapper
+
+@_traced
+def decorated(x):
+    return x + {decorated}
+
+class Scaler:
+    def __init__(self, k):
+        self.k = k
+
+    def apply(self, x):
+        return x * self.k * {method}
+"""
+
+_USES = {
+    "helper": ("from edit_helpers import helper", "helper(1)"),
+    "submodule": ("import edit_pkg.sub", "edit_pkg.sub.f(1)"),
+    "imported into a module": ("import edit_reexport", "edit_reexport.helper(1)"),
+    "dict of functions": ("from edit_helpers import helper\nHANDLERS = {'a': helper}", "HANDLERS['a'](1)"),
+    "list of functions": ("from edit_helpers import helper\nHANDLERS = [helper]", "HANDLERS[0](1)"),
+    "set of functions": ("from edit_helpers import helper\nHANDLERS = {helper}", "next(iter(HANDLERS))(1)"),
+    "lru_cache": ("from edit_helpers import table", "table(1)"),
+    "functools.cache": ("from edit_helpers import memo", "memo(1)"),
+    "wrapping decorator": ("from edit_helpers import decorated", "decorated(1)"),
+    "partial": ("import functools\nfrom edit_helpers import helper\nSTEP = functools.partial(helper, 2)", "STEP()"),
+    "instance method": ("from edit_helpers import Scaler\nSCALER = Scaler(3)", "SCALER.apply(1)"),
+    "instances in a list": ("from edit_helpers import Scaler\nSCALERS = [Scaler(3)]", "SCALERS[0].apply(1)"),
+    "function held by an instance": ("from edit_helpers import Scaler, helper\nHOLDER = Scaler(helper)", "HOLDER.k(1)"),
+    "bound method": ("from edit_helpers import Scaler\nAPPLY = Scaler(3).apply", "APPLY(1)"),
+    "import in the body": ("", "from edit_helpers import helper\n    helper(1)"),
+    "module imported in the body": ("", "import edit_deep\n    edit_deep.g(1)"),
+}
+_EDITABLE = ("helper", "table", "memo", "decorated", "method", "sub")
+
+
+def _fresh_key(kind: str, values: dict[str, int]) -> str:
+    """The key of a component using code of ``kind`` whose constants are ``values``, computed as a
+    fresh process would: every user module written anew and imported for the first time."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="edit_")
+    imports, call = _USES[kind]
+    files = {
+        "edit_helpers.py": _HELPERS.format(**values),
+        "edit_pkg/__init__.py": "",
+        "edit_pkg/sub.py": f"def f(x):\n    return x + {values['sub']}\n",
+        "edit_deep.py": "from edit_pkg.sub import f\n\ndef g(x):\n    return f(x)\n",
+        "edit_reexport.py": "from edit_helpers import helper\n",
+        "edit_components.py": (
+            f"{imports}\nfrom toy_components import Numbers, write_numbers\nfrom pipelinekit import OutputArtifact, component\n\n"
+            f"@component\ndef uses(out: OutputArtifact[Numbers]) -> None:\n    {call}\n    write_numbers(out, [1.0])\n"
+        ),
+    }
+    for name, source in files.items():
+        os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
+        with open(os.path.join(folder, name), "w") as handle:
+            handle.write(source)
+    ours = ("edit_helpers", "edit_pkg", "edit_deep", "edit_reexport", "edit_components")
+    sys.path.insert(0, folder)
+    try:
+        importlib.invalidate_caches()
+        return compute_cache_key(importlib.import_module("edit_components").uses(), {}).digest
+    finally:
+        sys.path.remove(folder)
+        for name in [n for n in sys.modules if n.split(".")[0] in ours]:
+            del sys.modules[name]
+
+
+_REACHED = {
+    "helper": "helper", "dict of functions": "helper", "list of functions": "helper", "set of functions": "helper",
+    "partial": "helper", "import in the body": "helper", "lru_cache": "table", "functools.cache": "memo",
+    "wrapping decorator": "decorated", "instance method": "method", "bound method": "method", "instances in a list": "method",
+    "function held by an instance": "helper",
+    "submodule": "sub", "module imported in the body": "sub", "imported into a module": "helper",
+}  # fmt: skip
+"""Which constant of the user code each way of reaching code depends on."""
+
+
+@pytest.mark.parametrize("kind", sorted(_USES))
+@settings(max_examples=4, deadline=None)
+@given(values=st.fixed_dictionaries({name: st.integers(0, 3) for name in _EDITABLE}), new_value=st.integers(4, 9))
+def test_editing_any_code_a_component_reaches_changes_its_key(kind, values, new_value):
+    """Helpers, submodules, containers of functions, cached and decorated helpers, partials,
+    methods of global instances, modules imported in the body: edit the code used, the key moves."""
+    before = _fresh_key(kind, values)
+    assert _fresh_key(kind, values) == before
+    edited = _REACHED[kind]
+    assert _fresh_key(kind, {**values, edited: new_value}) != before, f"{kind}: editing {edited} kept the key"
+
+
+def test_an_executor_helper_from_another_user_package_is_in_the_key_and_reloaded(user_package, pipeline_root):
+    for name in ("exec_pkg", "shared_helpers"):
+        (user_package / name).mkdir()
+        _write_module(user_package / name, "__init__", "")
+    _write_module(user_package / "shared_helpers", "values", "FACTOR = 2\n")
+    _write_module(
+        user_package / "exec_pkg",
+        "executor",
+        """
+        import numpy
+        from toy_components import read_numbers, write_numbers
+        from shared_helpers.values import FACTOR
+
+        def run(context, numbers, scaled):
+            write_numbers(scaled, [float(numpy.float64(v * FACTOR)) for v in read_numbers(numbers)])
+        """,
+    )
+
+    class OtherScaled(Component):
+        numbers = InputSpec(Numbers)
+        scaled = OutputSpec(Numbers)
+        EXECUTOR = "exec_pkg.executor:run"
+
+    def run():
+        return _run(pipeline_root, OtherScaled(numbers=generate(count=2).outputs["numbers"]))
+
+    first = run()
+    assert read_numbers(first.output("OtherScaled", "scaled")) == [0.0, 2.0]
+    key = compute_cache_key(OtherScaled(), {"numbers": None})
+    assert "shared_helpers.values" in key.parts["code_modules"] and "numpy" in key.parts["libraries"]
+    assert "toy_components" in key.parts["code_modules"]  # a user module outside the package, too
+    _write_module(user_package / "shared_helpers", "values", "FACTOR = 10\n")
+    result = run()
+    assert result.nodes["OtherScaled"].reason == "code changed (shared_helpers.values)"
+    assert read_numbers(result.output("OtherScaled", "scaled")) == [0.0, 10.0]
+
+
+def test_a_built_in_component_key_imports_no_library_and_is_stable():
+    import subprocess
+
+    script = textwrap.dedent(
+        """
+        import sys
+        from components import CsvExampleGen
+        from pipelinekit.orchestration.cache import compute_cache_key
+        node = CsvExampleGen(input_base="/nonexistent")
+        before = set(sys.modules)
+        first = compute_cache_key(node, {})
+        heavy = sorted({m.split(".")[0] for m in set(sys.modules) - before} & {"tensorflow", "apache_beam", "numpy", "tfx_bsl"})
+        import apache_beam, numpy  # noqa: F401, E401 - imported by other nodes in a real run
+        assert compute_cache_key(node, {}) == first, "the key changed after imports"
+        print(heavy, sorted(first.parts["libraries"]))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    heavy, libraries = done.stdout.strip().split("] ")
+    assert heavy == "[", f"computing the key imported {heavy}]"
+    assert "apache_beam" in libraries or "apache-beam" in libraries, libraries

@@ -192,3 +192,35 @@ def test_an_unwritable_pipeline_root_is_named(tmp_path):
     assert "cannot write its outputs under" in error and "choose another pipeline_root" in error
     assert "<frozen" not in result.nodes["generate"].user_traceback
 
+
+
+MULTI_PROCESSING_PIPELINE = """
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from toy_components import Numbers, write_numbers
+    from pipelinekit import OutputArtifact, Pipeline, component
+
+    def double(x):
+        return x * 2
+
+    @component
+    def beamy(out: OutputArtifact[Numbers]) -> None:
+        options = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+        with beam.Pipeline(options=options) as p:  # workers unpickle `double` by its module's name
+            _ = p | beam.Create([1, 2, 3]) | beam.Map(double) | beam.Map(print)
+        write_numbers(out, [1.0])
+
+    pipeline = Pipeline("mp", ROOT, [beamy()])
+"""
+
+
+def test_a_pipeline_file_whose_name_is_no_module_name_runs_in_beam_worker_processes(tmp_path, pipeline_root):
+    path = _write(tmp_path, "my-pipe.py", MULTI_PROCESSING_PIPELINE.replace("ROOT", repr(pipeline_root)))
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelinekit", "run", path, "--no-cache"],
+        env={**_env(), "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "No module named" not in result.stderr and "1 ran" in result.stderr
+    assert sorted(result.stdout.split()) == ["2", "4", "6"]
+    assert [p for p in os.listdir(tmp_path) if p.startswith("pipelinekit-modules-")] == []  # the generated module is gone

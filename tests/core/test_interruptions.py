@@ -11,6 +11,9 @@ import time
 
 import pytest
 from mlmd_helpers import raw_store, state_name
+from toy_components import Numbers, write_numbers
+
+from pipelinekit import LocalDagRunner, OutputArtifact, Parameter, Pipeline, component
 
 PIPELINE = '''
 import os, sys, time
@@ -82,7 +85,8 @@ def staging_left(root: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "runner, sent, code", [("local", signal.SIGTERM, 143), ("local", signal.SIGINT, 130), ("beam", signal.SIGTERM, 143)]
+    "runner, sent, code",
+    [("local", signal.SIGTERM, 143), ("local", signal.SIGINT, 130), ("beam", signal.SIGTERM, 143), ("beam", signal.SIGINT, 130)],
 )
 def test_an_interrupted_run_is_marked_and_says_so_briefly(tmp_path, pipeline_root, runner, sent, code):
     marker = str(tmp_path / "started")
@@ -124,7 +128,8 @@ def test_a_killed_run_is_cleaned_up_by_the_next_one(tmp_path, pipeline_root):
     assert executions(pipeline_root)["slow"] == ["CANCELED", "COMPLETE"]
     assert sorted(run_statuses(pipeline_root)) == ["ABANDONED", "COMPLETE"]
     assert staging_left(pipeline_root) == []
-    assert "first run of this node" not in stderr
+    assert "first run of this node" not in stderr and "no difference in the key parts" not in stderr
+    assert "with this key was CANCELED (abandoned: process" in " ".join(stderr.split()), stderr  # progress lines wrap
 
 
 def test_sys_exit_in_user_code_fails_only_that_node(tmp_path, pipeline_root):
@@ -184,3 +189,22 @@ def test_a_context_created_by_another_process_between_lookup_and_insert_is_reuse
     loser._store = type("Raced", (), {"__getattr__": lambda self, a: getattr(winner.raw, a)})()
     loser._store.get_context_by_type_and_name = stale_lookup
     assert loser.context(PIPELINE, "raced").id == created.id
+
+
+
+@component
+def flaky(out: OutputArtifact[Numbers], marker: Parameter[str] = "") -> None:
+    if not os.path.exists(marker):
+        raise RuntimeError("the marker is missing")
+    write_numbers(out, [1.0])
+
+
+def test_a_rerun_after_a_failure_with_the_same_key_says_so(tmp_path, pipeline_root):
+    marker = str(tmp_path / "ready")
+    first = LocalDagRunner().run(Pipeline("flaky", pipeline_root, [flaky(marker=marker)]))
+    assert first.nodes["flaky"].status == "failed"
+    open(marker, "w").close()
+    second = LocalDagRunner().run(Pipeline("flaky", pipeline_root, [flaky(marker=marker)]))
+    execution = first.nodes["flaky"].execution_id
+    assert second.nodes["flaky"].reason.startswith(f"previous execution {execution} with this key was FAILED (node 'flaky'")
+    assert "the marker is missing" in second.nodes["flaky"].reason
