@@ -8,11 +8,12 @@ MLMD transaction (``put_execution``), so a reader never sees half of it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -119,11 +120,14 @@ class MetadataStore:
             ) from error
 
     def _open(self, metadata_store: Any) -> Any:
-        """Connect, retrying briefly: processes that start together on a new SQLite file race to
-        create its tables, and the loser sees a transient error."""
+        """Connect. Processes that start together on a new SQLite file would race to create its
+        tables (MLMD then refuses the half-made schema it sees, and the one creating it can fail on
+        a locked database), so SQLite stores are opened one process at a time, under an advisory
+        lock on their folder; brief retries remain for transient errors."""
         for attempt in range(_OPEN_ATTEMPTS):
             try:
-                return metadata_store.MetadataStore(self.config.to_connection_config())
+                with _sqlite_open_lock(self.config):
+                    return metadata_store.MetadataStore(self.config.to_connection_config())
             except self._mlmd_errors:
                 if self.config.kind != "sqlite" or attempt == _OPEN_ATTEMPTS - 1:
                     raise
@@ -395,3 +399,20 @@ class MetadataStore:
                 clauses.append(f"custom_properties.{key}.string_value = '{value}'")
         options = metadata_store.ListOptions(filter_query=" AND ".join(clauses), order_by=metadata_store.OrderByField.ID, is_asc=False)
         return [artifact_from_proto(p, type_name) for p in self._store.get_artifacts(list_options=options)]
+
+
+@contextlib.contextmanager
+def _sqlite_open_lock(config: MetadataConfig) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the SQLite file's folder (not on the file: closing another
+    descriptor of it would drop SQLite's own locks); no lock for MySQL."""
+    if config.kind != "sqlite":
+        yield
+        return
+    import fcntl
+
+    folder = os.open(os.path.dirname(os.path.abspath(config.path)), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
