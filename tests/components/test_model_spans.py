@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 TRAIN_ROWS = {1: 3, 2: 5}  # train examples per span; eval has 2 per span
 
-MODULE = '''
+MODULE = """
 import json
 import os
 import time
@@ -87,7 +87,7 @@ def tuner_fn(fn_args):
     if worker is not None and worker == config.get("fail_worker"):
         fit_kwargs["callbacks"] = [keras.callbacks.LambdaCallback(on_train_begin=crash)]
     return TunerFnResult(tuner=tuner, fit_kwargs=fit_kwargs)
-'''
+"""
 
 
 @component
