@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from components.util.arguments import parse_proto
+from components.util.blessing import refusal
 from components.util.keras3 import use_keras3
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.errors import RunError
@@ -31,8 +32,9 @@ def run_bulk_inferrer(
     assert output is not None
     if model is None:
         raise RunError("BulkInferrer needs a model: wire model= (e.g. trainer.outputs['model'])")
-    if model_blessing is not None and model_blessing.blessed != 1:
-        reason = f"model_blessing {model_blessing.uri} is not blessed; no inference was run"
+    refused = refusal("model_blessing", model_blessing) if model_blessing is not None else None
+    if refused:
+        reason = f"{refused}; no inference was run"
         output.set_custom_property("reason", reason)
         context.logger.warning("BulkInferrer: %s", reason)
         return

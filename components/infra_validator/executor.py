@@ -9,7 +9,13 @@ import tempfile
 import time
 from typing import Any
 
-from components.infra_validator.requests import RequestBuildError, build_requests, read_examples, write_warmup
+from components.infra_validator.requests import (
+    RequestBuildError,
+    UnreadableModelError,
+    build_requests,
+    read_examples,
+    write_warmup,
+)
 from components.util.arguments import parse_proto
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import infra_validator_pb2
@@ -46,21 +52,40 @@ def run_infra_validator(
     _note_serving_target(serving, context)
     model_name = serving.model_name or DEFAULT_MODEL_NAME
     model_dir = model.serving_model_dir
-    requests = _requests(model_dir, model_name, examples, requests_spec) if examples is not None and requests_spec else []
+    try:
+        _check_model_files(model_dir)
+        requests = _requests(model_dir, model_name, examples, requests_spec) if examples is not None and requests_spec else []
+    except UnreadableModelError as unreadable:
+        _not_blessed(blessing, f"the model at {model.uri} cannot be served: {unreadable}", context)
+        return
     stamped = os.path.join(blessing.uri, "stamped_model")
     if requests and requests_spec is not None and requests_spec.make_warmup:
         shutil.copytree(model_dir, stamped)
         write_warmup(stamped, requests)
         model_dir = stamped
     error = _validate(model_dir, model_name, requests, validation, context)
-    blessing.mark(error is None)
-    blessing.has_model = int(error is None and model_dir == stamped)
     if error is None:
+        blessing.mark(True)
+        blessing.has_model = int(model_dir == stamped)
         blessing.set_custom_property("reason", f"loaded and answered {len(requests)} request(s)")
         return
     shutil.rmtree(stamped, ignore_errors=True)
-    blessing.set_custom_property("reason", error)
-    context.logger.warning("InfraValidator: INFRA_NOT_BLESSED: %s", error)
+    _not_blessed(blessing, error, context)
+
+
+def _not_blessed(blessing: InfraBlessing, reason: str, context: ExecutionContext) -> None:
+    blessing.mark(False)
+    blessing.has_model = 0
+    blessing.set_custom_property("reason", reason)
+    context.logger.warning("InfraValidator: INFRA_NOT_BLESSED: %s", reason)
+
+
+def _check_model_files(model_dir: str) -> None:
+    """A model without a SavedModel folder cannot be served: say so before starting a server."""
+    if not os.path.isdir(model_dir):
+        raise UnreadableModelError(f"it has no {os.path.basename(model_dir)}/ folder (expected the SavedModel in {model_dir})")
+    if not any(os.path.isfile(os.path.join(model_dir, name)) for name in ("saved_model.pb", "saved_model.pbtxt")):
+        raise UnreadableModelError(f"{model_dir} holds no saved_model.pb")
 
 
 def _note_serving_target(serving: Any, context: ExecutionContext) -> None:
@@ -129,12 +154,22 @@ def _validate_once(model_dir: str, model_name: str, requests: list[Any], loading
 
 
 def _wait_available(server: Any, model_name: str, model_dir: str, loading_s: float) -> None:
-    from pipelinekit.serving import Client
+    from pipelinekit.errors import ServingError
+    from pipelinekit.serving import Client, NotFoundError
 
     deadline = time.monotonic() + loading_s
     with Client(server.grpc_address, model_name, timeout_s=10) as client:
         while time.monotonic() < deadline:
-            status = client.status()
+            try:
+                status = client.status()
+            except NotFoundError as error:  # start() returns after the first load: no version now means none
+                raise ValidationFailure(
+                    f"the server found no servable version of the model at {model_dir}: {error}", retry=False
+                ) from error
+            except ServingError as error:
+                raise ValidationFailure(
+                    f"the server's status for the model at {model_dir} failed: {error}", retry=True
+                ) from error
             if any(s.state == "AVAILABLE" for s in status):
                 return
             failed = [s for s in status if s.state == "END"]

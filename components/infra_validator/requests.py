@@ -8,7 +8,7 @@ from typing import Any
 from pipelinekit.errors import RunError
 from pipelinekit.types.standard import Examples
 
-__all__ = ["RequestBuildError", "build_requests", "write_warmup", "read_examples", "signature_defs"]
+__all__ = ["RequestBuildError", "UnreadableModelError", "build_requests", "write_warmup", "read_examples", "signature_defs"]
 
 CLASSIFY = "tensorflow/serving/classify"
 REGRESS = "tensorflow/serving/regress"
@@ -20,12 +20,21 @@ class RequestBuildError(RunError):
     """Requests cannot be built: no such split or signature, or a signature that does not take tf.Examples."""
 
 
+class UnreadableModelError(RunError):
+    """``saved_model.pb`` is missing or is not a SavedModel: the model is broken, not the request spec."""
+
+
 def signature_defs(saved_model_dir: str) -> dict[str, Any]:
     """The SignatureDefs of the ``serve`` MetaGraph in ``saved_model.pb``."""
+    from google.protobuf.message import DecodeError
     from tensorflow.core.protobuf import saved_model_pb2
 
-    with open(os.path.join(saved_model_dir, "saved_model.pb"), "rb") as handle:
-        saved_model = saved_model_pb2.SavedModel.FromString(handle.read())
+    path = os.path.join(saved_model_dir, "saved_model.pb")
+    try:
+        with open(path, "rb") as handle:
+            saved_model = saved_model_pb2.SavedModel.FromString(handle.read())
+    except (OSError, DecodeError) as error:
+        raise UnreadableModelError(f"{path} cannot be read as a SavedModel: {type(error).__name__}: {error}") from error
     for graph in saved_model.meta_graphs:
         if "serve" in graph.meta_info_def.tags:
             return dict(graph.signature_def)

@@ -8,6 +8,7 @@ from typing import Any
 
 from components.pusher.filesystem import PushDestinationError, push_version
 from components.util.arguments import parse_proto
+from components.util.blessing import refusal
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.errors import RunError
 from pipelinekit.proto import pusher_pb2
@@ -51,21 +52,9 @@ def run_pusher(
 
 
 def refusals(model_blessing: ModelBlessing | None, infra_blessing: InfraBlessing | None) -> list[str]:
-    """Why the model must not be pushed: one line per blessing that is not positive."""
-    reasons = []
-    for name, blessing, marker in (
-        ("model_blessing", model_blessing, "BLESSED"),
-        ("infra_blessing", infra_blessing, "INFRA_BLESSED"),
-    ):
-        if blessing is None:
-            continue
-        blessed = blessing.blessed
-        if blessed is None:
-            blessed = int(os.path.exists(os.path.join(blessing.uri, marker)))
-        if blessed != 1:
-            why = blessing.custom_properties.get("reason")
-            reasons.append(f"{name} {blessing.uri} is not blessed" + (f" ({why})" if why else ""))
-    return reasons
+    """Why the model must not be pushed: one line per blessing given that is not positive."""
+    given = (("model_blessing", model_blessing), ("infra_blessing", infra_blessing))
+    return [reason for name, blessing in given if blessing is not None and (reason := refusal(name, blessing))]
 
 
 def model_to_push(model: Model | None, infra_blessing: InfraBlessing | None) -> str:

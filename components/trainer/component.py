@@ -29,13 +29,14 @@ class Trainer(Component):
     """Calls ``run_fn(fn_args)`` from ``module_file`` (or the dotted ``run_fn``) to train a model.
 
     Outputs ``model`` (the SavedModel in ``Format-Serving/``) and ``model_run`` (logs for
-    TensorBoard, ``fn_args.model_run_dir``).
+    TensorBoard, ``fn_args.model_run_dir``). ``examples`` may give several artifacts (a
+    Resolver's span window): ``fn_args.train_files``/``eval_files`` list them all, as in TFX.
     """
 
     EXECUTOR = "components.trainer.executor:run_trainer"
     LIBRARIES = ("tensorflow", "keras", "tfx-bsl", "tensorflow-transform")
 
-    examples = InputSpec(Examples)
+    examples = InputSpec(Examples, multiple=True)
     transform_graph = InputSpec(TransformGraph, optional=True)
     schema = InputSpec(Schema, optional=True)
     base_model = InputSpec(Model, optional=True)

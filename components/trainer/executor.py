@@ -18,7 +18,7 @@ __all__ = ["run_trainer"]
 
 def run_trainer(
     context: ExecutionContext,
-    examples: Examples,
+    examples: list[Examples],
     model: Model,
     model_run: ModelRun,
     transform_graph: TransformGraph | None = None,

@@ -28,13 +28,14 @@ class Tuner(Component):
 
     Outputs ``best_hyperparameters`` (``best_hyperparameters.txt``, a HyperParameters config)
     and ``tuner_results`` (``tuner_results.json``). With ``TuneArgs(num_parallel_trials=N)``,
-    N worker processes run trials at once under keras-tuner's distributed oracle.
+    N worker processes run trials at once under keras-tuner's distributed oracle. ``examples``
+    may give several artifacts, gathered into ``fn_args.train_files``/``eval_files`` as in TFX.
     """
 
     EXECUTOR = "components.tuner.executor:run_tuner"
     LIBRARIES = ("tensorflow", "keras", "keras-tuner", "tfx-bsl")
 
-    examples = InputSpec(Examples)
+    examples = InputSpec(Examples, multiple=True)
     schema = InputSpec(Schema, optional=True)
     transform_graph = InputSpec(TransformGraph, optional=True)
     base_model = InputSpec(Model, optional=True)

@@ -25,7 +25,7 @@ TUNER_RESULTS_FILE = "tuner_results.json"
 
 def run_tuner(
     context: ExecutionContext,
-    examples: Examples,
+    examples: list[Examples],
     best_hyperparameters: HyperParameters,
     tuner_results: TunerResults,
     schema: Schema | None = None,

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent import futures
 from typing import Any
 
@@ -15,6 +16,8 @@ from components.trainer.user_code import UserFunctionError
 from components.util.keras3 import keras3_environment
 
 __all__ = ["run_parallel_search"]
+
+WORKER_POLL_S = 0.2
 
 
 def run_parallel_search(tuner: Any, workers: int, inputs: dict[str, Any], settings: dict[str, Any]) -> None:
@@ -28,26 +31,33 @@ def run_parallel_search(tuner: Any, workers: int, inputs: dict[str, Any], settin
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        _run_workers(workers, port, _worker_request(inputs, settings))
+        _run_workers(workers, port, _worker_request(inputs, settings), tuner.oracle)
     finally:
         server.stop(grace=None)
     tuner.oracle.save()
 
 
 def _worker_request(inputs: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """The inputs as JSON records (a list of them for ``examples``) and the settings."""
+
+    def record(a: Any) -> dict[str, Any]:
+        return {"type": a.TYPE_NAME, "uri": a.uri, "properties": a.properties, "custom_properties": a.custom_properties}
+
     artifacts = {
-        key: {"type": a.TYPE_NAME, "uri": a.uri, "properties": a.properties, "custom_properties": a.custom_properties}
-        for key, a in inputs.items()
-        if a is not None
+        key: [record(a) for a in value] if isinstance(value, list) else record(value)
+        for key, value in inputs.items()
+        if value is not None
     }
     return {"inputs": artifacts, "settings": settings}
 
 
-def _run_workers(count: int, port: int, request: dict[str, Any]) -> None:
+def _run_workers(count: int, port: int, request: dict[str, Any], oracle: Any) -> None:
+    """Run the workers until all end; the first that fails stops the others and fails the node."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(request, handle)
-    processes = []
+    processes: list[subprocess.Popen[bytes]] = []
     logs = []
+    failed: tuple[int, int, str] | None = None
     try:
         for index in range(count):
             environment = keras3_environment(
@@ -57,19 +67,38 @@ def _run_workers(count: int, port: int, request: dict[str, Any]) -> None:
             logs.append(log)
             command = [sys.executable, "-m", "components.tuner.worker", handle.name, str(os.getpid())]
             processes.append(subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=_root()))
-        failures = [(i, p.wait()) for i, p in enumerate(processes)]
+        failed = _first_failure(processes, oracle)
     finally:
         for process in processes:
             if process.poll() is None:
                 process.kill()
                 process.wait()
         os.unlink(handle.name)
-    bad = [(i, code) for i, code in failures if code != 0]
-    if bad:
-        index, code = bad[0]
+    if failed is not None:
+        index, code, trial = failed
         logs[index].seek(0)
         tail = logs[index].read().decode(errors="replace")[-3000:]
-        raise UserFunctionError(f"tuner worker {index} of {count} exited with status {code}; its output ends with:\n{tail}")
+        others = f"; the other {count - 1} worker(s) were stopped" if count > 1 else ""
+        raise UserFunctionError(
+            f"tuner worker {index} of {count} (KERASTUNER_TUNER_ID=tuner{index}) exited with status {code} {trial}"
+            f"{others}; its output ends with:\n{tail}"
+        )
+
+
+def _first_failure(processes: list[subprocess.Popen[bytes]], oracle: Any) -> tuple[int, int, str] | None:
+    """Wait until every worker ends or one fails: its index, exit status and what trial it was on."""
+    running = dict(enumerate(processes))
+    while running:
+        for index, process in list(running.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            del running[index]
+            if code != 0:
+                trial = oracle.ongoing_trials.get(f"tuner{index}")
+                return index, code, f"while running trial {trial.trial_id}" if trial is not None else "before it took a trial"
+        time.sleep(WORKER_POLL_S)
+    return None
 
 
 def _root() -> str:

@@ -46,7 +46,12 @@ def main(argv: list[str]) -> int:
     with open(request_path) as handle:
         request = json.load(handle)
     inputs = {key: None for key in ("examples", "schema", "transform_graph", "base_model")}
-    inputs.update({key: _artifact(record) for key, record in request["inputs"].items()})
+    inputs.update(
+        {
+            key: [_artifact(r) for r in record] if isinstance(record, list) else _artifact(record)
+            for key, record in request["inputs"].items()
+        }
+    )
     # Each worker keeps its trials' files in its own folder, so no worker's tuner (even one made
     # with overwrite=True) can delete another's; the trials themselves live in the parent's oracle.
     settings = request["settings"]

@@ -258,6 +258,26 @@ def copy_module_file(folder: str) -> str:
     return shutil.copy(MODULE_FILE, os.path.join(folder, "penguin_module.py"))
 
 
+GOOD_CONFIG = {"epochs": 3}
+WORSE_CONFIG = {"epochs": 1, "learning_rate": 1e-5}  # the deliberately worse model
+
+
+def penguin_trainer(examples: Any, transform_graph: Any, schema: Any, module_file: str, config: dict[str, Any]) -> Any:
+    """A Trainer on transformed penguin examples with the tests' step counts and ``config`` as custom_config."""
+    from components import Trainer
+    from pipelinekit.tfx import proto
+
+    return Trainer(
+        examples=examples,
+        transform_graph=transform_graph,
+        schema=schema,
+        module_file=module_file,
+        train_args=proto.TrainArgs(num_steps=TRAIN_STEPS),
+        eval_args=proto.EvalArgs(num_steps=EVAL_STEPS),
+        custom_config=config,
+    )
+
+
 def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: str) -> Any:
     """penguins.csv -> data components -> a good and a deliberately worse Trainer -> Evaluators
     (the worse one against the good one as baseline) -> InfraValidator -> Pushers -> BulkInferrers."""
@@ -269,7 +289,6 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
         Pusher,
         SchemaGen,
         StatisticsGen,
-        Trainer,
         Transform,
     )
     from pipelinekit import Pipeline
@@ -281,18 +300,14 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
     transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=module_file)
 
     def trainer(node_id: str, **config: Any) -> Any:
-        return Trainer(
-            examples=transform.outputs["transformed_examples"],
-            transform_graph=transform.outputs["transform_graph"],
-            schema=schema.outputs["schema"],
-            module_file=module_file,
-            train_args=proto.TrainArgs(num_steps=TRAIN_STEPS),
-            eval_args=proto.EvalArgs(num_steps=EVAL_STEPS),
-            custom_config=config,
-        ).with_id(node_id)
+        outputs = transform.outputs
+        trainer = penguin_trainer(
+            outputs["transformed_examples"], outputs["transform_graph"], schema.outputs["schema"], module_file, config
+        )
+        return trainer.with_id(node_id)
 
-    good = trainer("Trainer", epochs=3)
-    worse = trainer("worse_trainer", epochs=1, learning_rate=1e-5)
+    good = trainer("Trainer", **GOOD_CONFIG)
+    worse = trainer("worse_trainer", **WORSE_CONFIG)
     raw = gen.outputs["examples"]
     evaluator = Evaluator(examples=raw, model=good.outputs["model"], eval_config=EVAL_CONFIG)
     worse_evaluator = Evaluator(

@@ -143,7 +143,11 @@ def test_every_given_blessing_must_be_positive(tmp_path):
     bad_infra = _blessing(InfraBlessing, tmp_path, "ib", blessed=0)
     marker_only = _blessing(ModelBlessing, tmp_path, "marker", marker="BLESSED")
     unmarked = _blessing(InfraBlessing, tmp_path, "none")
-    assert refusals(good_model, None) == [] and refusals(marker_only, None) == []
+    assert refusals(good_model, None) == []
+    assert refusals(marker_only, None) == [
+        f"model_blessing {marker_only.uri} has no 'blessed' custom property (its BLESSED file is not read: TFX reads "
+        "the property only); a blessing made outside a pipeline needs custom_properties={'blessed': 1} on its importer"
+    ]
     assert [r.split()[0] for r in refusals(good_model, bad_infra)] == ["infra_blessing"]
     assert len(refusals(good_model, unmarked)) == 1
 

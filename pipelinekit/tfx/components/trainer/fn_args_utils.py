@@ -10,7 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -58,14 +58,15 @@ class DataAccessError(RunError):
     """Examples cannot be read as asked (no files for a split, an unsupported payload format)."""
 
 
-def data_accessor_for(examples: Examples) -> DataAccessor:
-    """A DataAccessor over ``examples``' tf.Example records (TFXIO ``TFExampleRecord``)."""
-    payload = examples.custom_properties.get("payload_format") or _SUPPORTED_PAYLOAD
-    if payload != _SUPPORTED_PAYLOAD:
-        raise DataAccessError(
-            f"Examples at {examples.uri} have payload_format {payload!r}; the Trainer and Tuner read "
-            f"{_SUPPORTED_PAYLOAD} only. Convert the data to tf.Example records first."
-        )
+def data_accessor_for(examples: Sequence[Examples]) -> DataAccessor:
+    """A DataAccessor over the tf.Example records of every artifact in ``examples`` (TFXIO ``TFExampleRecord``)."""
+    for artifact in examples:
+        payload = artifact.custom_properties.get("payload_format") or _SUPPORTED_PAYLOAD
+        if payload != _SUPPORTED_PAYLOAD:
+            raise DataAccessError(
+                f"Examples at {artifact.uri} have payload_format {payload!r}; the Trainer and Tuner read "
+                f"{_SUPPORTED_PAYLOAD} only. Convert the data to tf.Example records first."
+            )
 
     def make_tfxio(file_pattern: str | list[str], schema: Any) -> Any:
         from tfx_bsl.public import tfxio
@@ -81,18 +82,20 @@ def data_accessor_for(examples: Examples) -> DataAccessor:
     return DataAccessor(tf_dataset_factory, record_batch_factory, None)
 
 
-def split_patterns(examples: Examples, splits: list[str], argument: str) -> list[str]:
-    """``<uri>/Split-<s>/*`` for each split, checking that each holds files."""
+def split_patterns(examples: Sequence[Examples], splits: list[str], argument: str) -> list[str]:
+    """``<uri>/Split-<s>/*`` for each split and, within it, each Examples artifact (TFX's order),
+    checking that each holds files."""
     patterns = []
     for split in splits:
-        pattern = os.path.join(examples.split_uri(split), "*")
-        if not glob.glob(pattern):
-            known = ", ".join(examples.splits) or "none recorded"
-            raise DataAccessError(
-                f"{argument} names split {split!r}, but Examples at {examples.uri} have no files in Split-{split}/ "
-                f"(its splits: {known}); set {argument}.splits to existing splits"
-            )
-        patterns.append(pattern)
+        for artifact in examples:
+            pattern = os.path.join(artifact.split_uri(split), "*")
+            if not glob.glob(pattern):
+                known = ", ".join(artifact.splits) or "none recorded"
+                raise DataAccessError(
+                    f"{argument} names split {split!r}, but Examples at {artifact.uri} have no files in Split-{split}/ "
+                    f"(its splits: {known}); set {argument}.splits to existing splits"
+                )
+            patterns.append(pattern)
     return patterns
 
 
@@ -117,7 +120,7 @@ def read_schema(schema: Schema | None) -> Any:
 
 
 def get_common_fn_args(
-    examples: Examples,
+    examples: Sequence[Examples],
     train_args: Any,
     eval_args: Any,
     *,
@@ -130,8 +133,9 @@ def get_common_fn_args(
 ) -> FnArgs:
     """The FnArgs fields the Trainer and the Tuner share (TFX's ``get_common_fn_args``).
 
-    ``train_args``/``eval_args`` are ``TrainArgs``/``EvalArgs`` protos; splits default to
-    ``train`` and ``eval`` and a step count of 0 becomes ``None``.
+    ``examples`` are all the Examples artifacts given (a span window gives several); the file
+    lists gather every one. ``train_args``/``eval_args`` are ``TrainArgs``/``EvalArgs`` protos;
+    splits default to ``train`` and ``eval`` and a step count of 0 becomes ``None``.
     """
     schema_path = only_file_in(schema.uri, "schema") if schema is not None else None
     hyper = None

@@ -1,0 +1,10 @@
+"""TFX's ``tfx.components.trainer.executor`` as module files import it: ``TrainerFnArgs``, the
+deprecated name of ``FnArgs`` (the same class)."""
+
+from __future__ import annotations
+
+from pipelinekit.tfx.components.trainer.fn_args_utils import FnArgs
+
+__all__ = ["TrainerFnArgs"]
+
+TrainerFnArgs = FnArgs

@@ -1,0 +1,1 @@
+"""TFX's ``tfx.components.tuner`` names that module files import (``component.TunerFnResult``)."""
