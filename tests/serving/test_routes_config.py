@@ -303,3 +303,19 @@ def test_a_person_s_disable_is_not_undone_by_protection():
     router.call("r", "", run, lambda a, b: a == b)
     assert "stable" in router.routes["r"].disabled
     router.close()
+
+
+def test_under_workers_each_records_its_protection_and_worker_0_the_file(tmp_path):
+    from pipelinekit.serving.route_records import RouteChangeRecorder
+
+    path = str(tmp_path / "metadata.sqlite")
+    for worker in (0, 1):  # what two workers of `serve --num_workers 2` record
+        recorder = RouteChangeRecorder(path, worker)
+        recorder("r", "load", {}, "route file routes.yaml")
+        recorder("r", "protect", {"target": "a"}, "protection")
+    changes = RouteChangeRecorder(path).changes("r")
+    assert sorted((c.properties["action"], c.properties["who"]) for c in changes) == [
+        ("load", "route file routes.yaml"),
+        ("protect", "protection (worker 0)"),
+        ("protect", "protection (worker 1)"),
+    ]
