@@ -325,3 +325,42 @@ def test_rest_classify_and_regress_go_through_a_route(env):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(f"{url}/versions/1:predict", b'{"instances": [[1.0]]}'))
     assert refused.value.code == 400 and "is a route" in json.loads(refused.value.read())["error"]
+
+
+@pytest.mark.slow
+def test_two_workers_each_record_their_protection_and_the_file_once(tmp_path):
+    """``serve --num_workers 2``: each worker trips the slow target on the calls it served and
+    records it as ``protection (worker <i>)``; the route file's load is recorded once."""
+    from test_serving_workers import OWN_CONNECTION, serve, write_config
+
+    config = write_config(str(tmp_path / "models.config"), build_models(str(tmp_path / "models")), "all {}")
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - name: guard\n    split: [{model: slow}]\n"
+                      "    fallback: {deadline_ms: 40, targets: [{model: stable}]}\n"
+                      "    protection: {window_s: 30, min_requests: 3, max_p99_ms: 100}\n")  # fmt: skip
+    metadata, log_path = str(tmp_path / "metadata.sqlite"), str(tmp_path / "serve.log")
+    argv = [f"--model_config_file={config}", "--port=0", "--num_workers=2", f"--route_config_file={routes}",
+            f"--route_metadata_path={metadata}"]  # fmt: skip
+    process = serve(argv, log_path)
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        assert line.startswith("Serving"), open(log_path).read()
+        address = line.split("gRPC ")[1].split(",")[0].strip()
+        recorder = RouteChangeRecorder(metadata)
+
+        def recorded(action: str) -> list[str]:
+            return [c.properties["who"] for c in recorder.changes("guard") if c.properties["action"] == action]
+
+        workers = {"protection (worker 0)", "protection (worker 1)"}
+        give_up = time.monotonic() + 60
+        while set(recorded("protect")) != workers and time.monotonic() < give_up:
+            with grpc.insecure_channel(address, options=OWN_CONNECTION) as channel:  # a new connection: either worker
+                stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+                for _ in range(4):
+                    stub.Predict(predict_request("guard"), timeout=10)
+            time.sleep(0.3)  # the slow calls finish (and are judged) 300 ms on
+        assert sorted(recorded("protect")) == sorted(workers), open(log_path).read()[-3000:]
+        assert recorded("load") == [f"route file {routes}"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
