@@ -7,13 +7,18 @@ SavedModel that sleeps 300 ms), built by the route tests' helpers. Requests alte
 compared names so drift on a busy machine hits both alike. It prints p50 and p99 of:
 
 - direct: model_spec.name = stable; route: a one-target route to stable; split: a 90/10 split;
-  shadow: a route to stable with canary as shadow. Each with its p50 ratio to direct.
-- fallback: slow primary, 50 ms deadline, stable as fallback: p50, p99 and max against the deadline.
+  shadow: a route to stable with canary as shadow (against direct, in alternating blocks of 25).
+  Each with its p50 ratio to direct.
+- fallback: slow primary, 50 ms deadline, stable as fallback: p50, p99 and max against the deadline,
+  with direct calls to stable interleaved (the machine's own jitter) and the garbage collections
+  over 5 ms seen meanwhile (a collection stops every thread). ``--gc_freeze`` calls ``gc.freeze()``
+  once the server is up, so the collections skip the objects loading made.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -42,17 +47,19 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def _compare(stub, names: tuple[str, ...], count: int, predict_request) -> None:
-    """Alternate requests to ``names``; print each one's p50 and p99 and p50 ratio to the first."""
+def _compare(stub, names: tuple[str, ...], count: int, predict_request, block: int = 1) -> None:
+    """Alternate requests to ``names`` in blocks of ``block``; print each one's p50 and p99 and
+    p50 ratio to the first."""
     requests = {name: predict_request(name) for name in names}
     timings: dict[str, list[float]] = {name: [] for name in names}
     for name in names * 50:  # warm up
         stub.Predict(requests[name])
-    for _ in range(count):
+    for _ in range(count // block):
         for name in names:
-            start = time.perf_counter()
-            stub.Predict(requests[name])
-            timings[name].append(time.perf_counter() - start)
+            for _ in range(block):
+                start = time.perf_counter()
+                stub.Predict(requests[name])
+                timings[name].append(time.perf_counter() - start)
     base = statistics.median(timings[names[0]])
     for name in names:
         label = "direct" if name == "stable" else name
@@ -64,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per compared name")
     parser.add_argument("--fallback_requests", type=int, default=200)
+    parser.add_argument("--gc_freeze", action="store_true", help="gc.freeze() once the server is up")
     args = parser.parse_args()
 
     import grpc
@@ -82,20 +90,45 @@ def main() -> None:
     with ModelServer(options) as server:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc_address))
         print(f"{'call':<10} {'p50 ms':>8} {'p99 ms':>8} {'p50 / direct':>13}")
-        # Shadows work after the answer, on other threads: measured apart, so that work does not
-        # land on the next request of the other names.
-        for names in (("stable", "route", "split"), ("stable", "shadow")):
-            _compare(stub, names, args.requests, predict_request)
-        fallback = []
-        request = predict_request("fallback")
-        for _ in range(args.fallback_requests):
+        _compare(stub, ("stable", "route", "split"), args.requests, predict_request)
+        # A shadow's copy runs after the answer, on other threads: in blocks of 25, so that its work
+        # weighs on the shadowed requests that follow, not on the direct ones.
+        _compare(stub, ("stable", "shadow"), args.requests, predict_request, block=25)
+        _fallback(stub, args.fallback_requests, args.gc_freeze, predict_request)
+
+
+def _fallback(stub, count: int, freeze: bool, predict_request) -> None:
+    """The fallback's latency, direct calls to its model interleaved, and the long collections meanwhile."""
+    requests = {name: predict_request(name) for name in ("fallback", "stable")}
+    for _ in range(3):  # the slow model's first call instantiates its function
+        stub.Predict(requests["fallback"])
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    pauses: list[float] = []
+    started = [0.0]
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (ms := (time.perf_counter() - started[0]) * 1000) > 5:
+            pauses.append(round(ms))
+
+    gc.callbacks.append(watch)
+    timings: dict[str, list[float]] = {name: [] for name in requests}
+    for _ in range(count):
+        for name, request in requests.items():
             start = time.perf_counter()
             stub.Predict(request)
-            fallback.append((time.perf_counter() - start) * 1000)
-        print(
-            f"fallback (deadline 50 ms, primary sleeps 300 ms): p50 {statistics.median(fallback):.1f} ms, "
-            f"p99 {_percentile(fallback, 0.99):.1f} ms, max {max(fallback):.1f} ms"
-        )
+            timings[name].append((time.perf_counter() - start) * 1000)
+    gc.callbacks.remove(watch)
+    fallback, direct = timings["fallback"], timings["stable"]
+    print(
+        f"fallback (deadline 50 ms, primary sleeps 300 ms{', gc frozen' if freeze else ''}): "
+        f"p50 {statistics.median(fallback):.1f} ms, p99 {_percentile(fallback, 0.99):.1f} ms, max {max(fallback):.1f} ms, "
+        f"over 55 ms {sum(t > 55 for t in fallback)} of {count}; direct p50 {statistics.median(direct):.2f} ms, "
+        f"p99 {_percentile(direct, 0.99):.2f} ms; collections over 5 ms: {pauses or 'none'}"
+    )
 
 
 if __name__ == "__main__":

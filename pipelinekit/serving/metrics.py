@@ -119,8 +119,9 @@ class RouteMetrics:
             [*labels, "outcome"], registry=registry,
         )  # fmt: skip
         self._tripped = Counter(
-            "pipelinekit_route_protection_trips", "Targets switched off by protection (error rate or p99).",
-            labels, registry=registry,
+            "pipelinekit_route_protection_trips",
+            "Protection trips (error rate or p99) by outcome: switched_off, or kept_last (the route's last target).",
+            [*labels, "outcome"], registry=registry,
         )  # fmt: skip
 
     def observe(self, route: str, target: str, status: str, seconds: float) -> None:
@@ -136,8 +137,8 @@ class RouteMetrics:
     def shadow(self, route: str, target: str, outcome: str) -> None:
         self._shadow.labels(route, target, outcome).inc()
 
-    def tripped(self, route: str, target: str) -> None:
-        self._tripped.labels(route, target).inc()
+    def tripped(self, route: str, target: str, outcome: str) -> None:
+        self._tripped.labels(route, target, outcome).inc()
 
 
 class RequestLogMetrics:

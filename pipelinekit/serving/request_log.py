@@ -11,9 +11,11 @@ and writes them to gzipped TFRecord files, per model and UTC day::
 
 A file is written under a hidden name and renamed when complete (after ``max_records`` records,
 ``max_age_s`` seconds, at the day's end, or at shutdown), so readers only ever see whole files.
-The ``examples`` files hold the logged inputs that are tf.Examples (Classify and Regress inputs;
-Predict string inputs that parse as tf.Example): ``tfdv.generate_statistics_from_tfrecord`` reads
-them as they are, and ImportExampleGen reads a day as a span with the input pattern
+The ``examples`` files hold the logged inputs as tf.Examples: Classify and Regress inputs and
+Predict string inputs that parse as tf.Example as they are; other Predict inputs (dense tensors,
+REST ``instances``) one tf.Example per row of the batch dimension they share, each input a feature
+of its name (float_list, int64_list or bytes_list, the row's values flattened).
+``tfdv.generate_statistics_from_tfrecord`` reads them as they are, and ImportExampleGen reads a day as a span with the input pattern
 ``{YYYY}{MM}{DD}/*.gz`` under ``<log_dir>/<model>/examples``.
 """
 
@@ -217,11 +219,36 @@ def _logged_examples(log: prediction_log_pb2.PredictionLog) -> Iterator[bytes]:
             merged = request_input.example_list_with_context
             yield from (with_context(e, merged.context).SerializeToString() for e in merged.examples)
     elif kind == "predict_log":
-        for proto in log.predict_log.request.inputs.values():
-            if proto.dtype == tf.string.as_datatype_enum and proto.string_val:
-                values = list(proto.string_val)
-                if all(_is_example(v) for v in values):
-                    yield from values
+        inputs = log.predict_log.request.inputs
+        serialized = [
+            list(p.string_val)
+            for p in inputs.values()
+            if p.dtype == tf.string.as_datatype_enum and p.string_val and all(_is_example(v) for v in p.string_val)
+        ]
+        if serialized:
+            for values in serialized:
+                yield from values
+        else:
+            yield from _row_examples({name: tf.make_ndarray(proto) for name, proto in inputs.items()})
+
+
+def _row_examples(arrays: Mapping[str, np.ndarray]) -> Iterator[bytes]:
+    """One serialized tf.Example per row of the batch dimension every input shares (none if they
+    do not share one, or one holds values a tf.Example cannot: complex numbers, say)."""
+    batch = {a.shape[0] if a.ndim else None for a in arrays.values()}
+    if len(batch) != 1 or None in batch or any(a.dtype.kind not in "biufSUO" for a in arrays.values()):
+        return
+    for row in range(batch.pop() or 0):
+        example = tf.train.Example()
+        for name, array in sorted(arrays.items()):
+            values, feature = array[row : row + 1].ravel(), example.features.feature[name]
+            if array.dtype.kind == "f":
+                feature.float_list.value.extend(values.astype(np.float64).tolist())
+            elif array.dtype.kind in "biu":
+                feature.int64_list.value.extend(values.astype(np.int64).tolist())
+            else:
+                feature.bytes_list.value.extend(v if isinstance(v, bytes) else str(v).encode() for v in values)
+        yield example.SerializeToString()
 
 
 def _is_example(data: bytes) -> bool:

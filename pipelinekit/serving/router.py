@@ -9,7 +9,9 @@
 - Shadows get a copy after the answer is returned, on a bounded queue off the request path; their
   answers are compared with the one returned, and disagreements counted.
 - Protection: a target whose error rate or p99 over the route's window crosses a limit is switched
-  off in the route (as ``disable`` would), with a log line, a metric and a recorded change.
+  off in the route (as ``disable`` would), with a log line, a metric and a recorded change, unless
+  it is the route's last target able to answer (then it stays, counted as ``kept_last``). After
+  ``window_s`` it is switched back on (half-open): if it still fails, it trips again.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class Router:
         self._lock = threading.Lock()
         self._pools: dict[str, futures.ThreadPoolExecutor] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
+        self._readmit: dict[tuple[str, str], float] = {}  # (route, target) tripped -> when to switch it back on
+        self._kept_logged: dict[tuple[str, str], float] = {}  # (route, target) -> last "kept the last target" log
         self._records = futures.ThreadPoolExecutor(1, thread_name_prefix="pipelinekit-route-records")
         self._shadow_queue: queue.Queue[Callable[[], None] | None] = queue.Queue(_SHADOW_QUEUE)
         self._shadow_threads = [
@@ -108,6 +112,7 @@ class Router:
                 for name, route in routes.items()
             }
             self._windows = {k: w for k, w in self._windows.items() if k[0] in routes}
+            self._readmit = {k: t for k, t in self._readmit.items() if k[0] in routes and old.get(k[0]) == routes[k[0]]}
         if set(old) != set(routes) or any(old.get(n) != r for n, r in routes.items()):
             logger.info("routes in force: %s", sorted(routes))
             for name in sorted(set(routes) | set(old)):
@@ -115,7 +120,21 @@ class Router:
                     self._recorded(name, "load", {"route": describe_route(routes.get(name))}, who)
 
     def change(self, name: str, action: str, update: Callable[[Route], Route], who: str, details: dict[str, Any]) -> Route:
-        """Apply one change to one route (kept for rollback) and record it; the new route."""
+        """Apply one change to one route (kept for rollback) and record it; the new route.
+
+        A person's change takes over from protection: its pending re-admissions in the route are dropped.
+        """
+        return self._change(name, action, update, who, details, by_protection=False)
+
+    def _change(
+        self,
+        name: str,
+        action: str,
+        update: Callable[[Route], Route],
+        who: str,
+        details: dict[str, Any],
+        by_protection: bool,
+    ) -> Route:
         with self._lock:
             route = self._route(name)
             new = update(route)
@@ -124,6 +143,8 @@ class Router:
                 raise RouteConfigError(f"route {name!r}: {action} not applied: " + "; ".join(problems))
             self._history[name] = [*self._history.get(name, []), route][-20:]
             self._routes = {**self._routes, name: new}
+            if not by_protection:
+                self._readmit = {k: t for k, t in self._readmit.items() if k[0] != name}
         logger.warning("route %r: %s by %s: %s", name, action, who, details)
         self._recorded(name, action, {**details, "route": describe_route(new)}, who)
         return new
@@ -137,6 +158,7 @@ class Router:
                 raise RouteConfigError(f"route {name!r} has no earlier state to roll back to")
             previous = history.pop()
             self._routes = {**self._routes, name: previous}
+            self._readmit = {k: t for k, t in self._readmit.items() if k[0] != name}
         logger.warning("route %r: rolled back by %s", name, who)
         self._recorded(name, "rollback", {"route": describe_route(previous)}, who)
         return previous
@@ -191,6 +213,8 @@ class Router:
     ) -> T:
         """Answer one request to route ``name``: ``run`` calls a target; ``same`` compares answers."""
         route = self._route(name)
+        if self._readmit:
+            route = self._readmit_due(route)
         candidates = self._candidates(route)
         if route.deadline_ms is None or len(candidates) == 1:
             answer = self._timed(route, candidates[0], signature_name, run)
@@ -332,17 +356,71 @@ class Router:
         current = self._routes.get(name)
         if current is None or target.key in current.disabled:
             return
-        self._metrics.tripped(name, target.key)
+
+        def switch_off(route: Route) -> Route:
+            if not _answerable(route, route.disabled | {target.key}):
+                raise _LastTarget
+            return dataclasses.replace(route, disabled=route.disabled | {target.key})
+
         try:
-            self.change(
-                name,
-                "protect",
-                lambda r: dataclasses.replace(r, disabled=r.disabled | {target.key}),
-                "protection",
-                {"target": target.key, "reason": reason},
-            )
+            self._change(name, "protect", switch_off, "protection", {"target": target.key, "reason": reason}, True)
+        except _LastTarget:
+            self._metrics.tripped(name, target.key, "kept_last")
+            self._log_kept(current, target, reason)
+            return
         except RouteConfigError as exc:
             logger.error("route %r: could not switch off %s: %s", name, target.key, exc)
+            return
+        self._metrics.tripped(name, target.key, "switched_off")
+        assert current.protection is not None
+        with self._lock:
+            self._readmit[(name, target.key)] = time.monotonic() + current.protection.window_s
+
+    def _log_kept(self, route: Route, target: Target, reason: str) -> None:
+        """Say, at most once per protection window, that a failing target stays as the route's last."""
+        key, now = (route.name, target.key), time.monotonic()
+        window_s = route.protection.window_s if route.protection is not None else 0.0
+        if now - self._kept_logged.get(key, -window_s) >= window_s:
+            self._kept_logged[key] = now
+            logger.warning(
+                "route %r: %s is kept in although %s: it is the last target able to answer; "
+                "add a fallback to the route or fix the model",
+                route.name, target.key, reason,
+            )  # fmt: skip
+
+    def _readmit_due(self, route: Route) -> Route:
+        """Switch back on the targets protection took out of ``route`` a window ago (half-open)."""
+        now = time.monotonic()
+        with self._lock:
+            due = [k for (r, k), at in self._readmit.items() if r == route.name and at <= now]
+            for key in due:
+                del self._readmit[(route.name, key)]
+                self._windows.pop((route.name, key), None)  # judged afresh on the calls to come
+        if not due:
+            return route
+        try:
+            return self._change(
+                route.name,
+                "readmit",
+                lambda r: dataclasses.replace(r, disabled=r.disabled - set(due)),
+                "protection",
+                {"targets": due, "reason": "the protection window has passed: tried again (half-open)"},
+                True,
+            )
+        except RouteConfigError as exc:
+            logger.error("route %r: could not switch %s back on: %s", route.name, due, exc)
+            return route
+
+
+class _LastTarget(Exception):
+    """Protection would switch off the last target of a route able to answer."""
+
+
+def _answerable(route: Route, disabled: frozenset[str]) -> bool:
+    """Whether ``route`` still has a split target with weight or a fallback with ``disabled`` off."""
+    return any(t.key not in disabled and t.weight > 0 for t in route.split) or any(
+        t.key not in disabled for t in route.fallbacks
+    )
 
 
 class _Window:

@@ -19,6 +19,7 @@ Errors name the file, the line and the field, and say what to write instead.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ import yaml
 from pipelinekit.serving.errors import ModelConfigError
 
 __all__ = [
+    "MAX_DEADLINE_MS",
+    "MAX_WEIGHT",
     "Protection",
     "Route",
     "RouteConfigError",
@@ -35,6 +38,10 @@ __all__ = [
     "parse_routes",
     "read_route_file",
 ]
+
+
+MAX_DEADLINE_MS = 600_000.0  # 10 minutes: beyond it a fallback deadline is a mistake (and overflows waits)
+MAX_WEIGHT = 1_000_000.0  # weights are relative; a bound keeps their sum finite
 
 
 class RouteConfigError(ModelConfigError):
@@ -88,8 +95,11 @@ class Route:
                 f"route {self.name!r} has no split target {unknown}; its split targets are "
                 f"{[t.key for t in self.split]}"
             )
-        if any(w < 0 for w in weights.values()):
-            raise RouteConfigError(f"route {self.name!r}: weights must be >= 0, got {weights}")
+        for key, weight in weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not _weight(weight):
+                raise RouteConfigError(
+                    f"route {self.name!r}: target {key!r}: weight is {weight!r}; expected {_EXPECTED[_weight]}"
+                )
         split = tuple(dataclasses.replace(t, weight=weights.get(t.key, t.weight)) for t in self.split)
         if not any(t.weight > 0 for t in split):
             raise RouteConfigError(f"route {self.name!r}: at least one split weight must be above 0")
@@ -164,7 +174,7 @@ class _Reader:
         ok = isinstance(node, yaml.ScalarNode) and not isinstance(value, bool) and value is not None
         try:
             converted = kind(value) if ok else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             converted = None
         if converted is None or (kind is str and not isinstance(value, str)) or not check(converted):
             self.problem(node, f"{where} is {node.value!r}; expected {_EXPECTED[check]}")
@@ -207,7 +217,7 @@ class _Reader:
         label = self.scalar(fields["label"], f"{where}: label", str, _nonempty) if "label" in fields else None
         if version is not None and label is not None:
             self.problem(node, f"a target of {where} has both version and label; keep one")
-        weight = self.scalar(fields["weight"], f"{where}: weight", float, _not_negative) if "weight" in fields else 1.0
+        weight = self.scalar(fields["weight"], f"{where}: weight", float, _weight) if "weight" in fields else 1.0
         return Target(model or "?", version, label, 1.0 if weight is None else weight)
 
     def fallback(self, node: yaml.Node, where: str) -> tuple[tuple[Target, ...], float | None]:
@@ -215,7 +225,7 @@ class _Reader:
         if "deadline_ms" not in fields or "targets" not in fields:
             self.problem(node, f"{where} fallback needs deadline_ms and targets (an ordered list)")
             return (), None
-        deadline = self.scalar(fields["deadline_ms"], f"{where} fallback deadline_ms", float, _positive)
+        deadline = self.scalar(fields["deadline_ms"], f"{where} fallback deadline_ms", float, _deadline)
         targets = tuple(
             self.target(n, f"{where} fallback", False) for n in self.sequence(fields["targets"], "fallback targets")
         )
@@ -242,11 +252,15 @@ def _nonempty(value: str) -> bool:
 
 
 def _positive(value: float) -> bool:
-    return value > 0
+    return math.isfinite(value) and value > 0
 
 
-def _not_negative(value: float) -> bool:
-    return value >= 0
+def _weight(value: float) -> bool:
+    return 0 <= value <= MAX_WEIGHT  # NaN fails both comparisons
+
+
+def _deadline(value: float) -> bool:
+    return 0 < value <= MAX_DEADLINE_MS
 
 
 def _rate(value: float) -> bool:
@@ -255,7 +269,8 @@ def _rate(value: float) -> bool:
 
 _EXPECTED: dict[Callable[[Any], bool], str] = {
     _nonempty: "a non-empty string",
-    _positive: "a number above 0",
-    _not_negative: "a number >= 0",
+    _positive: "a finite number above 0",
+    _weight: f"a number from 0 to {MAX_WEIGHT:.0f} (weights are relative)",
+    _deadline: f"a number of milliseconds above 0 and at most {MAX_DEADLINE_MS:.0f}",
     _rate: "a fraction between 0 and 1",
 }

@@ -81,7 +81,7 @@ class ModelServer:
             options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry
         )
         self.metrics = ServerMetrics(self.manager.available_versions, self._known_name, options.worker)
-        recorder = RouteChangeRecorder(options.route_metadata_path) if options.route_metadata_path else None
+        recorder = RouteChangeRecorder(options.route_metadata_path, options.worker) if options.route_metadata_path else None
         self.router = Router(self.manager.serves, self.metrics.routes, recorder)
         self.request_log = (
             RequestLog(

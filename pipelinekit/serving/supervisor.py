@@ -143,12 +143,7 @@ class Supervisor:
                 raise WorkerStartError(f"worker {index} was not started: the server is stopping")
             control, worker_control = self._context.Pipe()
             upcall, worker_upcall = self._context.Pipe()
-            options = dataclasses.replace(
-                self.options,
-                worker=index,
-                # the route file's changes are recorded once, by worker 0
-                route_metadata_path=self.options.route_metadata_path if index == 0 else None,
-            )
+            options = dataclasses.replace(self.options, worker=index)  # each records its own protection changes
             levels = {name: logging.getLogger(name).getEffectiveLevel() for name in LOGGERS}
             process = self._context.Process(
                 target=run_worker,

@@ -88,6 +88,12 @@ def test_logged_requests_match_the_answers_and_feed_tfdv_and_example_gen(tmp_pat
     assert dataset.num_examples == 30
     [feature] = [f for f in dataset.features if f.path.step == ["x"]]
     assert feature.num_stats.max == 29.0
+    # Predict's dense float input x (gRPC tensors and REST instances): one tf.Example per row
+    stats = tfdv.generate_statistics_from_tfrecord(data_location=f"{logs}/live/examples/{day}/*.gz")
+    [dataset] = stats.datasets
+    assert dataset.num_examples == 25
+    [feature] = [f for f in dataset.features if f.path.step == ["x"]]
+    assert (feature.num_stats.min, feature.num_stats.max) == (0.0, 24.0)
 
     from components import ImportExampleGen
     from pipelinekit import LocalDagRunner, Pipeline
@@ -170,3 +176,21 @@ def test_a_killed_writer_leaves_no_file_a_reader_picks_up(tmp_path):
     restarted.predict("m", request, response)
     restarted.close()
     assert len(_read(f"{tmp_path}/m/prediction_logs/*/*.gz", prediction_log_pb2.PredictionLog)) == 1
+
+
+def test_dense_predict_inputs_are_logged_as_one_example_per_row(tmp_path):
+    import numpy as np
+
+    from pipelinekit.serving.request_log import _logged_examples
+
+    log = prediction_log_pb2.PredictionLog()
+    inputs = log.predict_log.request.inputs
+    inputs["age"].CopyFrom(tf.make_tensor_proto(np.array([31, 45], np.int64)))
+    inputs["size"].CopyFrom(tf.make_tensor_proto(np.array([[1.5, 2.0], [3.0, 4.5]], np.float32)))
+    inputs["name"].CopyFrom(tf.make_tensor_proto(np.array([b"ada", b"bo"])))
+    rows = [tf.train.Example.FromString(e).features.feature for e in _logged_examples(log)]
+    assert [list(r["age"].int64_list.value) for r in rows] == [[31], [45]]
+    assert [list(r["size"].float_list.value) for r in rows] == [[1.5, 2.0], [3.0, 4.5]]
+    assert [list(r["name"].bytes_list.value) for r in rows] == [[b"ada"], [b"bo"]]
+    inputs["other"].CopyFrom(tf.make_tensor_proto(np.zeros([3, 1], np.float32)))  # no shared batch: no rows
+    assert list(_logged_examples(log)) == []

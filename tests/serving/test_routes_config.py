@@ -45,13 +45,23 @@ def test_a_good_file_parses_to_routes():
         ("routes:\n  - name: r\n    split: [{model: a, weight: -1}]\n", "line 3: route 'r' split: weight is '-1'"),
         ("routes:\n  - name: r\n    spilt: []\n", "unknown field 'spilt'"),
         ("routes:\n  - split: [{model: a}]\n", "a route needs a name"),
-        ("routes:\n  - name: r\n    split: [{model: a, version: x}]\n", "version is 'x'; expected a number above 0"),
+        ("routes:\n  - name: r\n    split: [{model: a, version: x}]\n", "version is 'x'; expected a finite number above 0"),
         ("routes:\n  - name: r\n    split: [{model: a, weight: 0}]\n", "at least one split weight must be above 0"),
         ("routes:\n  - name: r\n    split: [{model: a}]\n    fallback: {targets: []}\n", "needs deadline_ms"),
         ("routes:\n  - name: r\n    split: [{model: a}]\n  - name: r\n    split: [{model: a}]\n", "defined twice"),
         ("routes:\n  - name: r\n    split: [{model: a, version: 1, label: x}]\n", "both version and label"),
         ("routes:\n  - name: r\n    split: [{model: a}]\n    protection: {window_s: 3}\n", "max_error_rate or max_p99_ms"),
         ("routes: [\n", "not valid YAML"),
+        ("routes:\n  - name: r\n    split: [{model: a, weight: .inf}, {model: b}]\n", "weight is '.inf'; expected a number from 0"),
+        ("routes:\n  - name: r\n    split: [{model: a, weight: .nan}]\n", "weight is '.nan'"),
+        ("routes:\n  - name: r\n    split: [{model: a}]\n    fallback: {deadline_ms: .inf, targets: [{model: b}]}\n",
+         "deadline_ms is '.inf'; expected a number of milliseconds above 0 and at most 600000"),
+        ("routes:\n  - name: r\n    split: [{model: a}]\n    fallback: {deadline_ms: 1e10, targets: [{model: b}]}\n",
+         "deadline_ms is '1e10'"),
+        ("routes:\n  - name: r\n    split: [{model: a}]\n    protection: {window_s: .nan, max_p99_ms: 9}\n",
+         "window_s is '.nan'; expected a finite number above 0"),
+        ("routes:\n  - name: r\n    split: [{model: a}]\n    protection: {min_requests: .inf, max_p99_ms: 9}\n",
+         "min_requests is '.inf'"),
     ],
 )
 def test_a_bad_file_names_the_file_line_and_field(text, expected):
@@ -193,3 +203,119 @@ def test_a_fallback_that_is_also_the_pick_is_called_once():
     assert router.call("r", "", run, lambda a, b: a == b) == "stable"
     router.close()
     assert calls.count("stable") == 1  # canary may be cancelled once stable answered
+
+
+@pytest.mark.parametrize("weight", [float("nan"), float("inf"), True, "3", -1, 1e300])
+def test_the_admin_api_refuses_weights_that_are_not_finite_numbers(weight):
+    from pipelinekit.serving.admin import AdminServer
+
+    router = _router()
+    router.set_routes(parse_routes(GOOD))
+    before = router.routes["penguins"]
+    admin = AdminServer(router, "token").start()
+    try:
+        with pytest.raises(RouteConfigError, match=r"route 'penguins': target 'canary': weight is .*; expected a number"):
+            admin.handle("POST", "/routes/penguins/weights", {"weights": {"canary": weight}})
+    finally:
+        admin.stop()
+        router.close()
+    assert router.routes["penguins"] == before
+
+
+def _flaky(every: int):
+    """A target runner that fails every ``every``-th call (UNAVAILABLE), else answers the target's name."""
+    from pipelinekit.serving.errors import StatusError
+
+    count = [0]
+
+    def run(spec):
+        count[0] += 1
+        if count[0] % every == 0:
+            error = StatusError(f"{spec.name} hiccup")
+            error.code = "UNAVAILABLE"
+            raise error
+        return spec.name
+
+    return run
+
+
+def test_protection_never_switches_off_the_last_target():
+    import time
+
+    from prometheus_client import CollectorRegistry
+
+    from pipelinekit.serving.errors import StatusError
+
+    metrics = RouteMetrics(registry := CollectorRegistry())
+    router = Router(lambda name: name == "stable", metrics)
+    router.set_routes(parse_routes(
+        "routes:\n  - name: p\n    split: [{model: stable}]\n"
+        "    protection: {window_s: 30, min_requests: 4, max_error_rate: 0.2}\n"
+    ))  # fmt: skip
+    run, failed = _flaky(3), 0
+    for _ in range(30):
+        try:
+            router.call("p", "", run, lambda a, b: a == b)
+        except StatusError as exc:
+            assert exc.code == "UNAVAILABLE"  # the target's own hiccups, never "every target is switched off"
+            failed += 1
+        time.sleep(0.01)
+    router.close()
+    assert failed == 10 and router.routes["p"].disabled == frozenset()
+    kept = registry.get_sample_value(
+        "pipelinekit_route_protection_trips_total", {"route": "p", "target": "stable", "outcome": "kept_last"}
+    )
+    assert kept is not None and kept >= 1
+
+
+def test_a_tripped_target_is_tried_again_after_the_window():
+    import time
+
+    router = _router()
+    router.set_routes(parse_routes(RACE.replace("window_s: 30", "window_s: 0.5")))
+    behaviour = {"stable": (0.0, False), "canary": (0.0, True), "simple": (0.0, True)}
+    run = _fake_run(behaviour, calls := [])
+    for _ in range(6):
+        router.call("r", "", run, lambda a, b: a == b)
+        time.sleep(0.11)
+    assert "stable" in router.routes["r"].disabled
+    time.sleep(0.5)
+    behaviour["stable"] = (0.0, True)  # the fault has passed
+    calls.clear()
+    assert router.call("r", "", run, lambda a, b: a == b) == "stable"
+    assert "stable" in calls and router.routes["r"].disabled == frozenset()
+    assert router.rollback("r", "tester").disabled == frozenset({"stable"})  # the re-admission is a change too
+    router.close()
+
+
+def test_a_person_s_disable_is_not_undone_by_protection():
+    import time
+
+    router = _router()
+    router.set_routes(parse_routes(RACE.replace("window_s: 30", "window_s: 0.5")))
+    run = _fake_run({"stable": (0.0, False), "canary": (0.0, True), "simple": (0.0, True)}, [])
+    for _ in range(6):
+        router.call("r", "", run, lambda a, b: a == b)
+        time.sleep(0.11)
+    assert "stable" in router.routes["r"].disabled
+    router.change("r", "disable", lambda r: dataclasses.replace(r, disabled=r.disabled | {"stable"}), "tester", {})
+    time.sleep(0.6)
+    router.call("r", "", run, lambda a, b: a == b)
+    assert "stable" in router.routes["r"].disabled
+    router.close()
+
+
+def test_under_workers_each_records_its_protection_and_worker_0_the_file(tmp_path):
+    from pipelinekit.serving.route_records import RouteChangeRecorder
+
+    path = str(tmp_path / "metadata.sqlite")
+    for worker in (0, 1):  # what two workers of `serve --num_workers 2` record
+        recorder = RouteChangeRecorder(path, worker)
+        recorder("r", "load", {}, "route file routes.yaml")
+        recorder("r", "protect", {"target": "a"}, "protection")
+    changes = RouteChangeRecorder(path).changes("r")
+    assert sorted((c.properties["action"], c.properties["who"]) for c in changes) == [
+        ("load", "route file routes.yaml"),
+        ("protect", "protection (worker 0)"),
+        ("protect", "protection (worker 1)"),
+    ]

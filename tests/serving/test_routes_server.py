@@ -7,7 +7,9 @@ each test writes the route file it needs and waits for the server to apply it.
 from __future__ import annotations
 
 import collections
+import gc
 import json
+import logging
 import os
 import statistics
 import threading
@@ -97,14 +99,20 @@ def test_sticky_keys_always_land_on_the_same_target(env):
 
 
 def test_a_shadow_never_changes_the_answers(env):
+    """A shadow changes no answer and adds under 1 ms to p50. The two routes are timed in
+    alternating blocks of 25 (so a mirrored request's copy, which runs after its answer, weighs
+    on the mirrored block, not on direct calls); on a loaded machine the bound grows by the p50
+    drift between the direct blocks themselves, which no shadow causes."""
     _apply(env, "routes:\n  - name: direct\n    split: [{model: stable}]\n"
            "  - name: mirrored\n    split: [{model: stable}]\n    shadows: [{model: canary}]\n")  # fmt: skip
-    timings: dict[str, list[float]] = {"direct": [], "mirrored": []}
-    for _ in range(150):
-        for route in ("direct", "mirrored"):
+    timings: dict[str, list[list[float]]] = {"direct": [], "mirrored": []}
+    for block in range(12):
+        route = ("direct", "mirrored")[block % 2]
+        timings[route].append([])
+        for _ in range(25):
             start = time.perf_counter()
             response = env["stub"].Predict(predict_request(route))
-            timings[route].append(time.perf_counter() - start)
+            timings[route][-1].append((time.perf_counter() - start) * 1000)
             assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
     metrics = env["server"].metrics
     wait_for(
@@ -116,32 +124,72 @@ def test_a_shadow_never_changes_the_answers(env):
     text = metrics.render().decode()
     disagreements = metric_value(text, "pipelinekit_route_shadow_calls_total", route="mirrored", outcome="disagree")
     assert disagreements == 150  # canary answers x/2+3, never what was returned
-    added_ms = (statistics.median(timings["mirrored"]) - statistics.median(timings["direct"])) * 1000
-    print(f"shadow adds {added_ms:.3f} ms to p50")
-    assert added_ms < 5  # measured ~0.1 ms; generous for a loaded 2-core machine
+    direct = statistics.median(t for block in timings["direct"] for t in block)
+    mirrored = statistics.median(t for block in timings["mirrored"] for t in block)
+    drift = max(statistics.median(b) for b in timings["direct"]) - min(statistics.median(b) for b in timings["direct"])
+    print(f"shadow adds {mirrored - direct:.3f} ms to p50 ({direct:.3f} -> {mirrored:.3f}); direct blocks drift {drift:.3f}")
+    assert mirrored - direct < 1 + drift
 
 
-def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env):
+def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env, caplog):
+    """Every answer within deadline + 5 ms (p99 of 150), while direct calls to the fallback model,
+    interleaved, show the machine's own jitter: on a loaded machine the bound is their p99 + 1 ms
+    above the deadline when that is more than 5 ms (a route cannot answer faster than its model)."""
     _apply(env, "routes:\n  - name: fb\n    split: [{model: slow}]\n"
            "    fallback: {deadline_ms: 50, targets: [{model: stable}]}\n")  # fmt: skip
-    latencies = []
-    for _ in range(30):
-        start = time.perf_counter()
-        response = env["stub"].Predict(predict_request("fb"))
-        latencies.append((time.perf_counter() - start) * 1000)
-        assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
-    latencies.sort()
-    print(f"fallback latency ms: p50 {latencies[15]:.1f} max {latencies[-1]:.1f} (deadline 50)")
-    assert latencies[0] >= 49  # the primary had its whole deadline
-    assert latencies[-1] < 50 + 150  # measured under deadline + 5 ms on an idle machine
+    caplog.set_level(logging.INFO, logger="pipelinekit.serving.router")
+    for _ in range(3):  # a model's first call instantiates its function in TensorFlow (100+ ms here, stalling the process's other calls)
+        env["stub"].Predict(predict_request("fb"))
+    latencies: dict[str, list[float]] = {"fb": [], "stable": []}
+    pauses = _GcPauses()
+    for _ in range(150):
+        for name in ("fb", "stable"):
+            start = time.perf_counter()
+            response = env["stub"].Predict(predict_request(name))
+            latencies[name].append((time.perf_counter() - start) * 1000)
+            assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
+    gc.callbacks.remove(pauses)
+    fb, direct = sorted(latencies["fb"]), sorted(latencies["stable"])
+    allowance = max(5.0, direct[148] + 1)
+    print(
+        f"fallback ms: p50 {fb[75]:.1f} p99 {fb[148]:.1f} max {fb[-1]:.1f} (deadline 50, allowed {allowance:.1f}); "
+        f"direct ms: p50 {direct[75]:.2f} p99 {direct[148]:.2f}; gc pauses over 5 ms: {pauses.long}"
+    )
+    assert fb[0] >= 49  # the primary had its whole deadline
+    assert fb[148] <= 50 + allowance
     text = env["server"].metrics.render().decode()
-    assert metric_value(text, "pipelinekit_route_fallbacks_total", route="fb", target="stable") >= 30
+    assert metric_value(text, "pipelinekit_route_fallbacks_total", route="fb", target="stable") >= 150
+    assert metric_value(text, "pipelinekit_route_target_calls_total", route="fb", target="stable", status="OK") >= 150
+    assert metric_value(text, "pipelinekit_route_target_latency_seconds_count", route="fb", target="stable") >= 150
     wait_for(
         lambda: metric_value(env["server"].metrics.render().decode(), "pipelinekit_route_late_answers_total", route="fb")
         > 0,
         10,
         "a late answer from the slow primary",
     )
+    text = env["server"].metrics.render().decode()
+    slow_calls = metric_value(text, "pipelinekit_route_target_latency_seconds_count", route="fb", target="slow")
+    assert slow_calls > 0 and metric_value(text, "pipelinekit_route_target_calls_total", route="fb", target="slow") > 0
+    slow_seconds = metric_value(text, "pipelinekit_route_target_latency_seconds_sum", route="fb", target="slow")
+    assert slow_seconds / slow_calls >= 0.3  # its latency is measured to its (late) answer
+    assert any(
+        r.getMessage() == "route 'fb': late answer from slow (ok)" for r in caplog.records
+    ), [r.getMessage() for r in caplog.records][-5:]
+
+
+class _GcPauses:
+    """A gc callback that keeps the collections over 5 ms (they stop every thread, the server's too)."""
+
+    def __init__(self) -> None:
+        self.long: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif (ms := (time.perf_counter() - self._start) * 1000) > 5:
+            self.long.append(round(ms, 1))
 
 
 def test_the_preferred_answer_wins_when_it_comes_in_time(env):
@@ -277,3 +325,42 @@ def test_rest_classify_and_regress_go_through_a_route(env):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(f"{url}/versions/1:predict", b'{"instances": [[1.0]]}'))
     assert refused.value.code == 400 and "is a route" in json.loads(refused.value.read())["error"]
+
+
+@pytest.mark.slow
+def test_two_workers_each_record_their_protection_and_the_file_once(tmp_path):
+    """``serve --num_workers 2``: each worker trips the slow target on the calls it served and
+    records it as ``protection (worker <i>)``; the route file's load is recorded once."""
+    from test_serving_workers import OWN_CONNECTION, serve, write_config
+
+    config = write_config(str(tmp_path / "models.config"), build_models(str(tmp_path / "models")), "all {}")
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - name: guard\n    split: [{model: slow}]\n"
+                      "    fallback: {deadline_ms: 40, targets: [{model: stable}]}\n"
+                      "    protection: {window_s: 30, min_requests: 3, max_p99_ms: 100}\n")  # fmt: skip
+    metadata, log_path = str(tmp_path / "metadata.sqlite"), str(tmp_path / "serve.log")
+    argv = [f"--model_config_file={config}", "--port=0", "--num_workers=2", f"--route_config_file={routes}",
+            f"--route_metadata_path={metadata}"]  # fmt: skip
+    process = serve(argv, log_path)
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        assert line.startswith("Serving"), open(log_path).read()
+        address = line.split("gRPC ")[1].split(",")[0].strip()
+        recorder = RouteChangeRecorder(metadata)
+
+        def recorded(action: str) -> list[str]:
+            return [c.properties["who"] for c in recorder.changes("guard") if c.properties["action"] == action]
+
+        workers = {"protection (worker 0)", "protection (worker 1)"}
+        give_up = time.monotonic() + 60
+        while set(recorded("protect")) != workers and time.monotonic() < give_up:
+            with grpc.insecure_channel(address, options=OWN_CONNECTION) as channel:  # a new connection: either worker
+                stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+                for _ in range(4):
+                    stub.Predict(predict_request("guard"), timeout=10)
+            time.sleep(0.3)  # the slow calls finish (and are judged) 300 ms on
+        assert sorted(recorded("protect")) == sorted(workers), open(log_path).read()[-3000:]
+        assert recorded("load") == [f"route file {routes}"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
