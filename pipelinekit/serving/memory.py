@@ -15,14 +15,26 @@ import logging
 import os
 from functools import cache
 
-__all__ = ["release_memory", "resident_bytes"]
+__all__ = ["freeze_loaded", "release_memory", "resident_bytes"]
 
 logger = logging.getLogger(__name__)
 
 
-def release_memory() -> None:
-    """Collect garbage cycles, then give free heap pages back to the OS (glibc only)."""
+def freeze_loaded() -> None:
+    """Collect, then freeze what is left (``gc.freeze``): the libraries and the versions loaded
+    so far. Later collections walk only what requests make, instead of stopping every request
+    thread for a full collection over TensorFlow's objects (200-430 ms, every 300-600 requests
+    on two cores). Call it once a version is loaded and warmed up."""
     gc.collect()
+    gc.freeze()
+
+
+def release_memory() -> None:
+    """Collect garbage cycles, frozen ones too (an unloaded version was frozen when it loaded),
+    freeze the rest again, then give free heap pages back to the OS (glibc only)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -25,7 +25,7 @@ from pipelinekit.serving.errors import (
     VersionNotFoundError,
 )
 from pipelinekit.serving.load_retries import LoadAttempts, LoadRetryPolicy
-from pipelinekit.serving.memory import release_memory
+from pipelinekit.serving.memory import freeze_loaded, release_memory
 from pipelinekit.serving.model_config import (
     ModelConfig,
     ModelServerConfig,
@@ -411,6 +411,7 @@ class ModelManager(VersionLifecycle[Servable]):
         servable = Servable(name, version, path)
         if self._enable_warmup:
             warm_up(servable)
+        freeze_loaded()
         return servable
 
 

@@ -291,7 +291,7 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
         StatisticsGen,
         Transform,
     )
-    from pipelinekit import Pipeline
+    from pipelinekit import Pipeline, tfx
     from pipelinekit.tfx import proto
 
     gen = CsvExampleGen(input_base=csv_folder)
@@ -340,6 +340,10 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
     worse_pusher = Pusher(
         model=worse.outputs["model"], model_blessing=worse_evaluator.outputs["blessing"], push_destination=destination
     ).with_id("worse_pusher")
+    with tfx.dsl.Cond(worse_evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        gated_pusher = Pusher(
+            model=worse.outputs["model"], model_blessing=worse_evaluator.outputs["blessing"], push_destination=destination
+        ).with_id("gated_pusher")  # TFX's conditional pattern: skipped, since the worse model is not blessed
     inferrer = BulkInferrer(examples=raw, model=good.outputs["model"], model_blessing=evaluator.outputs["blessing"])
     example_inferrer = BulkInferrer(
         examples=raw,
@@ -354,7 +358,7 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
             ]
         ),
     ).with_id("example_inferrer")
-    return Pipeline("penguin_model", root, [pusher, worse_pusher, inferrer, example_inferrer])
+    return Pipeline("penguin_model", root, [pusher, worse_pusher, gated_pusher, inferrer, example_inferrer])
 
 
 @dataclass

@@ -20,7 +20,8 @@ from model_fixtures import EVAL_STEPS, LABEL, TRAIN_STEPS, shared_model_run
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     model_run = shared_model_run(str(tmp_path_factory.getbasetemp() / "model_run"))
-    failed = {n: r.error for n, r in model_run.result.nodes.items() if r.status != "ran"}
+    expected = {"gated_pusher": "skipped"}  # under a Cond on the worse model's blessing
+    failed = {n: r.error for n, r in model_run.result.nodes.items() if r.status != expected.get(n, "ran")}
     assert not failed, failed
     return model_run
 
@@ -119,9 +120,16 @@ def test_only_the_blessed_model_is_pushed(run):
     assert pushed.custom_properties["pushed_destination"] == os.path.join(run.serving_dir, versions[0])
     assert worse.custom_properties["pushed"] == 0 and "is not blessed" in worse.custom_properties["reason"]
     assert os.listdir(worse.uri) == []
+
     # InfraValidator made a warmed-up copy; that is what was pushed
     warmup = os.path.join(run.serving_dir, versions[0], "assets.extra", "tf_serving_warmup_requests")
     assert os.path.isfile(warmup) and os.path.isfile(os.path.join(pushed.uri, "saved_model.pb"))
+
+
+def test_a_pusher_under_cond_on_a_not_blessed_verdict_is_skipped_with_the_reason(run):
+    gated = run.result.nodes["gated_pusher"]
+    assert gated.status == "skipped" and not gated.outputs
+    assert gated.reason == "condition worse_evaluator.outputs['blessing'].future()[0].custom_property('blessed') == 1 is false"
 
 
 def test_infra_validator_blesses_and_writes_warmup_requests(run):
@@ -225,7 +233,9 @@ def test_second_run_is_fully_cached_and_pushes_nothing_new(run):
     before = sorted(os.listdir(run.serving_dir))
     started = time.perf_counter()
     again = LocalDagRunner().run(model_pipeline(run.root, run.csv_folder, run.serving_dir, run.module_file))
-    assert {r.status for r in again.nodes.values()} == {"cached"}, {n: r.reason for n, r in again.nodes.items()}
+    statuses = {n: r.status for n, r in again.nodes.items()}
+    assert statuses.pop("gated_pusher") == "skipped"
+    assert set(statuses.values()) == {"cached"}, {n: r.reason for n, r in again.nodes.items()}
     assert sorted(os.listdir(run.serving_dir)) == before
     assert time.perf_counter() - started < 10
 

@@ -7,10 +7,18 @@ import os
 import threading
 import weakref
 
+import pytest
+
 from pipelinekit import OutputArtifact, Pipeline, component
 from pipelinekit.orchestration.frozen_heap import frozen_heap
 from pipelinekit.orchestration.local_runner import LocalDagRunner
 from pipelinekit.types.standard import Examples
+
+
+@pytest.fixture(autouse=True)
+def _nothing_frozen_before() -> None:
+    """A model server loaded earlier in this process froze its heap (serving/memory.py)."""
+    gc.unfreeze()
 
 
 class _Cyclic:

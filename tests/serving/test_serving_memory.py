@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import numpy as np
@@ -63,6 +64,7 @@ def test_memory_of_unloaded_versions_is_returned(start_server, tmp_path):
     server = start_server(single_model_config("big", base), poll_wait_seconds=0.05)
     with Client(server.grpc_address, "big") as client:
         assert client.predict({"x": [1.0]})["y"].tolist() == [2.0]
+        assert gc.get_freeze_count() > 0, "a loaded version is frozen, so request-time collections skip it"
         release_memory()
         first = resident_bytes()
         for version in range(2, SWAPS + 2):
