@@ -120,7 +120,6 @@ def test_only_the_blessed_model_is_pushed(run):
     assert pushed.custom_properties["pushed_destination"] == os.path.join(run.serving_dir, versions[0])
     assert worse.custom_properties["pushed"] == 0 and "is not blessed" in worse.custom_properties["reason"]
     assert os.listdir(worse.uri) == []
-
     # InfraValidator made a warmed-up copy; that is what was pushed
     warmup = os.path.join(run.serving_dir, versions[0], "assets.extra", "tf_serving_warmup_requests")
     assert os.path.isfile(warmup) and os.path.isfile(os.path.join(pushed.uri, "saved_model.pb"))
