@@ -1,7 +1,5 @@
 """``python -m pipelinekit`` runs the CLI."""
 
-import sys
+from pipelinekit.cli import console_main
 
-from pipelinekit.cli import main
-
-sys.exit(main())
+console_main()

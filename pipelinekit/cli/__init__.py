@@ -9,11 +9,12 @@ import signal
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pipelinekit.errors import DefinitionError, PipelineKitError, RunInterrupted
 from pipelinekit.version import __version__
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "console_main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,8 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def console_main() -> NoReturn:
+    """Entry point of the ``pipelinekit`` console script and ``python -m pipelinekit``: :func:`main`,
+    then a fast exit (``cli/fast_exit.py``)."""
+    from pipelinekit.cli.fast_exit import exit_after_flushing
+
+    exit_after_flushing(main())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pipelinekit`` console script."""
+    """Run one ``pipelinekit`` command; the exit code. Callable in-process (tests, notebooks)."""
     args = _parse(argv)
     _quiet_library_notices(args.verbose)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

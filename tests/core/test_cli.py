@@ -100,3 +100,40 @@ def test_check_shows_layers_and_help_lists_commands(pipeline_file, tmp_path):
     helped = pipelinekit("--help", cwd=str(tmp_path))
     for command in ("run", "check", "runs", "lineage", "serve"):
         assert command in helped.stdout
+
+
+EXIT_HOOKS = """
+import atexit, os, sys, threading, time
+
+def _late_write():
+    time.sleep(0.5)
+    with open(MARKER + ".thread", "w") as handle:
+        handle.write("written by a non-daemon thread after the run")
+
+class _TornDown:
+    _os = os  # module globals may be gone when the interpreter tears this module down
+
+    def __del__(self):
+        self._os.close(self._os.open(MARKER + ".teardown", self._os.O_WRONLY | self._os.O_CREAT, 0o644))
+
+_torn_down = _TornDown()
+atexit.register(lambda: open(MARKER + ".atexit", "w").write("atexit ran"))
+threading.Thread(target=_late_write).start()
+print("x" * 100_000, end="")  # a buffered stdout that must reach the pipe
+"""
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_the_fast_exit_keeps_the_exit_code_threads_atexit_and_output(pipeline_file, tmp_path, fail):
+    """After a run the CLI skips Python's teardown of TensorFlow and Beam (os._exit), but only
+    after what that teardown does that matters: threads joined, atexit run, streams flushed."""
+    path = pipeline_file(fail=fail)
+    marker = str(tmp_path / "marker")
+    with open(path, "a") as handle:
+        handle.write(EXIT_HOOKS.replace("MARKER", repr(marker)))
+    result = pipelinekit("run", path, "--runner", "local", cwd=str(tmp_path))
+    assert result.returncode == (1 if fail else 0), result.stderr
+    assert os.path.exists(marker + ".thread") and os.path.exists(marker + ".atexit")
+    assert not os.path.exists(marker + ".teardown"), "the slow teardown ran: the fast exit was not taken"
+    assert result.stdout.count("x") >= 100_000
+    assert ("FAILED" if fail else "COMPLETE") in result.stderr
