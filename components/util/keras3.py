@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from components.util.autograph_rules import skip_converting_tf_keras
 from pipelinekit.errors import RunError
 
 __all__ = ["use_keras3", "import_tft", "keras3_environment", "KerasVersionError"]
@@ -25,10 +26,12 @@ class KerasVersionError(RunError):
 
 
 def _bind_tf_keras() -> Any:
-    """Resolve the lazy ``tf.keras`` now, before tensorflow_transform can set the flag; returns it."""
+    """Resolve the lazy ``tf.keras`` now, before tensorflow_transform can set the flag; returns it.
+    Also exempts tf_keras from AutoGraph (``autograph_rules``): TFT and TFMA run through it."""
     import tensorflow as tf
 
     getattr(tf.keras, "version", None)
+    skip_converting_tf_keras()
     return tf.keras
 
 
