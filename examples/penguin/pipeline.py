@@ -4,7 +4,7 @@ CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> 
 Trainer -> Evaluator (slices by island and sex, an accuracy threshold, the last blessed model as
 baseline) -> InfraValidator -> Pusher, and BulkInferrer over unlabelled rows.
 
-    pipelinekit run examples/penguin/pipeline.py     # about 30 s cold on 2 cores, cached after
+    pipelinekit run examples/penguin/pipeline.py     # about 25 s cold on 2 cores, cached after
 
 Declaring it imports no TensorFlow: the EvalConfig is written as a dict in TFMA's JSON form,
 so a fully cached rerun never pays for TensorFlow's import.
