@@ -81,7 +81,7 @@ def generate(rows: int, folder: str) -> str:
 
 def _path_taken(work: str, pattern: str) -> str:
     """Which path the executor chose for inputs of this size (the rule in examples_io.in_process)."""
-    from components.util.examples_io import IN_PROCESS_ENV, IN_PROCESS_MAX_BYTES
+    from pipelinekit.components.util.examples_io import IN_PROCESS_ENV, IN_PROCESS_MAX_BYTES
 
     forced = os.environ.get(IN_PROCESS_ENV, "auto")
     if forced != "auto":
@@ -98,8 +98,8 @@ def _node_seconds(result: Any, node: str) -> float:
 
 def step_examplegen(work: str) -> dict[str, Any]:
     import tensorflow  # noqa: F401 - imported before the clock starts, as in a pipeline run
+    from pipelinekit.components import CsvExampleGen
 
-    from components import CsvExampleGen
     from pipelinekit import LocalDagRunner, Pipeline
 
     result = LocalDagRunner().run(Pipeline("bench", os.path.join(work, "root"), [CsvExampleGen(input_base=os.path.join(work, "csv"))]))
@@ -111,9 +111,8 @@ def step_examplegen(work: str) -> dict[str, Any]:
 
 def step_beam_reference(work: str) -> dict[str, Any]:
     import apache_beam as beam
+    from pipelinekit.components.example_gen.csv_io import read_header
     from tfx_bsl.coders import csv_decoder, example_coder
-
-    from components.example_gen.csv_io import read_header
 
     path = os.path.join(work, "csv", "taxi.csv")
     header = read_header(path)
@@ -140,8 +139,8 @@ def _examples_node(work: str) -> Any:
 
 def step_statisticsgen(work: str) -> dict[str, Any]:
     import tensorflow_data_validation  # noqa: F401
+    from pipelinekit.components import StatisticsGen
 
-    from components import StatisticsGen
     from pipelinekit import LocalDagRunner, Pipeline
 
     node = StatisticsGen(examples=_examples_node(work).outputs["result"])
@@ -160,8 +159,9 @@ def step_tfdv_reference(work: str) -> dict[str, Any]:
 
 
 def step_transform(work: str) -> dict[str, Any]:
-    from components import SchemaGen, StatisticsGen, Transform
-    from components.util.keras3 import import_tft
+    from pipelinekit.components import SchemaGen, StatisticsGen, Transform
+    from pipelinekit.components.util.keras3 import import_tft
+
     from pipelinekit import LocalDagRunner, Pipeline
 
     import_tft()
@@ -179,12 +179,11 @@ def step_transform(work: str) -> dict[str, Any]:
 
 def step_tft_reference(work: str) -> dict[str, Any]:
     import apache_beam as beam
+    from pipelinekit.components.util.keras3 import import_tft
+    from pipelinekit.components.util.module_loader import load_function
+    from pipelinekit.components.util.tfdv_io import load_schema
     from tfx_bsl.coders import example_coder
     from tfx_bsl.public import tfxio
-
-    from components.util.keras3 import import_tft
-    from components.util.module_loader import load_function
-    from components.util.tfdv_io import load_schema
 
     import_tft()
     import tensorflow_transform.beam as tft_beam

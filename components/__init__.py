@@ -10,19 +10,19 @@ import importlib
 from typing import Any
 
 _HOMES = {
-    "CsvExampleGen": "components.example_gen",
-    "ImportExampleGen": "components.example_gen",
-    "StatisticsGen": "components.statistics_gen",
-    "SchemaGen": "components.schema_gen",
-    "ImportSchemaGen": "components.schema_gen",
-    "ExampleValidator": "components.example_validator",
-    "Transform": "components.transform",
-    "Trainer": "components.trainer",
-    "Tuner": "components.tuner",
-    "Evaluator": "components.evaluator",
-    "InfraValidator": "components.infra_validator",
-    "Pusher": "components.pusher",
-    "BulkInferrer": "components.bulk_inferrer",
+    "CsvExampleGen": "pipelinekit.components.example_gen",
+    "ImportExampleGen": "pipelinekit.components.example_gen",
+    "StatisticsGen": "pipelinekit.components.statistics_gen",
+    "SchemaGen": "pipelinekit.components.schema_gen",
+    "ImportSchemaGen": "pipelinekit.components.schema_gen",
+    "ExampleValidator": "pipelinekit.components.example_validator",
+    "Transform": "pipelinekit.components.transform",
+    "Trainer": "pipelinekit.components.trainer",
+    "Tuner": "pipelinekit.components.tuner",
+    "Evaluator": "pipelinekit.components.evaluator",
+    "InfraValidator": "pipelinekit.components.infra_validator",
+    "Pusher": "pipelinekit.components.pusher",
+    "BulkInferrer": "pipelinekit.components.bulk_inferrer",
 }
 
 __all__ = sorted(_HOMES)

@@ -11,7 +11,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
 fi
 
 STAMP=.venv/.lock-sha256
-WANT="$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+WANT="$(cat requirements.lock pyproject.toml setup.py | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
     exit 0
 fi

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from components.util.arguments import given, proto_argument
+from pipelinekit.components.util.arguments import given, proto_argument
+
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel, Node
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
@@ -22,7 +23,7 @@ class BulkInferrer(Component):
     ``model_blessing`` is given and not blessed. The node has exactly one output, as in TFX.
     """
 
-    EXECUTOR = "components.bulk_inferrer.executor:run_bulk_inferrer"
+    EXECUTOR = "pipelinekit.components.bulk_inferrer.executor:run_bulk_inferrer"
     LIBRARIES = ("tensorflow", "apache-beam", "tensorflow-serving-api")
 
     examples = InputSpec(Examples)

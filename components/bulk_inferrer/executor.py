@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.util.arguments import parse_proto
-from components.util.blessing import refusal
-from components.util.keras3 import use_keras3
+from pipelinekit.components.util.arguments import parse_proto
+from pipelinekit.components.util.blessing import refusal
+from pipelinekit.components.util.keras3 import use_keras3
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.errors import RunError
 from pipelinekit.proto import bulk_inferrer_pb2
@@ -67,7 +68,7 @@ def _splits(examples: Examples, data_spec: Any) -> list[str]:
 
 
 def _handler(model: Model, spec: Any) -> Any:
-    from components.bulk_inferrer.inference import LoadedModel, SavedModelHandler
+    from pipelinekit.components.bulk_inferrer.inference import LoadedModel, SavedModelHandler
 
     signatures = list(spec.model_signature_name) or ["serving_default"]
     tags = list(spec.tag) or ["serve"]
@@ -108,8 +109,7 @@ def _write_examples(
     pipeline: Any, examples: Examples, splits: list[str], handler: Any, spec: Any, output: Examples
 ) -> None:
     import apache_beam as beam
-
-    from components.bulk_inferrer.output_examples import ExampleWriter
+    from pipelinekit.components.bulk_inferrer.output_examples import ExampleWriter
 
     writer = ExampleWriter(spec)
     for split in splits:

@@ -31,8 +31,7 @@ class LoadedModel:
 
     def __init__(self, path: str, tags: list[str], signature_names: list[str]) -> None:
         import tensorflow as tf
-
-        from components.infra_validator.requests import signature_defs
+        from pipelinekit.components.infra_validator.requests import signature_defs
 
         self.model = tf.saved_model.load(path, tags=tags)
         defs = signature_defs(path)
@@ -129,7 +128,7 @@ class SavedModelHandler(ModelHandler[bytes, Any, LoadedModel]):
         self.signature_names = signature_names
 
     def load_model(self) -> LoadedModel:
-        from components.util.keras3 import use_keras3
+        from pipelinekit.components.util.keras3 import use_keras3
 
         use_keras3()
         return LoadedModel(self.path, self.tags, self.signature_names)

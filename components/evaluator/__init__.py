@@ -1,5 +1,5 @@
 """Evaluator: TensorFlow Model Analysis over a candidate model, with a blessing verdict."""
 
-from components.evaluator.component import Evaluator
+from pipelinekit.components.evaluator.component import Evaluator
 
 __all__ = ["Evaluator"]

@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 from google.protobuf.message import Message
+from pipelinekit.components.util.arguments import given
+from pipelinekit.components.util.errors import ComponentArgumentError
 
-from components.util.arguments import given
-from components.util.errors import ComponentArgumentError
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
@@ -55,7 +55,7 @@ class Evaluator(Component):
     written: ``BLESSED`` or ``NOT_BLESSED``, with TFX's custom properties and a ``reason``.
     """
 
-    EXECUTOR = "components.evaluator.executor:run_evaluator"
+    EXECUTOR = "pipelinekit.components.evaluator.executor:run_evaluator"
     LIBRARIES = ("tensorflow", "tensorflow-model-analysis", "tfx-bsl", "apache-beam")
 
     examples = InputSpec(Examples)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.util.errors import InputDataError
+from pipelinekit.components.util.errors import InputDataError
+
 from pipelinekit.errors import RunError
 
 __all__ = ["EvalConfigError", "parse_eval_config", "check_feature_names", "add_fairness_thresholds"]

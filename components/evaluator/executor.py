@@ -11,7 +11,7 @@ import importlib
 import os
 from typing import Any
 
-from components.evaluator.eval_config import (
+from pipelinekit.components.evaluator.eval_config import (
     EvalConfigError,
     add_fairness_thresholds,
     check_feature_names,
@@ -19,9 +19,10 @@ from components.evaluator.eval_config import (
     parse_eval_config,
     signature_output_names,
 )
-from components.evaluator.verdict import bless
-from components.util.keras3 import use_keras3
-from components.util.module_loader import load_module_file
+from pipelinekit.components.evaluator.verdict import bless
+from pipelinekit.components.util.keras3 import use_keras3
+from pipelinekit.components.util.module_loader import load_module_file
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples, Model, ModelBlessing, ModelEvaluation, Schema
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.util.arguments import given, proto_argument, user_path
-from components.util.component_base import StandardComponent
+from pipelinekit.components.util.arguments import given, proto_argument, user_path
+from pipelinekit.components.util.component_base import StandardComponent
+
 from pipelinekit.dsl.spec import OutputSpec, ParameterSpec
 from pipelinekit.proto import example_gen_pb2, range_config_pb2
 from pipelinekit.types.annotations import ExternalPath
@@ -17,7 +18,7 @@ __all__ = ["CsvExampleGen", "ImportExampleGen"]
 class _FileBasedExampleGen(StandardComponent):
     """Reads files under ``input_base`` into Examples; the files' content is in the cache key."""
 
-    EXECUTOR = "components.example_gen.executor:run_csv"
+    EXECUTOR = "pipelinekit.components.example_gen.executor:run_csv"
     examples = OutputSpec(Examples)
     input_base = ParameterSpec(ExternalPath)
     input_config = ParameterSpec(str, default=None)
@@ -50,13 +51,13 @@ class CsvExampleGen(_FileBasedExampleGen):
     Column types are inferred (int, float, string); empty cells are missing features.
     """
 
-    EXECUTOR = "components.example_gen.executor:run_csv"
+    EXECUTOR = "pipelinekit.components.example_gen.executor:run_csv"
 
 
 class ImportExampleGen(_FileBasedExampleGen):
     """TFRecord files of tf.Example (gzipped or not) -> Examples, split 2:1 by default."""
 
-    EXECUTOR = "components.example_gen.executor:run_import"
+    EXECUTOR = "pipelinekit.components.example_gen.executor:run_import"
 
     def __init__(
         self,
@@ -67,7 +68,7 @@ class ImportExampleGen(_FileBasedExampleGen):
         payload_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
     ) -> None:
         if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
-            from components.util.errors import ComponentArgumentError
+            from pipelinekit.components.util.errors import ComponentArgumentError
 
             raise ComponentArgumentError(
                 f"ImportExampleGen(payload_format={payload_format}): only FORMAT_TF_EXAMPLE is supported; convert the records first"

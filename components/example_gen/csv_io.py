@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from components.util.errors import InputDataError
+from pipelinekit.components.util.errors import InputDataError
 
 __all__ = ["read_header", "csv_files", "infer_column_types", "record_batches", "read_csv_batch"]
 

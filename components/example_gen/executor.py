@@ -12,11 +12,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from components.example_gen.input_resolution import ResolvedInput, resolve_input
-from components.example_gen.splitting import Splitter, canonical
-from components.util.arguments import parse_proto
-from components.util.errors import InputDataError
-from components.util.examples_io import SplitWriters, in_process, write_split
+from pipelinekit.components.example_gen.input_resolution import ResolvedInput, resolve_input
+from pipelinekit.components.example_gen.splitting import Splitter, canonical
+from pipelinekit.components.util.arguments import parse_proto
+from pipelinekit.components.util.errors import InputDataError
+from pipelinekit.components.util.examples_io import SplitWriters, in_process, write_split
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import example_gen_pb2, range_config_pb2
 from pipelinekit.types.standard import Examples
@@ -155,7 +156,7 @@ def _warn_about_empty_splits(context: ExecutionContext, examples: Examples) -> N
 
 
 def _csv_records(files: list[str]) -> Iterator[bytes]:
-    from components.example_gen.csv_io import infer_column_types
+    from pipelinekit.components.example_gen.csv_io import infer_column_types
 
     header, types = infer_column_types(files)
     for path in files:
@@ -167,8 +168,7 @@ def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
     pipeline is built (so bad input fails with the same message, naming file and line); then
     each file is read and encoded by the in-process reader on a worker."""
     import apache_beam as beam
-
-    from components.example_gen.csv_io import infer_column_types
+    from pipelinekit.components.example_gen.csv_io import infer_column_types
 
     header, types = infer_column_types(files)
     return (
@@ -181,9 +181,8 @@ def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
 
 def _encode_csv_file(path: str, header: list[str], types: dict[str, str | None]) -> Iterator[bytes]:
     """One CSV file's rows as serialized tf.Examples, typed by ``types``."""
+    from pipelinekit.components.example_gen.csv_io import record_batches
     from tfx_bsl.coders import example_coder
-
-    from components.example_gen.csv_io import record_batches
 
     encoder = example_coder.RecordBatchToExamplesEncoder()
     for batch in record_batches([path], header, types):

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from components.util.errors import InputDataError
+from pipelinekit.components.util.errors import InputDataError
 
 __all__ = ["ResolvedInput", "resolve_input"]
 

@@ -8,7 +8,7 @@ import bisect
 import hashlib
 from dataclasses import dataclass
 
-from components.util.errors import InputDataError
+from pipelinekit.components.util.errors import InputDataError
 
 __all__ = ["Splitter", "canonical"]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.util.arguments import given
-from components.util.component_base import StandardComponent
+from pipelinekit.components.util.arguments import given
+from pipelinekit.components.util.component_base import StandardComponent
+
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
 from pipelinekit.types.standard import ExampleAnomalies, ExampleStatistics, Schema
 
@@ -22,7 +23,7 @@ class ExampleValidator(StandardComponent):
     with a message listing every anomaly.
     """
 
-    EXECUTOR = "components.example_validator.executor:run"
+    EXECUTOR = "pipelinekit.components.example_validator.executor:run"
     statistics = InputSpec(ExampleStatistics)
     schema = InputSpec(Schema)
     baseline_statistics = InputSpec(ExampleStatistics, optional=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.util.errors import AnomaliesFoundError
-from components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, selected_splits
+from pipelinekit.components.util.errors import AnomaliesFoundError
+from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, selected_splits
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import ExampleAnomalies, ExampleStatistics, Schema
 

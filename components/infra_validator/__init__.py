@@ -1,5 +1,5 @@
 """InfraValidator: proves a model loads and answers in a TF-Serving-compatible server."""
 
-from components.infra_validator.component import InfraValidator
+from pipelinekit.components.infra_validator.component import InfraValidator
 
 __all__ = ["InfraValidator"]

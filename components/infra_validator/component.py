@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.util.arguments import given, proto_argument
-from components.util.errors import ComponentArgumentError
+from pipelinekit.components.util.arguments import given, proto_argument
+from pipelinekit.components.util.errors import ComponentArgumentError
+
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
@@ -25,7 +26,7 @@ class InfraValidator(Component):
     served by pipelinekit's server instead, and a note says so. No Docker is needed.
     """
 
-    EXECUTOR = "components.infra_validator.executor:run_infra_validator"
+    EXECUTOR = "pipelinekit.components.infra_validator.executor:run_infra_validator"
     LIBRARIES = ("tensorflow", "tensorflow-serving-api", "grpcio")
 
     model = InputSpec(Model)

@@ -9,14 +9,15 @@ import tempfile
 import time
 from typing import Any
 
-from components.infra_validator.requests import (
+from pipelinekit.components.infra_validator.requests import (
     RequestBuildError,
     UnreadableModelError,
     build_requests,
     read_examples,
     write_warmup,
 )
-from components.util.arguments import parse_proto
+from pipelinekit.components.util.arguments import parse_proto
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import infra_validator_pb2
 from pipelinekit.types.standard import Examples, InfraBlessing, Model

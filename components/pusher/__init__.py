@@ -1,5 +1,5 @@
 """Pusher: copies a blessed model to a serving base path as a new version."""
 
-from components.pusher.component import Pusher
+from pipelinekit.components.pusher.component import Pusher
 
 __all__ = ["Pusher"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.util.arguments import given, proto_argument
-from components.util.errors import ComponentArgumentError
+from pipelinekit.components.util.arguments import given, proto_argument
+from pipelinekit.components.util.errors import ComponentArgumentError
+
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
@@ -25,7 +26,7 @@ class Pusher(Component):
     reports the pushed version AVAILABLE.
     """
 
-    EXECUTOR = "components.pusher.executor:run_pusher"
+    EXECUTOR = "pipelinekit.components.pusher.executor:run_pusher"
 
     model = InputSpec(Model, optional=True)
     model_blessing = InputSpec(ModelBlessing, optional=True)

@@ -6,9 +6,10 @@ import os
 import shutil
 from typing import Any
 
-from components.pusher.filesystem import PushDestinationError, push_version
-from components.util.arguments import parse_proto
-from components.util.blessing import refusal
+from pipelinekit.components.pusher.filesystem import PushDestinationError, push_version
+from pipelinekit.components.util.arguments import parse_proto
+from pipelinekit.components.util.blessing import refusal
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.errors import RunError
 from pipelinekit.proto import pusher_pb2

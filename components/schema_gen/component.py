@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.util.arguments import given, user_path
-from components.util.component_base import StandardComponent
+from pipelinekit.components.util.arguments import given, user_path
+from pipelinekit.components.util.component_base import StandardComponent
+
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
 from pipelinekit.types.annotations import ExternalPath
 from pipelinekit.types.standard import ExampleStatistics, Schema
@@ -16,7 +17,7 @@ __all__ = ["SchemaGen", "ImportSchemaGen"]
 class SchemaGen(StandardComponent):
     """A schema inferred by TFDV from the statistics of each non-excluded split (``schema.pbtxt``)."""
 
-    EXECUTOR = "components.schema_gen.executor:run_infer"
+    EXECUTOR = "pipelinekit.components.schema_gen.executor:run_infer"
     statistics = InputSpec(ExampleStatistics)
     schema = OutputSpec(Schema)
     infer_feature_shape = ParameterSpec(int, default=1)
@@ -31,7 +32,7 @@ class ImportSchemaGen(StandardComponent):
     """A curated schema file (text-format Schema) copied into a Schema artifact; its content
     is part of the cache key, so editing the file reruns everything downstream."""
 
-    EXECUTOR = "components.schema_gen.executor:run_import"
+    EXECUTOR = "pipelinekit.components.schema_gen.executor:run_import"
     schema = OutputSpec(Schema)
     schema_file = ParameterSpec(ExternalPath)
 

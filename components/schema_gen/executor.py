@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from components.util.errors import InputDataError
-from components.util.tfdv_io import STATS_FILE, load_schema, load_stats, selected_splits, write_schema
+from pipelinekit.components.util.errors import InputDataError
+from pipelinekit.components.util.tfdv_io import STATS_FILE, load_schema, load_stats, selected_splits, write_schema
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import ExampleStatistics, Schema
 

@@ -1,5 +1,5 @@
 """StatisticsGen: TFDV statistics per split of an Examples artifact."""
 
-from components.statistics_gen.component import StatisticsGen
+from pipelinekit.components.statistics_gen.component import StatisticsGen
 
 __all__ = ["StatisticsGen"]

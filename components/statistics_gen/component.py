@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.util.arguments import given
-from components.util.component_base import StandardComponent
+from pipelinekit.components.util.arguments import given
+from pipelinekit.components.util.component_base import StandardComponent
+
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
 from pipelinekit.types.standard import Examples, ExampleStatistics, Schema
 
@@ -18,7 +19,7 @@ class StatisticsGen(StandardComponent):
     ``stats_options`` is a ``tfdv.StatsOptions`` (stored as its JSON, as TFX does).
     """
 
-    EXECUTOR = "components.statistics_gen.executor:run"
+    EXECUTOR = "pipelinekit.components.statistics_gen.executor:run"
     examples = InputSpec(Examples)
     schema = InputSpec(Schema, optional=True)
     statistics = OutputSpec(ExampleStatistics)

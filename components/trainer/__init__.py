@@ -1,5 +1,5 @@
 """Trainer: trains a model with the user's ``run_fn`` (TFX's generic Trainer)."""
 
-from components.trainer.component import Trainer
+from pipelinekit.components.trainer.component import Trainer
 
 __all__ = ["Trainer"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.util.arguments import given, proto_argument
-from components.util.errors import ComponentArgumentError
+from pipelinekit.components.util.arguments import given, proto_argument
+from pipelinekit.components.util.errors import ComponentArgumentError
+
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
@@ -33,7 +34,7 @@ class Trainer(Component):
     Resolver's span window): ``fn_args.train_files``/``eval_files`` list them all, as in TFX.
     """
 
-    EXECUTOR = "components.trainer.executor:run_trainer"
+    EXECUTOR = "pipelinekit.components.trainer.executor:run_trainer"
     LIBRARIES = ("tensorflow", "keras", "tfx-bsl", "tensorflow-transform")
 
     examples = InputSpec(Examples, multiple=True)

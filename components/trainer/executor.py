@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.trainer.user_code import UserFunction, UserFunctionError
-from components.util.arguments import parse_proto
-from components.util.keras3 import use_keras3
+from pipelinekit.components.trainer.user_code import UserFunction, UserFunctionError
+from pipelinekit.components.util.arguments import parse_proto
+from pipelinekit.components.util.keras3 import use_keras3
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import trainer_pb2
 from pipelinekit.tfx.components.trainer.fn_args_utils import get_common_fn_args

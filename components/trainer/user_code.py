@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from components.util.module_loader import load_function
+from pipelinekit.components.util.module_loader import load_function
+
 from pipelinekit.errors import RunError
 
 __all__ = ["UserFunctionError", "UserFunction"]

@@ -1,5 +1,5 @@
 """Transform: tf.Transform on Beam, with TFX's outputs."""
 
-from components.transform.component import Transform
+from pipelinekit.components.transform.component import Transform
 
 __all__ = ["Transform"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from components.util.arguments import given, proto_argument, user_path
-from components.util.component_base import StandardComponent
-from components.util.errors import ComponentArgumentError
+from pipelinekit.components.util.arguments import given, proto_argument, user_path
+from pipelinekit.components.util.component_base import StandardComponent
+from pipelinekit.components.util.errors import ComponentArgumentError
+
 from pipelinekit.dsl.node import Node
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
 from pipelinekit.proto import transform_pb2
@@ -29,7 +30,7 @@ class Transform(StandardComponent):
     a rerun with nothing else changed is fully cached (TFX reruns Transform every time).
     """
 
-    EXECUTOR = "components.transform.executor:run"
+    EXECUTOR = "pipelinekit.components.transform.executor:run"
     examples = InputSpec(Examples)
     schema = InputSpec(Schema)
     analyzer_cache = InputSpec(TransformCache, optional=True, in_cache_key=False)

@@ -15,12 +15,13 @@ import os
 import shutil
 from typing import Any
 
-from components.util.arguments import parse_proto
-from components.util.errors import InputDataError, UserModuleError
-from components.util.examples_io import make_tfxio, write_split
-from components.util.keras3 import import_tft
-from components.util.module_loader import function_from, load_function, load_module_file
-from components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
+from pipelinekit.components.util.arguments import parse_proto
+from pipelinekit.components.util.errors import InputDataError, UserModuleError
+from pipelinekit.components.util.examples_io import make_tfxio, write_split
+from pipelinekit.components.util.keras3 import import_tft
+from pipelinekit.components.util.module_loader import function_from, load_function, load_module_file
+from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import transform_pb2
 from pipelinekit.types.standard import Examples, TransformCache, TransformGraph

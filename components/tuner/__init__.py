@@ -1,5 +1,5 @@
 """Tuner: searches hyperparameters with keras-tuner from the user's ``tuner_fn``."""
 
-from components.tuner.component import Tuner, TunerFnResult
+from pipelinekit.components.tuner.component import Tuner, TunerFnResult
 
 __all__ = ["Tuner", "TunerFnResult"]

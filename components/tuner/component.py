@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from components.trainer.component import check_user_function
-from components.util.arguments import given, proto_argument
+from pipelinekit.components.trainer.component import check_user_function
+from pipelinekit.components.util.arguments import given, proto_argument
+
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
@@ -32,7 +33,7 @@ class Tuner(Component):
     may give several artifacts, gathered into ``fn_args.train_files``/``eval_files`` as in TFX.
     """
 
-    EXECUTOR = "components.tuner.executor:run_tuner"
+    EXECUTOR = "pipelinekit.components.tuner.executor:run_tuner"
     LIBRARIES = ("tensorflow", "keras", "keras-tuner", "tfx-bsl")
 
     examples = InputSpec(Examples, multiple=True)

@@ -7,11 +7,12 @@ import json
 import os
 from typing import Any
 
-from components.trainer.user_code import UserFunction, UserFunctionError
-from components.tuner.component import TunerFnResult
-from components.tuner.parallel import run_parallel_search
-from components.util.arguments import parse_proto
-from components.util.keras3 import use_keras3
+from pipelinekit.components.trainer.user_code import UserFunction, UserFunctionError
+from pipelinekit.components.tuner.component import TunerFnResult
+from pipelinekit.components.tuner.parallel import run_parallel_search
+from pipelinekit.components.util.arguments import parse_proto
+from pipelinekit.components.util.keras3 import use_keras3
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import trainer_pb2, tuner_pb2
 from pipelinekit.tfx.components.trainer.fn_args_utils import FnArgs, get_common_fn_args

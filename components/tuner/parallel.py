@@ -12,8 +12,8 @@ import time
 from concurrent import futures
 from typing import Any
 
-from components.trainer.user_code import UserFunctionError
-from components.util.keras3 import keras3_environment
+from pipelinekit.components.trainer.user_code import UserFunctionError
+from pipelinekit.components.util.keras3 import keras3_environment
 
 __all__ = ["run_parallel_search"]
 
@@ -65,7 +65,7 @@ def _run_workers(count: int, port: int, request: dict[str, Any], oracle: Any) ->
             )
             log = tempfile.TemporaryFile()
             logs.append(log)
-            command = [sys.executable, "-m", "components.tuner.worker", handle.name, str(os.getpid())]
+            command = [sys.executable, "-m", "pipelinekit.components.tuner.worker", handle.name, str(os.getpid())]
             processes.append(subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=_root()))
         failed = _first_failure(processes, oracle)
     finally:
@@ -102,9 +102,9 @@ def _first_failure(processes: list[subprocess.Popen[bytes]], oracle: Any) -> tup
 
 
 def _root() -> str:
-    """The folder that holds the ``components`` package, so workers import the same code."""
-    import components
+    """The folder that holds the ``pipelinekit`` package, so workers import the same code."""
+    import pipelinekit
 
-    return os.path.dirname(os.path.dirname(os.path.abspath(components.__file__)))
+    return os.path.dirname(os.path.dirname(os.path.abspath(pipelinekit.__file__)))
 
 

@@ -36,11 +36,12 @@ def _artifact(record: dict[str, Any]) -> Any:
 def main(argv: list[str]) -> int:
     request_path, parent_pid = argv[0], int(argv[1])
     _exit_with_parent(parent_pid)
-    from components.util.keras3 import use_keras3
+    from pipelinekit.components.util.keras3 import use_keras3
 
     use_keras3()
-    from components.trainer.user_code import UserFunction
-    from components.tuner.executor import call_tuner_fn, tuner_fn_args
+    from pipelinekit.components.trainer.user_code import UserFunction
+    from pipelinekit.components.tuner.executor import call_tuner_fn, tuner_fn_args
+
     from pipelinekit.orchestration.frozen_heap import frozen_heap
 
     with open(request_path) as handle:

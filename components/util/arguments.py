@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 from google.protobuf.message import Message
+from pipelinekit.components.util.errors import ComponentArgumentError
 
 import pipelinekit
-from components.util.errors import ComponentArgumentError
 from pipelinekit.dsl.placeholder import Placeholder
 from pipelinekit.tfx.utils.proto_utils import json_to_proto, proto_to_json
 

@@ -18,7 +18,7 @@ __all__ = ["StandardComponent"]
 class StandardComponent(Component):
     """Base of the standard components; never used directly."""
 
-    EXECUTOR = "components.util.component_base:_abstract"
+    EXECUTOR = "pipelinekit.components.util.component_base:_abstract"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         for base in cls.__mro__[1:]:

@@ -10,7 +10,8 @@ import glob
 import os
 from typing import Any
 
-from components.util.errors import InputDataError
+from pipelinekit.components.util.errors import InputDataError
+
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples
 

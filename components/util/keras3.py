@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.util.autograph_rules import skip_converting_tf_keras
+from pipelinekit.components.util.autograph_rules import skip_converting_tf_keras
+
 from pipelinekit.errors import RunError
 
 __all__ = ["use_keras3", "import_tft", "keras3_environment", "KerasVersionError"]

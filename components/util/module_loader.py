@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from components.util.errors import UserModuleError
+from pipelinekit.components.util.errors import UserModuleError
 
 __all__ = ["load_function", "function_from", "load_module_file"]
 

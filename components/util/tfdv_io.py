@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.util.errors import InputDataError
+from pipelinekit.components.util.errors import InputDataError
+
 from pipelinekit.types.artifact import Artifact
 
 __all__ = ["STATS_FILE", "SCHEMA_FILE", "ANOMALIES_FILE", "load_stats", "write_stats", "load_schema", "write_schema", "selected_splits"]

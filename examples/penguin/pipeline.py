@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from components import (
+from pipelinekit.components import (
     BulkInferrer,
     CsvExampleGen,
     Evaluator,
@@ -27,6 +27,7 @@ from components import (
     Transform,
     Tuner,
 )
+
 from pipelinekit import Channel, Model, ModelBlessing, Pipeline, Resolver
 from pipelinekit.dsl.resolver import LatestBlessedModelStrategy
 from pipelinekit.tfx import proto

@@ -30,9 +30,8 @@ HEADER = "# The taxi example's curated schema: TFDV's inference on span 1 plus d
 def infer_schema(span_files: list[str]) -> Any:
     """TFDV's schema inferred from the rows of ``span_files``, read as CsvExampleGen reads them."""
     import tensorflow_data_validation as tfdv
+    from pipelinekit.components.example_gen.csv_io import read_csv_batch
     from tensorflow_data_validation.statistics import stats_impl
-
-    from components.example_gen.csv_io import read_csv_batch
 
     statistics = stats_impl.generate_statistics_in_memory(read_csv_batch(span_files), tfdv.StatsOptions())
     return tfdv.infer_schema(statistics)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 
+from pipelinekit.components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
 from span_baseline import PreviousSpanStrategy
 
-from components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
 from pipelinekit import Channel, DefinitionError, ExampleStatistics, Pipeline, Resolver
 from pipelinekit.tfx import proto
 

@@ -18,10 +18,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def anomalies_report(pipeline_file: str) -> tuple[str, bool]:
     """The newest ExampleValidator output of the pipeline, described, and whether it is clean."""
+    from pipelinekit.components.example_validator.executor import describe_anomalies
+    from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-    from components.example_validator.executor import describe_anomalies
-    from components.util.tfdv_io import ANOMALIES_FILE
     from pipelinekit.dsl.loader import load_pipeline
     from pipelinekit.metadata import MetadataStore, latest_output
 

@@ -11,7 +11,7 @@ import sys
 
 __all__ = ["user_path", "defining_folder"]
 
-_LIBRARY_PACKAGES = ("pipelinekit", "components", "importlib")
+_LIBRARY_PACKAGES = ("pipelinekit", "importlib")
 
 
 def defining_folder() -> str:

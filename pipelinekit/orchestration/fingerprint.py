@@ -121,18 +121,28 @@ def source_file(module_name: str) -> str | None:
 
     ``find_spec`` on a dotted name imports the parent packages: slow for a library, and racy when
     another thread is importing the same package (it can answer None for a module half
-    initialised), so only the top-level name goes through it; submodules are found on disk.
+    initialised). So the search starts from the deepest enclosing package already imported (its
+    ``__path__`` also covers a package installed from another folder, as ``pipelinekit.components``
+    is), else from the top-level name's spec, and the rest is found on disk.
     """
-    top, *rest = module_name.split(".")
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if not rest:
-        return spec.origin if spec.origin and spec.origin.endswith(".py") and os.path.isfile(spec.origin) else None
-    for folder in spec.submodule_search_locations or ():
+    parts = module_name.split(".")
+    folders: list[str] | None = None
+    for depth in range(len(parts) - 1, 0, -1):
+        package = sys.modules.get(".".join(parts[:depth]))
+        if package is not None and getattr(package, "__path__", None) is not None:
+            folders, rest = list(package.__path__), parts[depth:]
+            break
+    if folders is None:
+        try:
+            spec = importlib.util.find_spec(parts[0])
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        if len(parts) == 1:
+            return spec.origin if spec.origin and spec.origin.endswith(".py") and os.path.isfile(spec.origin) else None
+        folders, rest = list(spec.submodule_search_locations or ()), parts[1:]
+    for folder in folders:
         base = os.path.join(folder, *rest)
         for candidate in (base + ".py", os.path.join(base, "__init__.py")):
             if os.path.isfile(candidate):
@@ -148,16 +158,18 @@ def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
     if first is None:
         return {}
     top = module_name.split(".")[0]
-    root = os.path.dirname(first) if "." not in module_name else os.path.dirname(source_file(top) or first)
+    inside = _package_root(first) + os.sep
     found: dict[str, tuple[str, bytes]] = {}
     pending = [module_name]
-    inside = os.path.abspath(root) + os.sep
     while pending:
         name = pending.pop()
-        if name in found or not _followed(name.split(".")[0], inside):  # checked first: find_spec("a.b") imports "a"
+        if name in found:
+            continue
+        own = name.split(".")[0] == top  # checked before source_file: a library's files are never looked up
+        if not own and top_level_kind(name.split(".")[0]) != "user":
             continue
         path = source_file(name)
-        if path is None:
+        if path is None or (own and top_level_kind(top) != "user" and not os.path.abspath(path).startswith(inside)):
             continue
         with open(path, "rb") as handle:
             source = handle.read()
@@ -166,15 +178,20 @@ def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
     return found
 
 
+def _package_root(path: str) -> str:
+    """The outermost folder above ``path`` that is still a package on disk (has ``__init__.py``):
+    the executor's own code, e.g. ``components/`` for ``pipelinekit.components.trainer.executor``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while os.path.isfile(os.path.join(os.path.dirname(folder), "__init__.py")):
+        folder = os.path.dirname(folder)
+    return folder
+
+
 def imported_libraries(sources: Mapping[str, tuple[str, bytes]]) -> set[str]:
     """Top-level names of the installed libraries that ``sources`` import (not the standard
     library, not pipelinekit, not user code), found without importing them."""
     tops = {imported.split(".")[0] for name, (path, source) in sources.items() for imported in imported_names(source, name, path)}
     return {top for top in tops if top and top not in sources and top_level_kind(top) == "library"}
-
-
-def _followed(top_level: str, own_root: str) -> bool:
-    return top_level_kind(top_level) == "user" or _is_under(top_level, own_root)
 
 
 _TOP_LEVEL_KINDS: dict[str, str] = {}
@@ -227,12 +244,6 @@ def _local_module(folder: str, module_name: str) -> str | None:
         if os.path.isfile(candidate):
             return candidate
     return None
-
-
-@functools.lru_cache(maxsize=1024)
-def _is_under(top_level: str, folder: str) -> bool:
-    path = source_file(top_level)
-    return path is not None and os.path.abspath(path).startswith(folder)
 
 
 _PARSE_LOCK = threading.Lock()

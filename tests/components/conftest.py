@@ -93,7 +93,8 @@ def penguin_module(tmp_path_factory) -> str:
 
 def data_pipeline(root: str, data: str, module_file: str, **validator: Any) -> Any:
     """ExampleGen (span pattern) -> StatisticsGen -> SchemaGen -> ExampleValidator, Transform."""
-    from components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform
+    from pipelinekit.components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform
+
     from pipelinekit import Pipeline
     from pipelinekit.tfx import proto
 

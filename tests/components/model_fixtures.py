@@ -264,7 +264,8 @@ WORSE_CONFIG = {"epochs": 1, "learning_rate": 1e-5}  # the deliberately worse mo
 
 def penguin_trainer(examples: Any, transform_graph: Any, schema: Any, module_file: str, config: dict[str, Any]) -> Any:
     """A Trainer on transformed penguin examples with the tests' step counts and ``config`` as custom_config."""
-    from components import Trainer
+    from pipelinekit.components import Trainer
+
     from pipelinekit.tfx import proto
 
     return Trainer(
@@ -281,7 +282,7 @@ def penguin_trainer(examples: Any, transform_graph: Any, schema: Any, module_fil
 def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: str) -> Any:
     """penguins.csv -> data components -> a good and a deliberately worse Trainer -> Evaluators
     (the worse one against the good one as baseline) -> InfraValidator -> Pushers -> BulkInferrers."""
-    from components import (
+    from pipelinekit.components import (
         BulkInferrer,
         CsvExampleGen,
         Evaluator,
@@ -291,6 +292,7 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
         StatisticsGen,
         Transform,
     )
+
     from pipelinekit import Pipeline, tfx
     from pipelinekit.tfx import proto
 

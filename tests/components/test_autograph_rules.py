@@ -8,7 +8,7 @@ pytestmark = pytest.mark.slow  # imports TensorFlow
 
 
 def test_the_rule_is_added_once_and_tf_keras_functions_are_left_alone():
-    from components.util.keras3 import use_keras3
+    from pipelinekit.components.util.keras3 import use_keras3
 
     use_keras3()
     use_keras3()
@@ -24,7 +24,7 @@ def test_the_rule_is_added_once_and_tf_keras_functions_are_left_alone():
 def test_a_tf_keras_layer_s_own_call_is_still_converted_inside_a_tf_function():
     """tf_keras converts a layer's ``call`` itself, so Python control flow on tensors in user
     layers keeps working (it would fail to trace without AutoGraph)."""
-    from components.util.keras3 import use_keras3
+    from pipelinekit.components.util.keras3 import use_keras3
 
     use_keras3()
     import tensorflow as tf

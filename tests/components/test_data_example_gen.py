@@ -7,9 +7,9 @@ import os
 import re
 
 import pytest
+from pipelinekit.components.example_gen.input_resolution import resolve_input
+from pipelinekit.components.util.errors import InputDataError
 
-from components.example_gen.input_resolution import resolve_input
-from components.util.errors import InputDataError
 from pipelinekit import LocalDagRunner, Pipeline
 from pipelinekit.errors import CompileError
 from pipelinekit.tfx import proto
@@ -17,7 +17,7 @@ from tests.components.conftest import penguins_csv_text, penguins_frame, read_ex
 
 
 def _run_gen(root, data, component=None, **arguments):
-    from components import CsvExampleGen
+    from pipelinekit.components import CsvExampleGen
 
     node = (component or CsvExampleGen)(input_base=str(data), **arguments)
     return LocalDagRunner().run(Pipeline("gen", str(root), [node]))
@@ -75,7 +75,7 @@ def test_named_ratios_and_partition_feature(tmp_path, penguin_data):
 
 
 def test_pre_split_input_keeps_its_splits_in_import_example_gen(tmp_path, data_run):
-    from components import ImportExampleGen
+    from pipelinekit.components import ImportExampleGen
 
     source = data_run.output("CsvExampleGen", "examples")
     config = proto.Input(splits=[proto.Input.Split(name=s, pattern=f"Split-{s}/*") for s in ("train", "eval")])
@@ -191,7 +191,7 @@ def test_bom_and_crlf_are_read_as_plain_csv(tmp_path):
 
 
 def test_types_are_inferred_over_all_blocks_of_a_streamed_file(tmp_path, monkeypatch):
-    from components.example_gen import csv_io
+    from pipelinekit.components.example_gen import csv_io
 
     monkeypatch.setattr(csv_io, "BLOCK_BYTES", 64)  # many small batches
     lines = ["n,late,mixed"] + [f"{i},,{i}" for i in range(40)] + ["40,2.5,x"]
@@ -210,7 +210,7 @@ def test_import_example_gen_rejects_records_that_are_not_examples(tmp_path, monk
 
     monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
 
-    from components import ImportExampleGen
+    from pipelinekit.components import ImportExampleGen
 
     (tmp_path / "data").mkdir()
     with tf.io.TFRecordWriter(str(tmp_path / "data" / "r.tfrecord")) as writer:

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from pipelinekit.components.util.arguments import given, parse_proto, proto_argument
+from pipelinekit.components.util.errors import ComponentArgumentError, UserModuleError
+from pipelinekit.components.util.module_loader import function_from, load_function, load_module_file
 
-from components.util.arguments import given, parse_proto, proto_argument
-from components.util.errors import ComponentArgumentError, UserModuleError
-from components.util.module_loader import function_from, load_function, load_module_file
 from pipelinekit import OutputArtifact, component
 from pipelinekit.dsl.placeholder import Placeholder
 from pipelinekit.tfx import proto
@@ -62,10 +62,10 @@ def test_type_names_are_tfx_names():
 
 
 def test_components_package_is_lazy_and_names_everything():
-    code = "import sys, components; print(sorted(m for m in sys.modules if m.startswith('components.')))"
+    code = "import sys, pipelinekit.components; print(sorted(m for m in sys.modules if m.startswith('pipelinekit.components.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-    import components
+    from pipelinekit import components
 
     assert {"CsvExampleGen", "Trainer", "BulkInferrer", "InfraValidator"} <= set(components.__all__)
     with pytest.raises(AttributeError, match="standard components are"):

@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from pipelinekit.components.util.errors import ComponentArgumentError
 
-from components.util.errors import ComponentArgumentError
 from pipelinekit import LocalDagRunner, Pipeline, TransformCache, importer
 from tests.components.conftest import data_pipeline, read_examples
 
@@ -28,7 +28,7 @@ def test_outputs_follow_tfx_layout(data_run):
 
 
 def test_stats_options_updater_fn_from_the_module_file_is_applied(data_run):
-    from components.util.tfdv_io import load_stats
+    from pipelinekit.components.util.tfdv_io import load_stats
 
     def top_values(key, feature):
         stats = load_stats(os.path.join(data_run.output("Transform", key).uri, "FeatureStats.pb"))
@@ -41,7 +41,7 @@ def test_stats_options_updater_fn_from_the_module_file_is_applied(data_run):
 def test_statistics_describe_the_analyzed_split_before_and_after_transform(data_run):
     """Both statistics cover the train split alone (the analyzed one); the post-transform ones
     are of the transformed features, read from the same batches that became the examples."""
-    from components.util.tfdv_io import load_stats
+    from pipelinekit.components.util.tfdv_io import load_stats
 
     train = len(read_examples(data_run.output("CsvExampleGen", "examples").split_uri("train")))
     transformed_train = read_examples(data_run.output("Transform", "transformed_examples").split_uri("train"))
@@ -119,7 +119,7 @@ def test_transform_graph_serves_from_a_keras_3_model(tmp_path, data_run):
 
 IMPORT_ORDER = """
 import os, sys
-from components.util.keras3 import import_tft
+from pipelinekit.components.util.keras3 import import_tft
 import_tft()
 import tensorflow as tf, keras
 print(tf.keras.Model is keras.Model, os.environ.get("TF_USE_LEGACY_KERAS"))
@@ -146,7 +146,7 @@ def test_analyzer_cache_input_does_not_stop_a_fully_cached_rerun(tmp_path, data_
 
     cache = str(tmp_path / "cache")
     shutil.copytree(data_run.output("Transform", "updated_analyzer_cache").uri, cache)
-    from components import Transform
+    from pipelinekit.components import Transform
 
     def pipeline():
         base = data_pipeline(str(tmp_path / "root"), data_run.data, data_run.module_file)
@@ -175,7 +175,7 @@ BAD_MODULES = [
 
 @pytest.mark.parametrize(("case", "source", "message"), BAD_MODULES, ids=[c[0] for c in BAD_MODULES])
 def test_bad_module_file_fails_transform_naming_the_file(tmp_path, data_run, case, source, message):
-    from components import Transform
+    from pipelinekit.components import Transform
 
     module = tmp_path / "bad_module.py"
     module.write_text(source)
@@ -191,7 +191,7 @@ def test_bad_module_file_fails_transform_naming_the_file(tmp_path, data_run, cas
 
 
 def test_constructor_checks_and_optional_outputs():
-    from components import Transform
+    from pipelinekit.components import Transform
 
     with pytest.raises(ComponentArgumentError, match="exactly one of module_file and preprocessing_fn"):
         Transform(examples=None, schema=None)
@@ -205,8 +205,9 @@ def test_constructor_checks_and_optional_outputs():
 
 def test_a_split_analyzed_but_not_transformed_still_gets_post_transform_statistics(tmp_path, data_run):
     """splits_config analyze=[train], transform=[eval]: train is transformed for the statistics only."""
-    from components import Transform
-    from components.util.tfdv_io import load_stats
+    from pipelinekit.components import Transform
+    from pipelinekit.components.util.tfdv_io import load_stats
+
     from pipelinekit.tfx import proto
 
     base = data_pipeline(str(tmp_path / "root"), data_run.data, data_run.module_file)

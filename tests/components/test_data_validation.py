@@ -7,8 +7,8 @@ import os
 import re
 
 import pytest
+from pipelinekit.components.util.tfdv_io import load_schema, load_stats
 
-from components.util.tfdv_io import load_schema, load_stats
 from pipelinekit import Examples, ExampleStatistics, LocalDagRunner, Pipeline, importer
 from tests.components.conftest import penguins_csv_text, penguins_frame
 
@@ -68,7 +68,7 @@ def test_validator_blesses_clean_splits_in_tfx_layout(data_run):
 
 
 def test_beam_and_in_process_statistics_agree(tmp_path, data_run, monkeypatch):
-    from components import StatisticsGen
+    from pipelinekit.components import StatisticsGen
 
     examples = data_run.output("CsvExampleGen", "examples")
     results = {}
@@ -118,7 +118,8 @@ def _curated_schema(data_run, path):
 def _span_two_pipeline(tmp_path, data_run, fail: bool):
     import shutil
 
-    from components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
+    from pipelinekit.components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
+
     from pipelinekit.tfx import proto
 
     data = tmp_path / "data"
@@ -165,7 +166,7 @@ def test_fail_mode_stops_the_run_before_anything_downstream(tmp_path, data_run):
 
 
 def test_import_schema_gen_copies_a_schema_and_rejects_a_broken_one(tmp_path, data_run):
-    from components import ImportSchemaGen
+    from pipelinekit.components import ImportSchemaGen
 
     good = tmp_path / "schema.pbtxt"
     good.write_text('feature { name: "x" type: INT }\n')
@@ -183,7 +184,8 @@ def test_import_schema_gen_copies_a_schema_and_rejects_a_broken_one(tmp_path, da
 def test_a_column_whose_type_changes_in_a_new_span_fails_validation_naming_it(tmp_path, data_run):
     import shutil
 
-    from components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
+    from pipelinekit.components import CsvExampleGen, ExampleValidator, ImportSchemaGen, StatisticsGen
+
     from pipelinekit.tfx import proto
 
     data = tmp_path / "data"
@@ -209,8 +211,7 @@ def _stats_artifact(folder, splits, node_id):
     import json
 
     import tensorflow_data_validation as tfdv
-
-    from components.util.tfdv_io import write_stats
+    from pipelinekit.components.util.tfdv_io import write_stats
 
     for split, frame in splits.items():
         write_stats(tfdv.generate_statistics_from_dataframe(frame), str(folder / f"Split-{split}" / "FeatureStats.pb"))
@@ -225,8 +226,7 @@ def _categories(share_of_a):
 
 def _skew_run(tmp_path, serving_splits, **validator):
     import tensorflow_data_validation as tfdv
-
-    from components import ExampleValidator, ImportSchemaGen
+    from pipelinekit.components import ExampleValidator, ImportSchemaGen
 
     train = _stats_artifact(tmp_path / "train_stats", {"train": _categories(90)}, "train_stats")
     schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(_categories(90)))
@@ -282,7 +282,8 @@ def preprocessing_fn(inputs):
 
 @pytest.mark.parametrize("path", ["in_process", "beam"])
 def test_an_empty_split_gets_zero_example_statistics_and_does_not_stop_the_pipeline(tmp_path, monkeypatch, caplog, path):
-    from components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform
+    from pipelinekit.components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform
+
     from tests.components.conftest import read_examples
 
     monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
@@ -309,8 +310,7 @@ def test_an_empty_split_gets_zero_example_statistics_and_does_not_stop_the_pipel
 
 def test_schema_gen_fails_when_no_split_has_examples(tmp_path):
     import pandas as pd
-
-    from components import SchemaGen
+    from pipelinekit.components import SchemaGen
 
     stats = _stats_artifact(tmp_path / "stats", {"train": pd.DataFrame({"c": pd.Series([], dtype=str)})}, "empty_stats")
     result = LocalDagRunner().run(Pipeline("empty", str(tmp_path / "root"), [SchemaGen(statistics=stats.outputs["result"])]))
@@ -326,8 +326,7 @@ def _imported(artifact, artifact_type, node_id):
 @pytest.mark.parametrize("path", ["in_process", "beam"])
 def test_statistics_gen_applies_stats_options(tmp_path, data_run, monkeypatch, path):
     import tensorflow_data_validation as tfdv
-
-    from components import StatisticsGen
+    from pipelinekit.components import StatisticsGen
 
     monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
     examples = _imported(data_run.output("CsvExampleGen", "examples"), Examples, "examples")
@@ -340,7 +339,7 @@ def test_statistics_gen_applies_stats_options(tmp_path, data_run, monkeypatch, p
 
 
 def test_schema_gen_without_feature_shapes(tmp_path, data_run):
-    from components import SchemaGen
+    from pipelinekit.components import SchemaGen
 
     statistics = _imported(data_run.output("StatisticsGen", "statistics"), ExampleStatistics, "statistics")
     result = LocalDagRunner().run(Pipeline("shape", str(tmp_path), [SchemaGen(statistics=statistics, infer_feature_shape=False)]))
@@ -352,9 +351,8 @@ def test_schema_gen_without_feature_shapes(tmp_path, data_run):
 
 def test_custom_validation_config_adds_its_anomalies(tmp_path, data_run):
     from google.protobuf import text_format
+    from pipelinekit.components import ExampleValidator, ImportSchemaGen
     from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
-
-    from components import ExampleValidator, ImportSchemaGen
 
     config = text_format.Parse(
         """feature_validations { feature_path { step: 'island' } validations {

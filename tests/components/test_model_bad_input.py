@@ -8,8 +8,7 @@ import shutil
 
 import pytest
 from model_fixtures import EVAL_CONFIG, LABEL, MODULE_FILE, shared_model_run, xf
-
-from components.util.errors import ComponentArgumentError
+from pipelinekit.components.util.errors import ComponentArgumentError
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def test_constructor_mistakes_are_caught_at_declaration(channels, make, message)
 
 
 def _components():
-    import components
+    from pipelinekit import components
 
     return components
 
@@ -88,9 +87,8 @@ def test_eval_config_forms_need_no_tfma_import_and_parse_alike():
 
     import tensorflow_model_analysis as tfma
     from google.protobuf import json_format, text_format
-
-    from components.evaluator.component import eval_config_argument
-    from components.evaluator.eval_config import parse_eval_config
+    from pipelinekit.components.evaluator.component import eval_config_argument
+    from pipelinekit.components.evaluator.eval_config import parse_eval_config
 
     proto = json_format.ParseDict(EVAL_CONFIG, tfma.EvalConfig())
     forms = [eval_config_argument(EVAL_CONFIG), eval_config_argument(proto), eval_config_argument(text_format.MessageToString(proto))]

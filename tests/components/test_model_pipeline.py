@@ -240,7 +240,8 @@ def test_second_run_is_fully_cached_and_pushes_nothing_new(run):
 
 
 def test_pusher_waits_until_the_server_serves_the_new_version(run, tmp_path):
-    from components.pusher.executor import run_pusher
+    from pipelinekit.components.pusher.executor import run_pusher
+
     from pipelinekit.dsl.context import ExecutionContext
     from pipelinekit.serving import Client, ModelServer, ServerOptions, single_model_config
     from pipelinekit.tfx import proto

@@ -12,9 +12,9 @@ import threading
 import time
 
 import pytest
+from pipelinekit.components.pusher.executor import model_to_push, refusals
+from pipelinekit.components.pusher.filesystem import TEMP_PREFIX, push_version, version_folders
 
-from components.pusher.executor import model_to_push, refusals
-from components.pusher.filesystem import TEMP_PREFIX, push_version, version_folders
 from pipelinekit.errors import RunError
 from pipelinekit.types.standard import InfraBlessing, ModelBlessing
 
@@ -59,7 +59,7 @@ def test_failure_mid_copy_leaves_no_version_and_no_temp_folder(tmp_path, monkeyp
 
 _SLOW_PUSH = """
 import shutil, sys, time
-from components.pusher.filesystem import push_version
+from pipelinekit.components.pusher.filesystem import push_version
 real = shutil.copyfile
 def slow(src, dst, *a, **k):
     result = real(src, dst, *a, **k)
@@ -114,7 +114,7 @@ def test_concurrent_pushes_of_different_models_get_distinct_complete_versions(tm
 def test_a_pushers_cleanup_between_anothers_probe_and_its_removal_does_not_fail_that_push(tmp_path, monkeypatch):
     """The interleaving CI once hit: pusher A probes ``base`` (outside the lock) while pusher B,
     holding the lock, sweeps abandoned temporary folders."""
-    from components.pusher import filesystem
+    from pipelinekit.components.pusher import filesystem
 
     base = str(tmp_path / "serving")
     real_rmdir = os.rmdir

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 def _pipeline(root: str, serving_dir: str, inputs: dict[str, str], module_file: str, trainer_config: dict) -> object:
-    from components import Evaluator, Pusher
+    from pipelinekit.components import Evaluator, Pusher
+
     from pipelinekit import Channel, LatestBlessedModelStrategy, Pipeline, Resolver, importer
     from pipelinekit.tfx import proto
     from pipelinekit.types.standard import Examples, Model, ModelBlessing, Schema, TransformGraph

@@ -108,7 +108,8 @@ def span_gen(examples: OutputArtifact[Examples], span: Parameter[int]) -> None:
 
 
 def _window_pipeline(root: str, module_file: str, span: int, record_dir: str) -> Pipeline:
-    from components import Trainer, Tuner
+    from pipelinekit.components import Trainer, Tuner
+
     from pipelinekit.tfx import proto
 
     window = Resolver(
@@ -154,7 +155,8 @@ def test_trainer_and_tuner_read_every_span_a_rolling_window_gives(tmp_path, modu
 
 
 def test_a_failing_parallel_worker_stops_the_others_and_names_itself(tmp_path, module_file):
-    from components import Tuner
+    from pipelinekit.components import Tuner
+
     from pipelinekit.tfx import proto
 
     gen = span_gen(span=1)

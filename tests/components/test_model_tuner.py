@@ -15,7 +15,8 @@ from model_fixtures import shared_model_run
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
     """A serial Tuner feeding a Trainer, and a Tuner with two parallel trial processes."""
-    from components import Trainer, Tuner
+    from pipelinekit.components import Trainer, Tuner
+
     from pipelinekit import LocalDagRunner, Pipeline, importer
     from pipelinekit.tfx import proto
     from pipelinekit.types.standard import Examples, TransformGraph
@@ -79,8 +80,8 @@ def test_parallel_trials_run_in_separate_processes_against_one_oracle(tuned):
 
 
 def test_module_without_tuner_fn_fails_naming_file_and_function(tmp_path, tuned):
-    from components.trainer.user_code import UserFunction
-    from components.util.errors import UserModuleError
+    from pipelinekit.components.trainer.user_code import UserFunction
+    from pipelinekit.components.util.errors import UserModuleError
 
     module = tmp_path / "no_tuner.py"
     module.write_text("def run_fn(fn_args):\n    pass\n")
@@ -92,7 +93,7 @@ _IMPORT_ORDER = """
 import os, sys
 if sys.argv[1] == "tft_first":
     import tensorflow_transform
-from components.util.keras3 import KerasVersionError, keras3_environment, use_keras3
+from pipelinekit.components.util.keras3 import KerasVersionError, keras3_environment, use_keras3
 try:
     use_keras3()
 except KerasVersionError as error:

@@ -10,9 +10,9 @@ import os
 import shutil
 
 import pytest
+from pipelinekit.components.infra_validator.executor import run_infra_validator
+from pipelinekit.components.infra_validator.requests import RequestBuildError
 
-from components.infra_validator.executor import run_infra_validator
-from components.infra_validator.requests import RequestBuildError
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.tfx import proto
 from pipelinekit.tfx.utils.proto_utils import proto_to_json
@@ -156,8 +156,8 @@ def _model_blessing(root, name: str, blessed: int | None, marker: bool) -> Model
 )
 def test_pusher_and_bulk_inferrer_read_a_blessing_alike(tiny, blessed, marker, passes):
     """TFX's rule: the custom property ``blessed == 1``; a BLESSED file alone does not bless."""
-    from components.bulk_inferrer.executor import run_bulk_inferrer
-    from components.pusher.executor import run_pusher
+    from pipelinekit.components.bulk_inferrer.executor import run_bulk_inferrer
+    from pipelinekit.components.pusher.executor import run_pusher
 
     root, model, examples = tiny
     name = f"{blessed}_{marker}"
@@ -182,8 +182,8 @@ def test_pusher_and_bulk_inferrer_read_a_blessing_alike(tiny, blessed, marker, p
 
 
 def test_no_thresholds_means_blessed_with_a_warning_and_a_reason(tiny, caplog):
-    from components.evaluator.executor import run_evaluator
-    from components.evaluator.verdict import NO_THRESHOLDS
+    from pipelinekit.components.evaluator.executor import run_evaluator
+    from pipelinekit.components.evaluator.verdict import NO_THRESHOLDS
 
     root, model, examples = tiny
     config = {

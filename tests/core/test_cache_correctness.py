@@ -537,7 +537,7 @@ def test_a_built_in_component_key_imports_no_library_and_is_stable():
     script = textwrap.dedent(
         """
         import sys
-        from components import CsvExampleGen
+        from pipelinekit.components import CsvExampleGen
         from pipelinekit.orchestration.cache import compute_cache_key
         node = CsvExampleGen(input_base="/nonexistent")
         before = set(sys.modules)

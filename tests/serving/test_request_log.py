@@ -95,7 +95,8 @@ def test_logged_requests_match_the_answers_and_feed_tfdv_and_example_gen(tmp_pat
     [feature] = [f for f in dataset.features if f.path.step == ["x"]]
     assert (feature.num_stats.min, feature.num_stats.max) == (0.0, 24.0)
 
-    from components import ImportExampleGen
+    from pipelinekit.components import ImportExampleGen
+
     from pipelinekit import LocalDagRunner, Pipeline
     from pipelinekit.tfx import proto
 

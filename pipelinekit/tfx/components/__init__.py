@@ -26,7 +26,7 @@ _HOMES = {
 _HOMES |= {
     "FnArgs": "pipelinekit.tfx.components.trainer.fn_args_utils",
     "DataAccessor": "pipelinekit.tfx.components.trainer.fn_args_utils",
-    "TunerFnResult": "components.tuner",
+    "TunerFnResult": "pipelinekit.components.tuner",
 }
 
 __all__ = sorted(_HOMES)

@@ -3,6 +3,6 @@ class the Tuner's ``tuner_fn`` returns (the same class as ``pipelinekit.tfx.comp
 
 from __future__ import annotations
 
-from components.tuner.component import TunerFnResult
+from pipelinekit.components.tuner.component import TunerFnResult
 
 __all__ = ["TunerFnResult"]
