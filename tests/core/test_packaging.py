@@ -52,7 +52,7 @@ def test_a_users_components_package_is_not_mistaken_for_ours(installed_wheel: st
     code = (
         "import components, pipelinekit.components as ours\n"
         "from pipelinekit.components import CsvExampleGen\n"
-        "print(components.OWNER, ours.__file__.startswith(%r), CsvExampleGen.__module__)" % installed_wheel
+        f"print(components.OWNER, ours.__file__.startswith({installed_wheel!r}), CsvExampleGen.__module__)"
     )
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(user), installed_wheel])}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True, text=True, check=True)
