@@ -17,11 +17,8 @@ from collections.abc import Callable, Hashable
 from concurrent import futures
 from typing import TypeVar
 
-from tensorflow_serving.apis import model_pb2
-
 from pipelinekit.serving.errors import StatusError
 from pipelinekit.serving.metrics import RouteMetrics
-from pipelinekit.serving.route_table import target_spec
 from pipelinekit.serving.routes import Route, Target
 
 __all__ = ["Dispatcher", "Observer"]
@@ -44,26 +41,18 @@ class Dispatcher:
         self._pools: dict[str, futures.ThreadPoolExecutor] = {}
         self._lock = threading.Lock()
 
-    def answer(
-        self,
-        route: Route,
-        candidates: list[Target],
-        signature_name: str,
-        run: Callable[[model_pb2.ModelSpec], T],
-        kind: Hashable,
-    ) -> tuple[Target, T]:
-        """The target that answered and its answer: the first candidate alone, or all of them raced."""
+    def answer(self, route: Route, candidates: list[Target], run: Callable[[Target], T], kind: Hashable) -> tuple[Target, T]:
+        """The target that answered and its answer: the first candidate alone, or all of them raced.
+        ``run`` calls one target; ``kind`` is the request's, for the observer."""
         if route.deadline_ms is None or len(candidates) == 1:
-            return candidates[0], self._timed(route, candidates[0], signature_name, run, kind)
-        return self._race(route, candidates, signature_name, run, kind)
+            return candidates[0], self._timed(route, candidates[0], run, kind)
+        return self._race(route, candidates, run, kind)
 
-    def _timed(
-        self, route: Route, target: Target, signature_name: str, run: Callable[[model_pb2.ModelSpec], T], kind: Hashable
-    ) -> T:
+    def _timed(self, route: Route, target: Target, run: Callable[[Target], T], kind: Hashable) -> T:
         start = time.perf_counter()
         code = "OK"
         try:
-            return run(target_spec(target, signature_name))
+            return run(target)
         except StatusError as exc:
             code = exc.code
             raise
@@ -73,16 +62,9 @@ class Dispatcher:
         finally:
             self._observe(route, target, code, time.perf_counter() - start, kind)
 
-    def _race(
-        self,
-        route: Route,
-        candidates: list[Target],
-        signature_name: str,
-        run: Callable[[model_pb2.ModelSpec], T],
-        kind: Hashable,
-    ) -> tuple[Target, T]:
+    def _race(self, route: Route, candidates: list[Target], run: Callable[[Target], T], kind: Hashable) -> tuple[Target, T]:
         context = contextvars.copy_context()
-        calls = [self._pool(t).submit(context.copy().run, self._timed, route, t, signature_name, run, kind) for t in candidates]
+        calls = [self._pool(t).submit(context.copy().run, self._timed, route, t, run, kind) for t in candidates]
         assert route.deadline_ms is not None
         deadline = time.monotonic() + route.deadline_ms / 1000
         try:

@@ -63,7 +63,9 @@ class Router(RouteTable):
         route = self._breaker.readmit_due(self.route(name))
         targets = candidates(route)
         request_kind = kind() if kind is not None and route.protection is not None else None
-        winner, answer = self._dispatch.answer(route, targets, signature_name, run, request_kind)
+        winner, answer = self._dispatch.answer(
+            route, targets, lambda target: run(target_spec(target, signature_name)), request_kind
+        )
         if winner is not targets[0] or winner.key not in {t.key for t in route.split}:
             self._metrics.fallback(route.name, winner.key)
         for shadow in route.shadows:

@@ -4,8 +4,11 @@ malformed requests that every target rejects trip nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.error
+import urllib.request
 
 import grpc
 import numpy as np
@@ -43,10 +46,12 @@ def env(tmp_path_factory, start_server):
     save_asserting_model(os.path.join(paths["broken"], "1"))
     routes = os.path.join(root, "routes.yaml")
     with open(routes, "w", encoding="utf-8") as handle:
-        handle.write(
-            "routes:\n  - name: canaried\n    split: [{model: stable, weight: 50}, {model: broken, weight: 50}]\n"
-            f"    protection: {{window_s: {WINDOW_S}, min_requests: 5, max_error_rate: 0.5}}\n"
-        )
+        handle.write("routes:\n")
+        for name in ("canaried", "rest_canaried", "classify_canaried"):
+            handle.write(
+                f"  - name: {name}\n    split: [{{model: stable, weight: 50}}, {{model: broken, weight: 50}}]\n"
+                f"    protection: {{window_s: {WINDOW_S}, min_requests: 5, max_error_rate: 0.5}}\n"
+            )
     server = start_server(model_config(paths), route_config_file=routes, route_poll_wait_seconds=0)
     channel = grpc.insecure_channel(server.grpc_address)
     yield {"server": server, "stub": prediction_service_pb2_grpc.PredictionServiceStub(channel)}
@@ -64,9 +69,9 @@ def _malformed(kind: str):
     return request
 
 
-def _trips(env, target: str) -> float:
+def _trips(env, target: str, route: str = "canaried") -> float:
     text = env["server"].metrics.render().decode()
-    return metric_value(text, "pipelinekit_route_protection_trips_total", route="canaried", target=target)
+    return metric_value(text, "pipelinekit_route_protection_trips_total", route=route, target=target)
 
 
 def test_a_canary_whose_asserts_fail_is_switched_off_and_malformed_requests_trip_nothing(env):
@@ -97,3 +102,37 @@ def test_a_canary_whose_asserts_fail_is_switched_off_and_malformed_requests_trip
         assert offset_of(answered_y(stub.Predict(predict_request("canaried")))) == STABLE
     assert (_trips(env, "broken"), _trips(env, "stable")) == (1, 0)
     assert router.routes["canaried"].disabled == frozenset({"broken"})
+
+
+def _rest_predict(env) -> float:
+    """One REST predict of x = 1 to rest_canaried; the offset of who answered, or HTTPError."""
+    body = json.dumps({"instances": [[1.0]]}).encode()
+    with urllib.request.urlopen(f"{env['server'].rest_url}/v1/models/rest_canaried:predict", body) as answer:
+        return offset_of(json.loads(answer.read())["predictions"][0][0])
+
+
+def _classify(env) -> float:
+    """One gRPC Classify to classify_canaried (broken has no classify signature); the offset, or RpcError."""
+    from tensorflow_serving.apis import classification_pb2
+
+    request = classification_pb2.ClassificationRequest()
+    request.model_spec.name, request.model_spec.signature_name = "classify_canaried", "classify_x_to_y"
+    request.input.example_list.examples.add().features.feature["x"].float_list.value.append(1.0)
+    return offset_of(env["stub"].Classify(request).result.classifications[0].classes[0].score)
+
+
+@pytest.mark.parametrize(("route", "send"), [("rest_canaried", _rest_predict), ("classify_canaried", _classify)])
+def test_rest_predicts_and_classify_calls_switch_the_broken_canary_off_too(env, route, send):
+    """REST inputs (JSON decoded to arrays) and Classify examples have their kinds too; Classify
+    to a model without the signature (INVALID_ARGUMENT) is the model's fault when the other answers."""
+    router, start, failed = env["server"].router, time.monotonic(), 0
+    while "broken" not in router.routes[route].disabled and time.monotonic() - start < WINDOW_S:
+        try:
+            assert send(env) == STABLE
+        except (urllib.error.HTTPError, grpc.RpcError) as exc:
+            assert (exc.code() if isinstance(exc, grpc.RpcError) else exc.code) in (400, grpc.StatusCode.INVALID_ARGUMENT)
+            failed += 1
+        time.sleep(0.01)
+    assert "broken" in router.routes[route].disabled and failed, f"{route}: after {time.monotonic() - start:.1f} s"
+    assert all(send(env) == STABLE for _ in range(10))
+    assert (_trips(env, "broken", route), _trips(env, "stable", route)) == (1, 0)
