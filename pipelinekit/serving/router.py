@@ -59,7 +59,8 @@ class Router(RouteTable):
         kind: Callable[[], Hashable] | None = None,
     ) -> T:
         """Answer one request to route ``name``: ``run`` calls a target; ``same`` compares answers;
-        ``kind`` says what kind of request it is, for protection to compare the targets on."""
+        ``kind`` says what kind of request it is, for protection to compare the targets on (without
+        it, every request to the route is of one kind)."""
         route = self._breaker.readmit_due(self.route(name))
         targets = candidates(route)
         request_kind = kind() if kind is not None and route.protection is not None else None

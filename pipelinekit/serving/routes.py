@@ -129,9 +129,7 @@ def parse_routes(text: str, source: str = "the route config") -> dict[str, Route
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise RouteConfigError(f"{source}: {where}not valid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+        raise RouteConfigError(f"{source}: {_yaml_problem(exc)}") from exc
     if root is None:
         return {}
     reader = _Reader(source)
@@ -253,6 +251,16 @@ class _Reader:
         if not {"max_error_rate", "max_p99_ms"} & set(fields):
             self.problem(node, f"{where} protection needs max_error_rate or max_p99_ms (or both)")
         return Protection(**{k: v for k, v in values.items() if v is not None})
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """``line L, column C: not valid YAML: <problem> (<context> at line L')``, from the error's marks."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return f"not valid YAML: {exc}"
+    mark, context = exc.problem_mark, ""
+    if exc.context and exc.context_mark is not None:
+        context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {exc.problem}{context}"
 
 
 def _line_of(node: yaml.Node) -> int:

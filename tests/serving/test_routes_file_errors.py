@@ -67,7 +67,7 @@ def test_every_problem_of_a_file_is_named_with_its_line(tmp_path):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("routes:\n  - name: r\n    split: [{model: a}\n", "line 4, column 1: not valid YAML: expected ',' or ']'"),
+        ("routes:\n  - name: r\n    split: [{model: a}\n", "line 4, column 1: not valid YAML: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at line 3)"),
         ("routes:\n  - name: r\n    split: [{model: a}]\n  - name: r\n    split: [{model: b}]\n",
          "line 4: name: route 'r' is defined twice"),
     ],
