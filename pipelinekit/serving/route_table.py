@@ -40,6 +40,16 @@ ChangeRecorder = Callable[[str, str, dict[str, Any], str], None]
 
 _HISTORY = 20
 
+# The request key for sticky splits: gRPC metadata key and REST header (case-insensitive there).
+ROUTE_KEY_HEADER = "x-route-key"
+route_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("route_key", default=None)
+
+
+class RouteUnavailableError(StatusError):
+    """Every target of a route is switched off or failed."""
+
+    code = "UNAVAILABLE"
+
 
 class RouteTable:
     """The routes in force; ``lock`` guards them and what a subclass keeps beside them (see ``_changed``)."""
@@ -173,17 +183,6 @@ def describe_route(route: Route | None) -> dict[str, Any]:
         "deadline_ms": route.deadline_ms,
         "disabled": sorted(route.disabled),
     }
-
-
-# The request key for sticky splits: gRPC metadata key and REST header (case-insensitive there).
-ROUTE_KEY_HEADER = "x-route-key"
-route_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("route_key", default=None)
-
-
-class RouteUnavailableError(StatusError):
-    """Every target of a route is switched off or failed."""
-
-    code = "UNAVAILABLE"
 
 
 def candidates(route: Route) -> list[Target]:
