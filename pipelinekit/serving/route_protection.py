@@ -136,14 +136,17 @@ def _answerable(route: Route, disabled: frozenset[str]) -> bool:
 
 # One call: (when, seconds, "ok" / "failed" / "rejected" (a client's fault), the kind of request).
 _Event = tuple[float, float, str, Hashable]
+_OUTCOMES = ("ok", "failed", "rejected")
 
 
 class _Window:
-    """Outcomes of one target over the last ``window_s``; judged at most every 100 ms."""
+    """Outcomes of one target over the last ``window_s``, counted by kind of request as they come
+    and go (so judging costs no pass over the calls); judged at most every 100 ms."""
 
     def __init__(self, window_s: float) -> None:
         self._window_s = window_s
         self._events: deque[_Event] = deque()
+        self._counts: Counter[tuple[Hashable, str]] = Counter()  # (kind, outcome) -> calls in the window
         self._lock = threading.Lock()
         self._checked = 0.0
 
@@ -152,6 +155,7 @@ class _Window:
         now = time.monotonic()
         with self._lock:
             self._events.append((now, seconds, outcome, kind))
+            self._counts[kind, outcome] += 1
             if now - self._checked < _CHECK_EVERY_S or len(self._recent(now)) < limits.min_requests:
                 return False
             self._checked = now
@@ -159,40 +163,39 @@ class _Window:
 
     def _recent(self, now: float) -> deque[_Event]:
         while self._events and self._events[0][0] < now - self._window_s:
-            self._events.popleft()
+            _, _, outcome, kind = self._events.popleft()
+            self._counts[kind, outcome] -= 1
+            if not self._counts[kind, outcome]:
+                del self._counts[kind, outcome]
         return self._events
 
-    def events(self) -> list[_Event]:
-        """The calls over the last ``window_s``."""
+    def counts(self) -> Counter[tuple[Hashable, str]]:
+        """Calls over the last ``window_s`` by (kind of request, outcome)."""
         with self._lock:
-            return list(self._recent(time.monotonic()))
+            self._recent(time.monotonic())
+            return Counter(self._counts)
 
     def judge(self, limits: Protection, peers: Iterable[_Window]) -> str | None:
         """Why the target should be switched off, if it should; ``peers``: the route's other targets."""
-        events = self.events()
-        if not events:
+        with self._lock:
+            calls = len(self._recent(time.monotonic()))
+            counts = Counter(self._counts)
+            latencies = sorted(e[1] for e in self._events) if limits.max_p99_ms is not None else []
+        if not calls:
             return None
-        (calls, rejected), (peer_calls, peer_rejected) = _tally(events), _tally(e for p in peers for e in p.events())
-        own_fault = sum(  # rejections beyond the share the other targets reject of the same kind
-            max(0.0, rejected[kind] - calls[kind] * peer_rejected[kind] / peer_calls[kind])
-            for kind in rejected
-            if peer_calls[kind]
-        )
-        errors = (sum(1 for e in events if e[2] == "failed") + own_fault) / len(events)
+        peer = sum((p.counts() for p in peers), Counter[tuple[Hashable, str]]())
+        own_fault = 0.0  # rejections beyond the share the other targets reject of the same kind
+        for (kind, outcome), rejected in counts.items():
+            peer_calls = sum(peer[kind, o] for o in _OUTCOMES)
+            if outcome == "rejected" and peer_calls:
+                kind_calls = sum(counts[kind, o] for o in _OUTCOMES)
+                own_fault += max(0.0, rejected - kind_calls * peer[kind, "rejected"] / peer_calls)
+        errors = (sum(n for (_, outcome), n in counts.items() if outcome == "failed") + own_fault) / calls
         if limits.max_error_rate is not None and errors > limits.max_error_rate:
             blamed = f", {own_fault:.0f} of them client errors the route's other targets did not give" if own_fault else ""
-            return f"error rate {errors:.0%} over the last {len(events)} requests is above {limits.max_error_rate:.0%}{blamed}"
-        latencies = sorted(e[1] for e in events)
-        p99_ms = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
-        if limits.max_p99_ms is not None and p99_ms > limits.max_p99_ms:
-            return f"p99 {p99_ms:.0f} ms over the last {len(events)} requests is above {limits.max_p99_ms:.0f} ms"
+            return f"error rate {errors:.0%} over the last {calls} requests is above {limits.max_error_rate:.0%}{blamed}"
+        if latencies and limits.max_p99_ms is not None:
+            p99_ms = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+            if p99_ms > limits.max_p99_ms:
+                return f"p99 {p99_ms:.0f} ms over the last {calls} requests is above {limits.max_p99_ms:.0f} ms"
         return None
-
-
-def _tally(events: Iterable[_Event]) -> tuple[Counter[Hashable], Counter[Hashable]]:
-    """Calls and client-fault rejections by kind of request."""
-    calls, rejected = Counter[Hashable](), Counter[Hashable]()
-    for _, _, outcome, kind in events:
-        calls[kind] += 1
-        rejected[kind] += outcome == "rejected"
-    return calls, rejected
