@@ -15,8 +15,7 @@ import datetime
 import json
 from typing import Any
 
-from pipelinekit.dsl.metadata_config import sqlite_metadata
-from pipelinekit.metadata.store import ExecutionRecord, MetadataStore
+from pipelinekit.metadata import ExecutionRecord, MetadataStore, sqlite_metadata
 
 __all__ = ["CONTEXT_TYPE", "EXECUTION_TYPE", "RouteChangeRecorder"]
 

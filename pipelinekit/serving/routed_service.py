@@ -7,7 +7,7 @@ answer goes to the request log, off the request path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,14 @@ class RoutedInferenceService(InferenceService):
             self._route_spec(request.model_spec)
             base = super().predict
             response = self.router.call(
-                name, request.model_spec.signature_name, lambda spec: base(_respec(request, spec)), _same_predict
+                name,
+                request.model_spec.signature_name,
+                lambda spec: base(_respec(request, spec)),
+                _same_predict,
+                lambda: _inputs_kind(
+                    request.model_spec.signature_name,
+                    {k: (t.dtype, [d.size for d in t.tensor_shape.dim]) for k, t in request.inputs.items()},
+                ),
             )
         else:
             response = super().predict(request)
@@ -81,7 +88,13 @@ class RoutedInferenceService(InferenceService):
             def run(target: model_pb2.ModelSpec) -> tuple[dict[str, np.ndarray], model_pb2.ModelSpec]:
                 return base(super(RoutedInferenceService, self).resolve(target), target, inputs)
 
-            outputs, answered = self.router.call(spec.name, spec.signature_name, run, _same_arrays)
+            outputs, answered = self.router.call(
+                spec.name,
+                spec.signature_name,
+                run,
+                _same_arrays,
+                lambda: _inputs_kind(spec.signature_name, {k: (a.dtype.str, a.shape) for k, a in inputs.items()}),
+            )
         else:
             outputs, answered = super().predict_for(servable, spec, inputs)
         if self.request_log is not None:
@@ -100,7 +113,13 @@ class RoutedInferenceService(InferenceService):
         name = request.model_spec.name
         if self.router.is_route(name):
             self._route_spec(request.model_spec)
-            response = self.router.call(name, request.model_spec.signature_name, lambda spec: direct(_respec(request, spec)), agree)
+            response = self.router.call(
+                name,
+                request.model_spec.signature_name,
+                lambda spec: direct(_respec(request, spec)),
+                agree,
+                lambda: _examples_kind(request),
+            )
         else:
             response = direct(request)
         if self.request_log is not None:
@@ -135,6 +154,22 @@ def _respec(request, spec: model_pb2.ModelSpec):
     copy.CopyFrom(request)
     copy.model_spec.CopyFrom(spec)
     return copy
+
+
+def _inputs_kind(signature_name: str, inputs: Mapping[str, tuple[Hashable, Any]]) -> Hashable:
+    """What protection compares targets on for a Predict: the signature, and each input's name,
+    dtype and shape past the batch dimension (``inputs``: name -> (dtype, shape)). Built from what
+    the request says, unchecked, so that it never fails: a malformed request has a kind too."""
+    return "predict", signature_name, tuple(sorted((name, dtype, tuple(shape[1:])) for name, (dtype, shape) in inputs.items()))
+
+
+def _examples_kind(request: Any) -> Hashable:
+    """What protection compares targets on for a Classify or Regress: the method, the signature,
+    and the feature names of the first example and of the context."""
+    examples = request.input.example_list.examples or request.input.example_list_with_context.examples
+    first = sorted(examples[0].features.feature) if examples else []
+    context = sorted(request.input.example_list_with_context.context.features.feature)
+    return type(request).__name__, request.model_spec.signature_name, tuple(first), tuple(context)
 
 
 def _same_arrays(a: tuple[dict[str, np.ndarray], object], b: tuple[dict[str, np.ndarray], object]) -> bool:

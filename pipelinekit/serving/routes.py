@@ -56,6 +56,7 @@ class Target:
     version: int | None = None
     label: str | None = None
     weight: float = 1.0
+    line: int | None = field(default=None, compare=False)  # where the route file defines it, for errors
 
     @property
     def key(self) -> str:
@@ -86,14 +87,19 @@ class Route:
     deadline_ms: float | None = None
     protection: Protection | None = None
     disabled: frozenset[str] = field(default_factory=frozenset)  # target keys switched off at run time
+    line: int | None = field(default=None, compare=False)  # the line of its name in the route file
+
+    def places(self) -> tuple[tuple[str, Target], ...]:
+        """Every target with the field that lists it: ``split``, ``shadows`` or ``fallback targets``."""
+        lists = (("split", self.split), ("shadows", self.shadows), ("fallback targets", self.fallbacks))
+        return tuple((field_name, target) for field_name, targets in lists for target in targets)
 
     def with_weights(self, weights: dict[str, float]) -> Route:
         """The route with new split weights, by target key; every key must be in the split."""
         unknown = sorted(set(weights) - {t.key for t in self.split})
         if unknown:
             raise RouteConfigError(
-                f"route {self.name!r} has no split target {unknown}; its split targets are "
-                f"{[t.key for t in self.split]}"
+                f"route {self.name!r} has no split target {unknown}; its split targets are {[t.key for t in self.split]}"
             )
         for key, weight in weights.items():
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not _weight(weight):
@@ -123,7 +129,7 @@ def parse_routes(text: str, source: str = "the route config") -> dict[str, Route
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise RouteConfigError(f"{source}: not valid YAML: {exc}") from exc
+        raise RouteConfigError(f"{source}: {_yaml_problem(exc)}") from exc
     if root is None:
         return {}
     reader = _Reader(source)
@@ -134,7 +140,7 @@ def parse_routes(text: str, source: str = "the route config") -> dict[str, Route
     for node in reader.sequence(top["routes"], "routes"):
         route = reader.route(node)
         if route.name in routes:
-            reader.problem(node, f"route {route.name!r} is defined twice; give each route its own name")
+            reader.problem(node, f"name: route {route.name!r} is defined twice; give each route its own name")
         routes[route.name] = route
     if reader.problems:
         raise RouteConfigError(f"{source} has {len(reader.problems)} problem(s): " + "; ".join(reader.problems))
@@ -149,7 +155,7 @@ class _Reader:
         self.problems: list[str] = []
 
     def problem(self, node: yaml.Node, text: str) -> None:
-        self.problems.append(f"line {node.start_mark.line + 1}: {text}")
+        self.problems.append(f"line {_line_of(node)}: {text}")
 
     def mapping(self, node: yaml.Node, where: str, allowed: set[str]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
@@ -200,12 +206,14 @@ class _Reader:
         keys = [t.key for t in split]
         if len(set(keys)) != len(keys):
             self.problem(fields["split"], f"{where}: a split names the same target twice ({keys})")
-        shadows = tuple(
-            self.target(n, f"{where} shadows", False) for n in self.sequence(fields["shadows"], "shadows")
-        ) if "shadows" in fields else ()
+        shadows = (
+            tuple(self.target(n, f"{where} shadows", False) for n in self.sequence(fields["shadows"], "shadows"))
+            if "shadows" in fields
+            else ()
+        )
         fallbacks, deadline = self.fallback(fields["fallback"], where) if "fallback" in fields else ((), None)
         protection = self.protection(fields["protection"], where) if "protection" in fields else None
-        return Route(name, split, shadows, fallbacks, deadline, protection)
+        return Route(name, split, shadows, fallbacks, deadline, protection, line=_line_of(fields.get("name", node)))
 
     def target(self, node: yaml.Node, where: str, weighted: bool) -> Target:
         allowed = {"model", "version", "label"} | ({"weight"} if weighted else set())
@@ -218,7 +226,7 @@ class _Reader:
         if version is not None and label is not None:
             self.problem(node, f"a target of {where} has both version and label; keep one")
         weight = self.scalar(fields["weight"], f"{where}: weight", float, _weight) if "weight" in fields else 1.0
-        return Target(model or "?", version, label, 1.0 if weight is None else weight)
+        return Target(model or "?", version, label, 1.0 if weight is None else weight, _line_of(fields.get("model", node)))
 
     def fallback(self, node: yaml.Node, where: str) -> tuple[tuple[Target, ...], float | None]:
         fields = self.mapping(node, f"{where} fallback", {"deadline_ms", "targets"})
@@ -226,9 +234,7 @@ class _Reader:
             self.problem(node, f"{where} fallback needs deadline_ms and targets (an ordered list)")
             return (), None
         deadline = self.scalar(fields["deadline_ms"], f"{where} fallback deadline_ms", float, _deadline)
-        targets = tuple(
-            self.target(n, f"{where} fallback", False) for n in self.sequence(fields["targets"], "fallback targets")
-        )
+        targets = tuple(self.target(n, f"{where} fallback", False) for n in self.sequence(fields["targets"], "fallback targets"))
         if not targets:
             self.problem(fields["targets"], f"{where}: fallback targets lists no target; add one or drop fallback")
         return targets, deadline
@@ -245,6 +251,21 @@ class _Reader:
         if not {"max_error_rate", "max_p99_ms"} & set(fields):
             self.problem(node, f"{where} protection needs max_error_rate or max_p99_ms (or both)")
         return Protection(**{k: v for k, v in values.items() if v is not None})
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """``line L, column C: not valid YAML: <problem> (<context> at line L')``, from the error's marks."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
+        return f"not valid YAML: {exc}"
+    mark, context = exc.problem_mark, ""
+    if exc.context and exc.context_mark is not None:
+        context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {exc.problem}{context}"
+
+
+def _line_of(node: yaml.Node) -> int:
+    """The 1-based line where ``node`` starts."""
+    return node.start_mark.line + 1
 
 
 def _nonempty(value: str) -> bool:

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from pipelinekit.serving.metrics import RouteMetrics
+from pipelinekit.serving.route_table import candidates
 from pipelinekit.serving.router import Router, route_key
 from pipelinekit.serving.routes import RouteConfigError, parse_routes
 
@@ -97,8 +98,8 @@ def test_sticky_keys_pick_the_same_target_and_split_by_weight():
     for user in range(2000):
         token = route_key.set(f"user-{user}")
         try:
-            first = router._candidates(route)[0].key
-            assert all(router._candidates(route)[0].key == first for _ in range(3))
+            first = candidates(route)[0].key
+            assert all(candidates(route)[0].key == first for _ in range(3))
         finally:
             route_key.reset(token)
         picks[first] += 1
@@ -319,3 +320,64 @@ def test_under_workers_each_records_its_protection_and_worker_0_the_file(tmp_pat
         ("protect", "protection (worker 0)"),
         ("protect", "protection (worker 1)"),
     ]
+
+
+CANARIED = """
+routes:
+  - name: c
+    split: [{model: stable, weight: 50}, {model: canary, weight: 50}]
+    protection: {window_s: 30, min_requests: 4, max_error_rate: 0.5}
+"""
+
+
+def _rejecting(rejects):
+    """A target runner that answers the target's name, or INVALID_ARGUMENT where ``rejects(model, kind, n)``."""
+    from pipelinekit.serving.errors import InvalidInputError
+
+    counts: collections.Counter = collections.Counter()
+
+    def runner(kind: str):
+        def run(spec):
+            counts[spec.name] += 1
+            if rejects(spec.name, kind, counts[spec.name]):
+                raise InvalidInputError(f"{spec.name} rejects {kind}")
+            return spec.name
+
+        return run
+
+    return runner
+
+
+def _send(router: Router, runner, kinds: list[str]) -> collections.Counter:
+    """Send one request of each kind in ``kinds`` to route c, 10 ms apart; the outcomes by target."""
+    import time
+
+    outcomes: collections.Counter = collections.Counter()
+    for kind in kinds:
+        try:
+            outcomes[router.call("c", "", runner(kind), lambda a, b: a == b, lambda kind=kind: kind)] += 1
+        except Exception as exc:  # noqa: BLE001 - the rejections are the point
+            outcomes[str(exc).split()[0] + " rejected"] += 1
+        time.sleep(0.01)
+    return outcomes
+
+
+def test_a_target_rejecting_what_the_others_answer_is_switched_off():
+    router = _router()
+    router.set_routes(parse_routes(CANARIED))
+    runner = _rejecting(lambda model, kind, n: model == "canary")  # a broken canary: rejects every request
+    _send(router, runner, ["normal"] * 60)
+    assert router.routes["c"].disabled == frozenset({"canary"})
+    assert _send(router, runner, ["normal"] * 10) == {"stable": 10}
+    router.close()
+
+
+def test_requests_every_target_rejects_trip_nothing():
+    router = _router()
+    router.set_routes(parse_routes(CANARIED))
+    # a malformed kind rejected by both, and a kind of which both reject a third (say bad values)
+    runner = _rejecting(lambda model, kind, n: kind == "malformed" or n % 3 == 0)
+    outcomes = _send(router, runner, ["malformed", "normal"] * 40)
+    assert router.routes["c"].disabled == frozenset()
+    assert outcomes["stable rejected"] > 10 and outcomes["canary rejected"] > 10, outcomes
+    router.close()

@@ -137,7 +137,7 @@ def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env, cap
     above the deadline when that is more than 5 ms (a route cannot answer faster than its model)."""
     _apply(env, "routes:\n  - name: fb\n    split: [{model: slow}]\n"
            "    fallback: {deadline_ms: 50, targets: [{model: stable}]}\n")  # fmt: skip
-    caplog.set_level(logging.INFO, logger="pipelinekit.serving.router")
+    caplog.set_level(logging.INFO, logger="pipelinekit.serving.route_dispatch")
     for _ in range(3):  # a model's first call instantiates its function in TensorFlow (100+ ms here, stalling the process's other calls)
         env["stub"].Predict(predict_request("fb"))
     latencies: dict[str, list[float]] = {"fb": [], "stable": []}
