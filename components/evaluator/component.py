@@ -18,7 +18,7 @@ from pipelinekit.components.util.errors import ComponentArgumentError
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
-from pipelinekit.tfx.utils.proto_utils import proto_to_json
+from pipelinekit.components.util.proto_utils import proto_to_json
 from pipelinekit.types.annotations import ModuleFile
 from pipelinekit.types.standard import Examples, Model, ModelBlessing, ModelEvaluation, Schema
 

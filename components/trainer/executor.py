@@ -11,7 +11,7 @@ from pipelinekit.components.util.keras3 import use_keras3
 
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import trainer_pb2
-from pipelinekit.tfx.components.trainer.fn_args_utils import get_common_fn_args
+from pipelinekit.components.trainer.fn_args import get_common_fn_args
 from pipelinekit.types.standard import Examples, HyperParameters, Model, ModelRun, Schema, TransformGraph
 
 __all__ = ["run_trainer"]

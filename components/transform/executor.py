@@ -89,7 +89,7 @@ def _stats_options(raw_schema: Any, updater: Any) -> tuple[Any, Any]:
     ``stats_options_updater_fn(stats_type, options)`` as TFX does."""
     import tensorflow_data_validation as tfdv
 
-    from pipelinekit.tfx.components.transform.stats_options_util import StatsType
+    from pipelinekit.components.transform.stats_options import StatsType
 
     pre, post = tfdv.StatsOptions(schema=raw_schema), tfdv.StatsOptions()
     if updater is None:

@@ -17,7 +17,7 @@ from pipelinekit.components.util.errors import ComponentArgumentError
 
 import pipelinekit
 from pipelinekit.dsl.placeholder import Placeholder
-from pipelinekit.tfx.utils.proto_utils import json_to_proto, proto_to_json
+from pipelinekit.components.util.proto_utils import json_to_proto, proto_to_json
 
 __all__ = ["proto_argument", "parse_proto", "given", "user_path"]
 
