@@ -1,5 +1,6 @@
-"""``tfx.components.transform.stats_options_util``: which statistics a Transform module's
-``stats_options_updater_fn(stats_type, stats_options)`` is asked to adjust."""
+"""Which statistics a Transform module's ``stats_options_updater_fn(stats_type, stats_options)``
+is asked to adjust (TFX's ``StatsType``, imported by module files from
+``pipelinekit.tfx.components.transform.stats_options_util``)."""
 
 from __future__ import annotations
 
