@@ -22,26 +22,60 @@ from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import example_gen_pb2, range_config_pb2
 from pipelinekit.types.standard import Examples
 
-__all__ = ["run_csv", "run_import"]
+__all__ = ["run_csv_example_gen", "run_import_example_gen"]
 
 Reader = Callable[[list[str]], Iterable[bytes]]
 
 
-def run_csv(context: ExecutionContext, examples: Examples, **parameters: Any) -> None:
-    """CsvExampleGen: each CSV row becomes a tf.Example (types inferred per column)."""
-    _generate(context, examples, parameters, _csv_records, _csv_beam)
+def run_csv_example_gen(
+    context: ExecutionContext,
+    examples: Examples,
+    input_base: str,
+    input_config: str | None = None,
+    output_config: str | None = None,
+    range_config: str | None = None,
+    output_data_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
+    output_file_format: int = example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+) -> None:
+    """CsvExampleGen: each CSV row becomes a tf.Example (types inferred per column). The two
+    format parameters are TFX's exec properties, recorded as given; the output is always gzipped
+    TFRecords of tf.Example."""
+    resolved, plan = _plan(input_base, input_config, output_config, range_config)
+    _generate(context, examples, resolved, plan, _csv_records, _csv_beam)
 
 
-def run_import(context: ExecutionContext, examples: Examples, **parameters: Any) -> None:
+def run_import_example_gen(
+    context: ExecutionContext,
+    examples: Examples,
+    input_base: str,
+    input_config: str | None = None,
+    output_config: str | None = None,
+    range_config: str | None = None,
+    output_data_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
+    output_file_format: int = example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+) -> None:
     """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written."""
-    _generate(context, examples, parameters, _tfrecord_records, _tfrecord_beam)
+    resolved, plan = _plan(input_base, input_config, output_config, range_config)
+    _generate(context, examples, resolved, plan, _tfrecord_records, _tfrecord_beam)
 
 
-def _generate(context: ExecutionContext, examples: Examples, parameters: dict[str, Any], reader: Reader, beam_reader: Any) -> None:
-    input_config = parse_proto(parameters.get("input_config"), example_gen_pb2.Input)
-    output_config = parse_proto(parameters.get("output_config"), example_gen_pb2.Output)
-    resolved = resolve_input(parameters["input_base"], _input_splits(input_config), _static_span(parameters.get("range_config")))
-    plan = _output_plan(resolved, output_config)
+def _plan(
+    input_base: str, input_config_json: str | None, output_config_json: str | None, range_config_json: str | None
+) -> tuple[ResolvedInput, dict[str, Splitter | None]]:
+    """The input files found under ``input_base`` and the output splits to write them into."""
+    input_config = parse_proto(input_config_json, example_gen_pb2.Input)
+    resolved = resolve_input(input_base, _input_splits(input_config), _static_span(range_config_json))
+    return resolved, _output_plan(resolved, parse_proto(output_config_json, example_gen_pb2.Output))
+
+
+def _generate(
+    context: ExecutionContext,
+    examples: Examples,
+    resolved: ResolvedInput,
+    plan: dict[str, Splitter | None],
+    reader: Reader,
+    beam_reader: Any,
+) -> None:
     files = {name: _files(pattern) for name, pattern in resolved.patterns.items()}
     size = sum(os.path.getsize(f) for fs in files.values() for f in fs)
     if in_process(context, size):
@@ -68,7 +102,9 @@ def _static_span(range_config_json: str | None) -> int | None:
         return None
     config = parse_proto(range_config_json, range_config_pb2.RangeConfig)
     if config.WhichOneof("range") != "static_range":
-        raise InputDataError("ExampleGen's range_config supports only static_range; use a Resolver with SpanRangeStrategy for rolling ranges")
+        raise InputDataError(
+            "ExampleGen's range_config supports only static_range; use a Resolver with SpanRangeStrategy for rolling ranges"
+        )
     static = config.static_range
     if static.start_span_number != static.end_span_number:
         raise InputDataError(
@@ -86,7 +122,10 @@ def _output_plan(resolved: ResolvedInput, output_config: Any) -> dict[str, Split
         return {name: Splitter.from_config(output_config.split_config) for name in resolved.patterns}
     if len(resolved.patterns) == 1:
         default = example_gen_pb2.SplitConfig(
-            splits=[example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=2), example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1)]
+            splits=[
+                example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=2),
+                example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1),
+            ]
         )
         return {name: Splitter.from_config(default) for name in resolved.patterns}
     return {name: None for name in resolved.patterns}
@@ -151,7 +190,8 @@ def _warn_about_empty_splits(context: ExecutionContext, examples: Examples) -> N
         if not any(True for _ in tf.data.TFRecordDataset(files, compression_type="GZIP").take(1)):
             context.logger.warning(
                 "ExampleGen: output split %r holds no examples (a small input or a split that is not hash-split); "
-                "its statistics will count 0 examples; add rows or change output_config's split ratios", split
+                "its statistics will count 0 examples; add rows or change output_config's split ratios",
+                split,
             )
 
 

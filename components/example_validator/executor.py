@@ -11,10 +11,10 @@ from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import ExampleAnomalies, ExampleStatistics, Schema
 
-__all__ = ["run", "describe_anomalies"]
+__all__ = ["run_example_validator", "describe_anomalies"]
 
 
-def run(
+def run_example_validator(
     context: ExecutionContext,
     statistics: ExampleStatistics,
     schema: Schema,
@@ -89,7 +89,11 @@ def _matching_split(context: ExecutionContext, other: ExampleStatistics, split: 
     context.logger.warning(
         "ExampleValidator: %s has no split %r (its splits: %s), so split %r is compared with its split %r; "
         "give both artifacts the same split names to compare like with like (recorded in the anomalies' compared_splits)",
-        role, split, names, split, names[0],
+        role,
+        split,
+        names,
+        split,
+        names[0],
     )
     return names[0]
 

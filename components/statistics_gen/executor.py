@@ -14,10 +14,10 @@ from pipelinekit.components.util.tfdv_io import STATS_FILE, load_schema, selecte
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples, ExampleStatistics, Schema
 
-__all__ = ["run", "statistics_in_process"]
+__all__ = ["run_statistics_gen", "statistics_in_process"]
 
 
-def run(
+def run_statistics_gen(
     context: ExecutionContext,
     examples: Examples,
     statistics: ExampleStatistics,
@@ -58,7 +58,9 @@ def statistics_in_process(examples: Examples, split: str, options: Any) -> Any:
     return stats_impl.generate_statistics_in_memory(read_record_batch(examples, split), options)
 
 
-def _statistics_with_beam(context: ExecutionContext, examples: Examples, statistics: ExampleStatistics, splits: list[str], options: Any) -> None:
+def _statistics_with_beam(
+    context: ExecutionContext, examples: Examples, statistics: ExampleStatistics, splits: list[str], options: Any
+) -> None:
     import tensorflow_data_validation as tfdv
 
     with context.make_beam_pipeline() as pipeline:

@@ -26,12 +26,12 @@ from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import transform_pb2
 from pipelinekit.types.standard import Examples, TransformCache, TransformGraph
 
-__all__ = ["run"]
+__all__ = ["run_transform"]
 
 TRANSFORMED_PREFIX = "transformed_examples"
 
 
-def run(
+def run_transform(
     context: ExecutionContext,
     examples: Examples,
     schema: Any,

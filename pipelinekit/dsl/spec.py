@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pipelinekit.errors import ComponentDefinitionError
 from pipelinekit.types.annotations import ExternalPath, ModuleFile
 from pipelinekit.types.artifact import Artifact
 
@@ -43,9 +45,16 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """An output of artifact type ``type``; the node writes it under a fresh URI."""
+    """An output of artifact type ``type``; the node writes it under a fresh URI.
+
+    ``optional=True`` marks an output that a node may be made without (Transform's
+    ``transformed_examples`` when ``materialize=False``): such a node has no channel, folder,
+    MLMD artifact or executor argument for it, and its spec, hence its cache key, lists only
+    the outputs it has.
+    """
 
     type: type[Artifact]
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,16 @@ class ComponentSpec:
 
     def argument_names(self) -> list[str]:
         return [*self.inputs, *self.outputs, *self.parameters]
+
+    def without_outputs(self, omitted: Collection[str]) -> ComponentSpec:
+        """This spec without the optional outputs named in ``omitted``."""
+        wrong = sorted(set(omitted) - {k for k, v in self.outputs.items() if v.optional})
+        if wrong:
+            optional = [k for k, v in self.outputs.items() if v.optional]
+            raise ComponentDefinitionError(
+                f"outputs {wrong} cannot be omitted: only optional outputs can ({', '.join(optional) or 'none'})"
+            )
+        return replace(self, outputs={k: v for k, v in self.outputs.items() if k not in omitted})
 
     def describe(self) -> dict[str, Any]:
         """A canonical, JSON-ready form of the spec, used in cache keys."""
