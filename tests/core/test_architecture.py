@@ -16,13 +16,15 @@ SOURCES = {PACKAGE: "pipelinekit", ROOT / "components": "pipelinekit.components"
 LAYERS = ["cli", "tfx", "components", "serving", "orchestration", "metadata", "compile", "dsl", "types", "proto", "errors"]
 
 
-def test_import_and_compile_load_no_heavy_library():
+def test_import_compile_and_the_component_classes_load_no_heavy_library():
     code = (
         "import sys, pipelinekit\n"
         "from pipelinekit import Pipeline, compile_pipeline, component, OutputArtifact, Examples\n"
         "@component\n"
         "def f(out: OutputArtifact[Examples]): pass\n"
         "compile_pipeline(Pipeline('p', '/tmp/p', [f()]))\n"
+        "import pipelinekit.components as components\n"
+        "[getattr(components, name) for name in components.__all__]\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'apache_beam', 'ml_metadata', 'pandas', 'numpy', 'tfx_bsl', 'grpc'}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -62,3 +64,10 @@ def test_imports_point_down_the_layers():
 def test_the_components_never_import_the_tfx_facade():
     """pipelinekit.tfx re-exports the components at TFX's paths; the reverse would be a cycle."""
     assert [(m, t) for m, t in _imports() if _layer_of(m) == "components" and _layer_of(t) == "tfx"] == []
+
+
+def test_the_components_use_only_the_public_orchestration_api():
+    """Components build on the dsl, types and errors; of orchestration they may use what
+    ``pipelinekit.orchestration`` exports, never the launcher's or the cache's modules."""
+    internal = [(m, t) for m, t in _imports() if _layer_of(m) == "components" and t.startswith("pipelinekit.orchestration.")]
+    assert internal == []
