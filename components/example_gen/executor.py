@@ -102,9 +102,7 @@ def _static_span(range_config_json: str | None) -> int | None:
         return None
     config = parse_proto(range_config_json, range_config_pb2.RangeConfig)
     if config.WhichOneof("range") != "static_range":
-        raise InputDataError(
-            "ExampleGen's range_config supports only static_range; use a Resolver with SpanRangeStrategy for rolling ranges"
-        )
+        raise InputDataError("ExampleGen's range_config supports only static_range; use a Resolver with SpanRangeStrategy for rolling ranges")
     static = config.static_range
     if static.start_span_number != static.end_span_number:
         raise InputDataError(
@@ -122,10 +120,7 @@ def _output_plan(resolved: ResolvedInput, output_config: Any) -> dict[str, Split
         return {name: Splitter.from_config(output_config.split_config) for name in resolved.patterns}
     if len(resolved.patterns) == 1:
         default = example_gen_pb2.SplitConfig(
-            splits=[
-                example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=2),
-                example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1),
-            ]
+            splits=[example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=2), example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1)]
         )
         return {name: Splitter.from_config(default) for name in resolved.patterns}
     return {name: None for name in resolved.patterns}
@@ -190,8 +185,7 @@ def _warn_about_empty_splits(context: ExecutionContext, examples: Examples) -> N
         if not any(True for _ in tf.data.TFRecordDataset(files, compression_type="GZIP").take(1)):
             context.logger.warning(
                 "ExampleGen: output split %r holds no examples (a small input or a split that is not hash-split); "
-                "its statistics will count 0 examples; add rows or change output_config's split ratios",
-                split,
+                "its statistics will count 0 examples; add rows or change output_config's split ratios", split
             )
 
 

@@ -89,11 +89,7 @@ def _matching_split(context: ExecutionContext, other: ExampleStatistics, split: 
     context.logger.warning(
         "ExampleValidator: %s has no split %r (its splits: %s), so split %r is compared with its split %r; "
         "give both artifacts the same split names to compare like with like (recorded in the anomalies' compared_splits)",
-        role,
-        split,
-        names,
-        split,
-        names[0],
+        role, split, names, split, names[0],
     )
     return names[0]
 

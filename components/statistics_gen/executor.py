@@ -58,9 +58,7 @@ def statistics_in_process(examples: Examples, split: str, options: Any) -> Any:
     return stats_impl.generate_statistics_in_memory(read_record_batch(examples, split), options)
 
 
-def _statistics_with_beam(
-    context: ExecutionContext, examples: Examples, statistics: ExampleStatistics, splits: list[str], options: Any
-) -> None:
+def _statistics_with_beam(context: ExecutionContext, examples: Examples, statistics: ExampleStatistics, splits: list[str], options: Any) -> None:
     import tensorflow_data_validation as tfdv
 
     with context.make_beam_pipeline() as pipeline:

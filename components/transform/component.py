@@ -17,13 +17,7 @@ from pipelinekit.types.standard import ExampleAnomalies, Examples, ExampleStatis
 
 __all__ = ["Transform"]
 
-_STATS_OUTPUTS = (
-    "pre_transform_schema",
-    "pre_transform_stats",
-    "post_transform_schema",
-    "post_transform_stats",
-    "post_transform_anomalies",
-)
+_STATS_OUTPUTS = ("pre_transform_schema", "pre_transform_stats", "post_transform_schema", "post_transform_stats", "post_transform_anomalies")
 
 
 class Transform(Component):

@@ -49,28 +49,14 @@ def run_transform(
     tft = import_tft()
     analyze, transform = _splits(examples, splits_config)
     module = load_module_file(module_file) if module_file else None
-    user_fn = (
-        function_from(module, "preprocessing_fn") if module else load_function("preprocessing_fn", dotted_path=preprocessing_fn)
-    )
+    user_fn = function_from(module, "preprocessing_fn") if module else load_function("preprocessing_fn", dotted_path=preprocessing_fn)
     user_fn = _bind_custom_config(user_fn, custom_config or {})
     raw_schema = load_schema(schema)
     updater = getattr(module, "stats_options_updater_fn", None) if module else None
     if stats_options_updater_fn:
         updater = load_function("stats_options_updater_fn", dotted_path=stats_options_updater_fn)
     options = _stats_options(raw_schema, updater)
-    _run_pipeline(
-        context,
-        examples,
-        raw_schema,
-        user_fn,
-        analyze,
-        transform,
-        transform_graph,
-        analyzer_cache,
-        outputs,
-        force_tf_compat_v1,
-        options,
-    )
+    _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, outputs, force_tf_compat_v1, options)
     _complete_cache(analyzer_cache, outputs.get("updated_analyzer_cache"))
     tft.tf_metadata.metadata_io.write_metadata(
         tft.tf_metadata.dataset_metadata.DatasetMetadata(raw_schema), os.path.join(transform_graph.uri, "metadata")
@@ -160,9 +146,7 @@ def _run_pipeline(
             transform_fn, new_cache = (analyze_data, cache, adapter) | "Analyze" >> tft_beam.AnalyzeDatasetWithCache(
                 preprocessing_fn, pipeline=pipeline
             )
-            _ = new_cache | "WriteCache" >> tft_beam.analyzer_cache.WriteAnalysisCacheToFS(
-                pipeline, updated.uri, list(keys.values())
-            )
+            _ = new_cache | "WriteCache" >> tft_beam.analyzer_cache.WriteAnalysisCacheToFS(pipeline, updated.uri, list(keys.values()))
         else:
             flat = [raw[s] for s in analyze] | "Flatten" >> beam.Flatten()
             transform_fn = (flat, adapter) | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
@@ -180,11 +164,7 @@ def _run_pipeline(
         if with_stats:
             analyzed = [raw[s] for s in analyze] | "FlattenStats" >> beam.Flatten()
             pre = os.path.join(outputs["pre_transform_stats"].uri, STATS_FILE)
-            _ = (
-                analyzed
-                | "PreStats" >> tfdv.GenerateStatistics(stats_options[0])
-                | "WritePre" >> tfdv.WriteStatisticsToBinaryFile(pre)
-            )
+            _ = analyzed | "PreStats" >> tfdv.GenerateStatistics(stats_options[0]) | "WritePre" >> tfdv.WriteStatisticsToBinaryFile(pre)
             post = os.path.join(outputs["post_transform_stats"].uri, STATS_FILE)
             transformed = [batches[s] for s in analyze] | "FlattenTransformed" >> beam.Flatten()
             _ = (
@@ -219,9 +199,7 @@ def _transformed_batches(raw: Any, adapter: Any, transform_fn: Any, split: str) 
     """``(record batch, unary outputs)`` pairs of one split, transformed by ``transform_fn``."""
     import tensorflow_transform.beam as tft_beam
 
-    transformed, _ = ((raw, adapter), transform_fn) | f"Transform {split}" >> tft_beam.TransformDataset(
-        output_record_batches=True
-    )
+    transformed, _ = ((raw, adapter), transform_fn) | f"Transform {split}" >> tft_beam.TransformDataset(output_record_batches=True)
     return transformed
 
 
