@@ -40,8 +40,7 @@ def run_csv_example_gen(
     """CsvExampleGen: each CSV row becomes a tf.Example (types inferred per column). The two
     format parameters are TFX's exec properties, recorded as given; the output is always gzipped
     TFRecords of tf.Example."""
-    resolved, plan = _plan(input_base, input_config, output_config, range_config)
-    _generate(context, examples, resolved, plan, _csv_records, _csv_beam)
+    _generate(context, examples, input_base, input_config, output_config, range_config, _csv_records, _csv_beam)
 
 
 def run_import_example_gen(
@@ -55,27 +54,23 @@ def run_import_example_gen(
     output_file_format: int = example_gen_pb2.FORMAT_TFRECORDS_GZIP,
 ) -> None:
     """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written."""
-    resolved, plan = _plan(input_base, input_config, output_config, range_config)
-    _generate(context, examples, resolved, plan, _tfrecord_records, _tfrecord_beam)
-
-
-def _plan(
-    input_base: str, input_config_json: str | None, output_config_json: str | None, range_config_json: str | None
-) -> tuple[ResolvedInput, dict[str, Splitter | None]]:
-    """The input files found under ``input_base`` and the output splits to write them into."""
-    input_config = parse_proto(input_config_json, example_gen_pb2.Input)
-    resolved = resolve_input(input_base, _input_splits(input_config), _static_span(range_config_json))
-    return resolved, _output_plan(resolved, parse_proto(output_config_json, example_gen_pb2.Output))
+    _generate(context, examples, input_base, input_config, output_config, range_config, _tfrecord_records, _tfrecord_beam)
 
 
 def _generate(
     context: ExecutionContext,
     examples: Examples,
-    resolved: ResolvedInput,
-    plan: dict[str, Splitter | None],
+    input_base: str,
+    input_config_json: str | None,
+    output_config_json: str | None,
+    range_config_json: str | None,
     reader: Reader,
     beam_reader: Any,
 ) -> None:
+    input_config = parse_proto(input_config_json, example_gen_pb2.Input)
+    output_config = parse_proto(output_config_json, example_gen_pb2.Output)
+    resolved = resolve_input(input_base, _input_splits(input_config), _static_span(range_config_json))
+    plan = _output_plan(resolved, output_config)
     files = {name: _files(pattern) for name, pattern in resolved.patterns.items()}
     size = sum(os.path.getsize(f) for fs in files.values() for f in fs)
     if in_process(context, size):
