@@ -172,9 +172,7 @@ def _parameter_spec(label: str, value_type: Any, default: Any) -> ParameterSpec:
     return parameter
 
 
-_NODE_ATTRIBUTES = frozenset(
-    {"id", "inputs", "outputs", "parameters", "definition", "given_parameters", "with_id", "omit_outputs"}
-)
+_NODE_ATTRIBUTES = frozenset({"id", "inputs", "outputs", "parameters", "definition", "given_parameters", "with_id", "omit_outputs"})
 _SPECS = (InputSpec, OutputSpec, ParameterSpec)
 
 
@@ -211,11 +209,13 @@ class Component(Node):
 
     def __init__(self, *, omit_outputs: Collection[str] = (), **arguments: Any) -> None:
         definition = type(self).definition
+        outputs = definition.spec.outputs
+        wrong = sorted(set(omit_outputs) - {k for k, v in outputs.items() if v.optional})
+        if wrong:
+            optional = ", ".join(k for k, v in outputs.items() if v.optional) or "none"
+            raise ComponentDefinitionError(f"component {definition.name!r}: outputs {wrong} cannot be omitted; its optional ones: {optional}")
         if omit_outputs:
-            try:
-                spec = definition.spec.without_outputs(omit_outputs)
-            except ComponentDefinitionError as error:
-                raise ComponentDefinitionError(f"component {definition.name!r}: {error}") from None
+            spec = replace(definition.spec, outputs={k: v for k, v in outputs.items() if k not in omit_outputs})
             definition = replace(definition, spec=spec)
         super().__init__(definition, absolute_paths(definition.spec, arguments))
 

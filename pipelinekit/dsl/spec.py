@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from pipelinekit.errors import ComponentDefinitionError
 from pipelinekit.types.annotations import ExternalPath, ModuleFile
 from pipelinekit.types.artifact import Artifact
 
@@ -83,16 +81,6 @@ class ComponentSpec:
 
     def argument_names(self) -> list[str]:
         return [*self.inputs, *self.outputs, *self.parameters]
-
-    def without_outputs(self, omitted: Collection[str]) -> ComponentSpec:
-        """This spec without the optional outputs named in ``omitted``."""
-        wrong = sorted(set(omitted) - {k for k, v in self.outputs.items() if v.optional})
-        if wrong:
-            optional = [k for k, v in self.outputs.items() if v.optional]
-            raise ComponentDefinitionError(
-                f"outputs {wrong} cannot be omitted: only optional outputs can ({', '.join(optional) or 'none'})"
-            )
-        return replace(self, outputs={k: v for k, v in self.outputs.items() if k not in omitted})
 
     def describe(self) -> dict[str, Any]:
         """A canonical, JSON-ready form of the spec, used in cache keys."""
