@@ -9,6 +9,7 @@ its version is always in the key, and its frames are never where a pipeline was 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -56,6 +57,7 @@ def top_level_kind(top_level: str) -> Kind:
     return kind
 
 
+@functools.lru_cache(maxsize=4096)
 def module_kind(module_name: str) -> Kind:
     """The kind of a module by name: by its loaded file when it is loaded (``__main__``, a
     notebook's or an interactively made module is user code), else by :func:`top_level_kind`."""

@@ -40,7 +40,6 @@ def function_digest(fn: Callable[..., Any]) -> tuple[str, set[str]]:
     return walker.hexdigest(), walker.libraries
 
 
-@functools.lru_cache(maxsize=4096)
 class _Walker:
     """Collects the digest parts of everything a function reaches, each object once."""
 
