@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.node import Node
-from pipelinekit.dsl.paths import user_path
 from pipelinekit.dsl.spec import (
     REQUIRED,
     ComponentSpec,
@@ -26,6 +25,7 @@ from pipelinekit.dsl.spec import (
     ParameterSpec,
     is_supported_parameter_type,
 )
+from pipelinekit.dsl.user_code import user_path
 from pipelinekit.errors import ComponentDefinitionError
 from pipelinekit.types.annotations import ExternalPath, parse_annotation
 from pipelinekit.types.artifact import Artifact

@@ -2,9 +2,10 @@
 
 User code is any Python file outside the standard library and the installed packages, whatever
 its package is called (a user's package named ``components`` included): its changes re-key the
-cache, and relative paths in it mean "next to this file". Installed packages are libraries,
-versioned by their distribution. pipelinekit itself (``pipelinekit.components`` too) is neither:
-its version is always in the key, and its frames are never where a pipeline was written.
+cache. Installed packages are libraries, versioned by their distribution. pipelinekit itself
+(``pipelinekit.components`` too) is neither: its version is always in the key, and its frames are
+never where a pipeline was written, so a relative path in a pipeline definition means "next to
+the file that wrote it", wherever the pipeline is run from.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sysconfig
 from types import FrameType
 from typing import Literal
 
-__all__ = ["LIBRARY_ROOTS", "NOT_VERSIONED", "Kind", "module_kind", "top_level_kind", "is_user_module", "defining_folder"]
+__all__ = ["LIBRARY_ROOTS", "NOT_VERSIONED", "Kind", "module_kind", "top_level_kind", "is_user_module", "user_path"]
 
 Kind = Literal["user", "library", "ignored", "missing"]
 
@@ -80,11 +81,17 @@ def is_user_module(module_name: str) -> bool:
     return module_kind(module_name) == "user"
 
 
-def defining_folder(frame: FrameType | None = None) -> str:
-    """The folder of the innermost caller (from ``frame``, else this function's caller) with a
-    file that is not pipelinekit's or the standard library's (importlib, runpy), or the working
-    directory when there is none (a notebook cell)."""
-    frame = frame or sys._getframe(1)
+def user_path(path: str) -> str:
+    """``path`` made absolute against the folder of the file that declared the node; absolute
+    paths and URLs are kept."""
+    if not path or os.path.isabs(path) or "://" in path:
+        return path
+    return os.path.normpath(os.path.join(_defining_folder(sys._getframe(1)), path))
+
+
+def _defining_folder(frame: FrameType | None) -> str:
+    """The folder of the innermost caller from ``frame`` with a file that is not pipelinekit's or
+    the standard library's (importlib, runpy), or the working directory (a notebook cell)."""
     while frame is not None:
         file = frame.f_code.co_filename
         if not file.startswith("<") and module_kind(str(frame.f_globals.get("__name__", ""))) != "ignored":

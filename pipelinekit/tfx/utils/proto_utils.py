@@ -1,5 +1,3 @@
-"""TFX's ``tfx.utils.proto_utils``: protos as the JSON TFX stores (``pipelinekit.components.util.proto_utils``)."""
+"""TFX's ``tfx.utils.proto_utils``: protos as the JSON TFX stores, from ``pipelinekit.components.util.proto_utils``."""
 
-from pipelinekit.components.util.proto_utils import json_to_proto, proto_to_json
-
-__all__ = ["proto_to_json", "json_to_proto"]
+from pipelinekit.components.util.proto_utils import *  # noqa: F403

@@ -1,6 +1,4 @@
-"""TFX's ``tfx.components.trainer.fn_args_utils``: the Trainer's ``FnArgs`` and ``DataAccessor``
-(defined in ``pipelinekit.components.trainer.fn_args``)."""
+"""TFX's ``tfx.components.trainer.fn_args_utils``: ``FnArgs``, ``DataAccessor`` and the functions
+that fill them, from ``pipelinekit.components.trainer.fn_args``."""
 
-from pipelinekit.components.trainer.fn_args import DataAccessor, FnArgs, data_accessor_for, get_common_fn_args, read_schema
-
-__all__ = ["DataAccessor", "FnArgs", "get_common_fn_args", "data_accessor_for", "read_schema"]
+from pipelinekit.components.trainer.fn_args import *  # noqa: F403
