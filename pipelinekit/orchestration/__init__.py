@@ -1,10 +1,5 @@
-"""Running plans: the node launcher, cache keys, and the runners.
-
-What this module exports is the public orchestration API, the only part the standard
-components may use (``tests/core/test_architecture.py``): the runners and their results,
-``frozen_heap`` (for executors that run user code in their own process) and
-``path_fingerprint`` (content digests as the cache sees them).
-"""
+"""Running plans: the node launcher, cache keys, and the runners. What this module exports is
+the public orchestration API, the only part of it the standard components may use."""
 
 from pipelinekit.orchestration.beam_runner import BeamDagRunner
 from pipelinekit.orchestration.fingerprint import path_fingerprint
