@@ -3,13 +3,12 @@ with an ``output_example_spec``, ``output_examples`` (the examples plus predicti
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from pipelinekit.components.util.arguments import given, proto_argument
 
 from pipelinekit.dsl.component import Component
-from pipelinekit.dsl.node import Channel, Node
+from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
 from pipelinekit.proto import bulk_inferrer_pb2
 from pipelinekit.types.standard import Examples, InferenceResult, Model, ModelBlessing
@@ -29,8 +28,8 @@ class BulkInferrer(Component):
     examples = InputSpec(Examples)
     model = InputSpec(Model, optional=True)
     model_blessing = InputSpec(ModelBlessing, optional=True)
-    inference_result = OutputSpec(InferenceResult)
-    output_examples = OutputSpec(Examples)
+    inference_result = OutputSpec(InferenceResult, optional=True)
+    output_examples = OutputSpec(Examples, optional=True)
     data_spec = ParameterSpec(str, None)
     model_spec = ParameterSpec(str, None)
     output_example_spec = ParameterSpec(str, None)
@@ -44,17 +43,16 @@ class BulkInferrer(Component):
         model_spec: Any = None,
         output_example_spec: Any = None,
     ) -> None:
-        arguments = given(
-            examples=examples,
-            model=model,
-            model_blessing=model_blessing,
-            data_spec=proto_argument(data_spec, bulk_inferrer_pb2.DataSpec, "data_spec", "BulkInferrer"),
-            model_spec=proto_argument(model_spec, bulk_inferrer_pb2.ModelSpec, "model_spec", "BulkInferrer"),
-            output_example_spec=proto_argument(
-                output_example_spec, bulk_inferrer_pb2.OutputExampleSpec, "output_example_spec", "BulkInferrer"
+        super().__init__(
+            omit_outputs={"inference_result" if output_example_spec else "output_examples"},
+            **given(
+                examples=examples,
+                model=model,
+                model_blessing=model_blessing,
+                data_spec=proto_argument(data_spec, bulk_inferrer_pb2.DataSpec, "data_spec", "BulkInferrer"),
+                model_spec=proto_argument(model_spec, bulk_inferrer_pb2.ModelSpec, "model_spec", "BulkInferrer"),
+                output_example_spec=proto_argument(
+                    output_example_spec, bulk_inferrer_pb2.OutputExampleSpec, "output_example_spec", "BulkInferrer"
+                ),
             ),
         )
-        drop = "inference_result" if output_example_spec else "output_examples"
-        definition = type(self).definition
-        outputs = {key: spec for key, spec in definition.spec.outputs.items() if key != drop}
-        Node.__init__(self, dataclasses.replace(definition, spec=dataclasses.replace(definition.spec, outputs=outputs)), arguments)

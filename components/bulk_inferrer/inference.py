@@ -47,6 +47,10 @@ class LoadedModel:
         for name, _, signature in self.signatures:
             if len(signature.inputs) != 1:
                 raise InferenceSetupError(f"signature {name!r} of {path} must take one input (serialized tf.Examples)")
+            if signature.method_name == CLASSIFY and not {"classes", "scores"} & set(signature.outputs):
+                raise InferenceSetupError(
+                    f"classify signature {name!r} of {path} returns {sorted(signature.outputs)}; it must return classes and/or scores"
+                )
 
     def run(self, batch: Sequence[bytes]) -> list[Any]:
         """One PredictionLog per serialized example."""
@@ -91,7 +95,9 @@ def _fill_result(response: Any, method: str, outputs: dict[str, Any], index: int
         classifications = response.classification_result if hasattr(response, "classification_result") else response.result
         entry = classifications.classifications.add()
         classes, scores = outputs.get("classes"), outputs.get("scores")
-        count = len(classes[index]) if classes is not None else len(scores[index])
+        returned = classes if classes is not None else scores
+        assert returned is not None  # LoadedModel refuses a classify signature without either
+        count = len(returned[index])
         for column in range(count):
             item = entry.classes.add()
             if classes is not None:

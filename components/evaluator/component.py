@@ -14,11 +14,11 @@ from typing import Any
 from google.protobuf.message import Message
 from pipelinekit.components.util.arguments import given
 from pipelinekit.components.util.errors import ComponentArgumentError
+from pipelinekit.components.util.proto_utils import proto_to_json
 
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
-from pipelinekit.tfx.utils.proto_utils import proto_to_json
 from pipelinekit.types.annotations import ModuleFile
 from pipelinekit.types.standard import Examples, Model, ModelBlessing, ModelEvaluation, Schema
 

@@ -141,7 +141,7 @@ def _user_hook(name: str, module_file: str | None, module_path: str | None) -> A
 
 
 def _read_schema(schema: Schema | None) -> Any:
-    from pipelinekit.tfx.components.trainer.fn_args_utils import read_schema
+    from pipelinekit.components.trainer.fn_args import read_schema
 
     return read_schema(schema)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pipelinekit.components.util.arguments import given, proto_argument
+from pipelinekit.components.util.errors import ComponentArgumentError
 
-from pipelinekit.components.util.arguments import given, proto_argument, user_path
-from pipelinekit.components.util.component_base import StandardComponent
-
+from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.spec import OutputSpec, ParameterSpec
 from pipelinekit.proto import example_gen_pb2, range_config_pb2
 from pipelinekit.types.annotations import ExternalPath
@@ -15,10 +14,10 @@ from pipelinekit.types.standard import Examples
 __all__ = ["CsvExampleGen", "ImportExampleGen"]
 
 
-class _FileBasedExampleGen(StandardComponent):
+class _FileBasedExampleGen(Component):
     """Reads files under ``input_base`` into Examples; the files' content is in the cache key."""
 
-    EXECUTOR = "pipelinekit.components.example_gen.executor:run_csv"
+    EXECUTOR = "pipelinekit.components.example_gen.executor:run_csv_example_gen"
     examples = OutputSpec(Examples)
     input_base = ParameterSpec(ExternalPath)
     input_config = ParameterSpec(str, default=None)
@@ -32,12 +31,12 @@ class _FileBasedExampleGen(StandardComponent):
         input_base: str | None = None,
         input_config: example_gen_pb2.Input | None = None,
         output_config: example_gen_pb2.Output | None = None,
-        range_config: range_config_pb2.RangeConfig | Any | None = None,
+        range_config: range_config_pb2.RangeConfig | None = None,
     ) -> None:
         name = type(self).__name__
         super().__init__(
             **given(
-                input_base=user_path(input_base),
+                input_base=input_base,
                 input_config=proto_argument(input_config, example_gen_pb2.Input, "input_config", name),
                 output_config=proto_argument(output_config, example_gen_pb2.Output, "output_config", name),
                 range_config=proto_argument(range_config, range_config_pb2.RangeConfig, "range_config", name),
@@ -51,13 +50,13 @@ class CsvExampleGen(_FileBasedExampleGen):
     Column types are inferred (int, float, string); empty cells are missing features.
     """
 
-    EXECUTOR = "pipelinekit.components.example_gen.executor:run_csv"
+    EXECUTOR = "pipelinekit.components.example_gen.executor:run_csv_example_gen"
 
 
 class ImportExampleGen(_FileBasedExampleGen):
     """TFRecord files of tf.Example (gzipped or not) -> Examples, split 2:1 by default."""
 
-    EXECUTOR = "pipelinekit.components.example_gen.executor:run_import"
+    EXECUTOR = "pipelinekit.components.example_gen.executor:run_import_example_gen"
 
     def __init__(
         self,
@@ -68,8 +67,6 @@ class ImportExampleGen(_FileBasedExampleGen):
         payload_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
     ) -> None:
         if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
-            from pipelinekit.components.util.errors import ComponentArgumentError
-
             raise ComponentArgumentError(
                 f"ImportExampleGen(payload_format={payload_format}): only FORMAT_TF_EXAMPLE is supported; convert the records first"
             )

@@ -22,25 +22,54 @@ from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import example_gen_pb2, range_config_pb2
 from pipelinekit.types.standard import Examples
 
-__all__ = ["run_csv", "run_import"]
+__all__ = ["run_csv_example_gen", "run_import_example_gen"]
 
 Reader = Callable[[list[str]], Iterable[bytes]]
 
 
-def run_csv(context: ExecutionContext, examples: Examples, **parameters: Any) -> None:
-    """CsvExampleGen: each CSV row becomes a tf.Example (types inferred per column)."""
-    _generate(context, examples, parameters, _csv_records, _csv_beam)
+def run_csv_example_gen(
+    context: ExecutionContext,
+    examples: Examples,
+    input_base: str,
+    input_config: str | None = None,
+    output_config: str | None = None,
+    range_config: str | None = None,
+    output_data_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
+    output_file_format: int = example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+) -> None:
+    """CsvExampleGen: each CSV row becomes a tf.Example (types inferred per column). The two
+    format parameters are TFX's exec properties, recorded as given; the output is always gzipped
+    TFRecords of tf.Example."""
+    _generate(context, examples, input_base, input_config, output_config, range_config, _csv_records, _csv_beam)
 
 
-def run_import(context: ExecutionContext, examples: Examples, **parameters: Any) -> None:
+def run_import_example_gen(
+    context: ExecutionContext,
+    examples: Examples,
+    input_base: str,
+    input_config: str | None = None,
+    output_config: str | None = None,
+    range_config: str | None = None,
+    output_data_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
+    output_file_format: int = example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+) -> None:
     """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written."""
-    _generate(context, examples, parameters, _tfrecord_records, _tfrecord_beam)
+    _generate(context, examples, input_base, input_config, output_config, range_config, _tfrecord_records, _tfrecord_beam)
 
 
-def _generate(context: ExecutionContext, examples: Examples, parameters: dict[str, Any], reader: Reader, beam_reader: Any) -> None:
-    input_config = parse_proto(parameters.get("input_config"), example_gen_pb2.Input)
-    output_config = parse_proto(parameters.get("output_config"), example_gen_pb2.Output)
-    resolved = resolve_input(parameters["input_base"], _input_splits(input_config), _static_span(parameters.get("range_config")))
+def _generate(
+    context: ExecutionContext,
+    examples: Examples,
+    input_base: str,
+    input_config_json: str | None,
+    output_config_json: str | None,
+    range_config_json: str | None,
+    reader: Reader,
+    beam_reader: Any,
+) -> None:
+    input_config = parse_proto(input_config_json, example_gen_pb2.Input)
+    output_config = parse_proto(output_config_json, example_gen_pb2.Output)
+    resolved = resolve_input(input_base, _input_splits(input_config), _static_span(range_config_json))
     plan = _output_plan(resolved, output_config)
     files = {name: _files(pattern) for name, pattern in resolved.patterns.items()}
     size = sum(os.path.getsize(f) for fs in files.values() for f in fs)

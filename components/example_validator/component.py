@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from pipelinekit.components.util.arguments import given
-from pipelinekit.components.util.component_base import StandardComponent
 
+from pipelinekit.dsl.component import Component
+from pipelinekit.dsl.node import Channel
 from pipelinekit.dsl.spec import InputSpec, OutputSpec, ParameterSpec
 from pipelinekit.types.standard import ExampleAnomalies, ExampleStatistics, Schema
 
 __all__ = ["ExampleValidator"]
 
 
-class ExampleValidator(StandardComponent):
+class ExampleValidator(Component):
     """TFDV anomalies of each split, ``Split-<name>/SchemaDiff.pb``, and the custom property
     ``blessed`` = ``{split: 1 or 0}``, as TFX writes them.
 
@@ -23,7 +24,7 @@ class ExampleValidator(StandardComponent):
     with a message listing every anomaly.
     """
 
-    EXECUTOR = "pipelinekit.components.example_validator.executor:run"
+    EXECUTOR = "pipelinekit.components.example_validator.executor:run_example_validator"
     statistics = InputSpec(ExampleStatistics)
     schema = InputSpec(Schema)
     baseline_statistics = InputSpec(ExampleStatistics, optional=True)
@@ -35,13 +36,13 @@ class ExampleValidator(StandardComponent):
 
     def __init__(
         self,
-        statistics: Any,
-        schema: Any,
+        statistics: Channel,
+        schema: Channel,
         exclude_splits: list[str] | None = None,
         custom_validation_config: Any = None,
-        baseline_statistics: Any = None,
+        baseline_statistics: Channel | None = None,
         fail_on_anomalies: bool = False,
-        serving_statistics: Any = None,
+        serving_statistics: Channel | None = None,
     ) -> None:
         config = custom_validation_config
         if config is not None and not isinstance(config, str):

@@ -11,10 +11,10 @@ from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import ExampleAnomalies, ExampleStatistics, Schema
 
-__all__ = ["run", "describe_anomalies"]
+__all__ = ["run_example_validator", "describe_anomalies"]
 
 
-def run(
+def run_example_validator(
     context: ExecutionContext,
     statistics: ExampleStatistics,
     schema: Schema,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pipelinekit.errors import RunError
-from pipelinekit.orchestration.fingerprint import path_fingerprint
+from pipelinekit.orchestration import path_fingerprint
 
 __all__ = ["PushDestinationError", "push_version", "version_folders"]
 

@@ -10,10 +10,10 @@ from pipelinekit.components.util.tfdv_io import STATS_FILE, load_schema, load_st
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import ExampleStatistics, Schema
 
-__all__ = ["run_infer", "run_import"]
+__all__ = ["run_schema_gen", "run_import_schema_gen"]
 
 
-def run_infer(
+def run_schema_gen(
     context: ExecutionContext,
     statistics: ExampleStatistics,
     schema: Schema,
@@ -43,7 +43,7 @@ def run_infer(
     write_schema(inferred, schema.uri)
 
 
-def run_import(context: ExecutionContext, schema: Schema, schema_file: str) -> None:
+def run_import_schema_gen(context: ExecutionContext, schema: Schema, schema_file: str) -> None:
     """Check ``schema_file`` parses as a Schema, then write it into the artifact."""
     if not schema_file:
         raise InputDataError("ImportSchemaGen: schema file path is missing; pass schema_file='path/to/schema.pbtxt'")

@@ -14,10 +14,10 @@ from pipelinekit.components.util.tfdv_io import STATS_FILE, load_schema, selecte
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples, ExampleStatistics, Schema
 
-__all__ = ["run", "statistics_in_process"]
+__all__ = ["run_statistics_gen", "statistics_in_process"]
 
 
-def run(
+def run_statistics_gen(
     context: ExecutionContext,
     examples: Examples,
     statistics: ExampleStatistics,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from pipelinekit.components.trainer.fn_args import get_common_fn_args
 from pipelinekit.components.trainer.user_code import UserFunction, UserFunctionError
 from pipelinekit.components.util.arguments import parse_proto
 from pipelinekit.components.util.keras3 import use_keras3
 
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import trainer_pb2
-from pipelinekit.tfx.components.trainer.fn_args_utils import get_common_fn_args
 from pipelinekit.types.standard import Examples, HyperParameters, Model, ModelRun, Schema, TransformGraph
 
 __all__ = ["run_trainer"]

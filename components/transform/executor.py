@@ -26,12 +26,12 @@ from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import transform_pb2
 from pipelinekit.types.standard import Examples, TransformCache, TransformGraph
 
-__all__ = ["run"]
+__all__ = ["run_transform"]
 
 TRANSFORMED_PREFIX = "transformed_examples"
 
 
-def run(
+def run_transform(
     context: ExecutionContext,
     examples: Examples,
     schema: Any,
@@ -88,8 +88,7 @@ def _stats_options(raw_schema: Any, updater: Any) -> tuple[Any, Any]:
     """Pre- and post-transform StatsOptions, passed through the module's optional
     ``stats_options_updater_fn(stats_type, options)`` as TFX does."""
     import tensorflow_data_validation as tfdv
-
-    from pipelinekit.tfx.components.transform.stats_options_util import StatsType
+    from pipelinekit.components.transform.stats_options import StatsType
 
     pre, post = tfdv.StatsOptions(schema=raw_schema), tfdv.StatsOptions()
     if updater is None:

@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from pipelinekit.components.trainer.fn_args import FnArgs, get_common_fn_args
 from pipelinekit.components.trainer.user_code import UserFunction, UserFunctionError
 from pipelinekit.components.tuner.component import TunerFnResult
 from pipelinekit.components.tuner.parallel import run_parallel_search
@@ -15,7 +16,6 @@ from pipelinekit.components.util.keras3 import use_keras3
 
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.proto import trainer_pb2, tuner_pb2
-from pipelinekit.tfx.components.trainer.fn_args_utils import FnArgs, get_common_fn_args
 from pipelinekit.types.standard import Examples, HyperParameters, Model, Schema, TransformGraph, TunerResults
 
 __all__ = ["run_tuner", "tuner_fn_args", "call_tuner_fn"]

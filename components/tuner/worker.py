@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     from pipelinekit.components.trainer.user_code import UserFunction
     from pipelinekit.components.tuner.executor import call_tuner_fn, tuner_fn_args
 
-    from pipelinekit.orchestration.frozen_heap import frozen_heap
+    from pipelinekit.orchestration import frozen_heap
 
     with open(request_path) as handle:
         request = json.load(handle)

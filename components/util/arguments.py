@@ -8,18 +8,15 @@ passes through unchanged: the core resolves it to a string before the executor r
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 from google.protobuf.message import Message
 from pipelinekit.components.util.errors import ComponentArgumentError
+from pipelinekit.components.util.proto_utils import json_to_proto, proto_to_json
 
-import pipelinekit
 from pipelinekit.dsl.placeholder import Placeholder
-from pipelinekit.tfx.utils.proto_utils import json_to_proto, proto_to_json
 
-__all__ = ["proto_argument", "parse_proto", "given", "user_path"]
+__all__ = ["proto_argument", "parse_proto", "given"]
 
 
 def proto_argument(value: Message | str | Placeholder | None, expected: type[Message], name: str, component: str) -> Any:
@@ -53,23 +50,3 @@ def parse_proto(json_text: str | None, message_type: type[Message]) -> Any:
 def given(**arguments: Any) -> dict[str, Any]:
     """The arguments that were actually given, so unset ones take the component's defaults."""
     return {key: value for key, value in arguments.items() if value is not None}
-
-
-def user_path(path: str | None) -> str | None:
-    """``path`` made absolute against the folder of the file that built the component (the
-    pipeline file), not the working directory, so a pipeline runs the same from anywhere."""
-    if not path or not isinstance(path, str) or os.path.isabs(path) or "://" in path:
-        return path
-    return os.path.normpath(os.path.join(_caller_folder(), path))
-
-
-def _caller_folder() -> str:
-    """The folder of the first stack frame outside pipelinekit and components."""
-    library = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.path.dirname(os.path.abspath(pipelinekit.__file__)))
-    frame = sys._getframe(1)
-    while frame is not None:
-        file = os.path.abspath(frame.f_code.co_filename)
-        if not file.startswith(library) and not file.startswith("<"):
-            return os.path.dirname(file)
-        frame = frame.f_back  # type: ignore[assignment]
-    return os.getcwd()

@@ -11,13 +11,12 @@ import importlib
 import inspect
 import os
 import typing
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.node import Node
-from pipelinekit.dsl.paths import user_path
 from pipelinekit.dsl.spec import (
     REQUIRED,
     ComponentSpec,
@@ -26,6 +25,7 @@ from pipelinekit.dsl.spec import (
     ParameterSpec,
     is_supported_parameter_type,
 )
+from pipelinekit.dsl.user_code import user_path
 from pipelinekit.errors import ComponentDefinitionError
 from pipelinekit.types.annotations import ExternalPath, parse_annotation
 from pipelinekit.types.artifact import Artifact
@@ -172,13 +172,19 @@ def _parameter_spec(label: str, value_type: Any, default: Any) -> ParameterSpec:
     return parameter
 
 
-_NODE_ATTRIBUTES = frozenset({"id", "inputs", "outputs", "parameters", "definition", "given_parameters", "with_id"})
+_NODE_ATTRIBUTES = frozenset({"id", "inputs", "outputs", "parameters", "definition", "given_parameters", "with_id", "omit_outputs"})
+_SPECS = (InputSpec, OutputSpec, ParameterSpec)
 
 
 class Component(Node):
     """Base of class-declared components. Subclasses list ``InputSpec``, ``OutputSpec`` and
-    ``ParameterSpec`` class attributes and set ``EXECUTOR``, a ``"module:function"`` path of a
-    function called as ``executor(context, **arguments)``."""
+    ``ParameterSpec`` class attributes (inherited from base classes, which subclasses may
+    override) and set ``EXECUTOR``, a ``"module:function"`` path of a function called as
+    ``executor(context, **arguments)``.
+
+    A constructor with its own signature passes what it was given on to ``super().__init__``:
+    relative ``ModuleFile``/``ExternalPath`` parameters are resolved there, and
+    ``omit_outputs`` leaves out optional outputs (``OutputSpec(T, optional=True)``)."""
 
     EXECUTOR: ClassVar[str | Executor]
     LIBRARIES: ClassVar[tuple[str, ...]] = ()
@@ -186,7 +192,9 @@ class Component(Node):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        declared = {k: v for k, v in vars(cls).items() if isinstance(v, (InputSpec, OutputSpec, ParameterSpec))}
+        declared: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            declared |= {k: v for k, v in vars(klass).items() if isinstance(v, _SPECS)}
         clashes = sorted(_NODE_ATTRIBUTES & set(declared))
         if clashes:
             raise ComponentDefinitionError(f"component {cls.__name__!r}: {clashes} are reserved names; rename them")
@@ -199,8 +207,17 @@ class Component(Node):
         )
         cls.definition = ComponentDefinition(cls.__name__, spec, cls.EXECUTOR, "context", tuple(cls.LIBRARIES))
 
-    def __init__(self, **arguments: Any) -> None:
-        super().__init__(type(self).definition, absolute_paths(type(self).definition.spec, arguments))
+    def __init__(self, *, omit_outputs: Collection[str] = (), **arguments: Any) -> None:
+        definition = type(self).definition
+        outputs = definition.spec.outputs
+        wrong = sorted(set(omit_outputs) - {k for k, v in outputs.items() if v.optional})
+        if wrong:
+            optional = ", ".join(k for k, v in outputs.items() if v.optional) or "none"
+            raise ComponentDefinitionError(f"component {definition.name!r}: outputs {wrong} cannot be omitted; its optional ones: {optional}")
+        if omit_outputs:
+            spec = replace(definition.spec, outputs={k: v for k, v in outputs.items() if k not in omit_outputs})
+            definition = replace(definition, spec=spec)
+        super().__init__(definition, absolute_paths(definition.spec, arguments))
 
 
 def absolute_paths(spec: ComponentSpec, arguments: dict[str, Any]) -> dict[str, Any]:

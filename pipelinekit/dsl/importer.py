@@ -7,8 +7,8 @@ from typing import Any
 
 from pipelinekit.dsl.component import ComponentDefinition
 from pipelinekit.dsl.node import Node, did_you_mean
-from pipelinekit.dsl.paths import user_path
 from pipelinekit.dsl.spec import ComponentSpec, OutputSpec, ParameterSpec
+from pipelinekit.dsl.user_code import user_path
 from pipelinekit.errors import DefinitionError
 from pipelinekit.types.annotations import ExternalPath
 from pipelinekit.types.artifact import Artifact, check_property

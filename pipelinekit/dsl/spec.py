@@ -43,9 +43,16 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """An output of artifact type ``type``; the node writes it under a fresh URI."""
+    """An output of artifact type ``type``; the node writes it under a fresh URI.
+
+    ``optional=True`` marks an output that a node may be made without (Transform's
+    ``transformed_examples`` when ``materialize=False``): such a node has no channel, folder,
+    MLMD artifact or executor argument for it, and its spec, hence its cache key, lists only
+    the outputs it has.
+    """
 
     type: type[Artifact]
+    optional: bool = False
 
 
 @dataclass(frozen=True)

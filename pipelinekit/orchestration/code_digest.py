@@ -18,25 +18,18 @@ import functools
 import hashlib
 import inspect
 import logging
-import os
 import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
+from pipelinekit.dsl.user_code import is_user_module, module_kind, top_level_kind
 from pipelinekit.orchestration.canonical import Unfingerprintable, canonical_json
-from pipelinekit.orchestration.fingerprint import (
-    IGNORED_TOP_LEVEL,
-    LIBRARY_ROOTS,
-    imported_libraries,
-    module_sources,
-    top_level_kind,
-)
+from pipelinekit.orchestration.fingerprint import imported_libraries, module_sources
 
-__all__ = ["function_digest", "is_user_module"]
+__all__ = ["function_digest"]
 
 log = logging.getLogger(__name__)
-
 
 
 def function_digest(fn: Callable[..., Any]) -> tuple[str, set[str]]:
@@ -45,26 +38,6 @@ def function_digest(fn: Callable[..., Any]) -> tuple[str, set[str]]:
     walker = _Walker()
     walker.visit(fn)
     return walker.hexdigest(), walker.libraries
-
-
-@functools.lru_cache(maxsize=4096)
-def _module_kind(module_name: str) -> str:
-    """``"user"``, ``"library"`` or ``"ignored"`` (stdlib, pipelinekit, builtins) for a module name."""
-    top = module_name.split(".")[0]
-    if top in IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
-        return "ignored"
-    module = sys.modules.get(module_name) or sys.modules.get(top)
-    path = getattr(module, "__file__", None)
-    if module_name == "__main__" or (path is None and module is not None and not hasattr(module, "__path__")):
-        return "user"  # a notebook or an interactively defined module
-    if path is None:
-        return "library"
-    return "library" if os.path.abspath(path).startswith(LIBRARY_ROOTS) else "user"
-
-
-def is_user_module(module_name: str) -> bool:
-    """Whether a module is the user's own code (its changes must re-key) rather than a library."""
-    return _module_kind(module_name) == "user"
 
 
 class _Walker:
@@ -86,7 +59,7 @@ class _Walker:
     def visit(self, obj: Any, name: str = "", used: frozenset[str] = frozenset()) -> None:
         """Add ``obj`` (a function, class, module or value named ``name`` in some namespace);
         ``used`` are the attribute names the code reaching a module mentions (its submodules)."""
-        if isinstance(obj, types.ModuleType) and _module_kind(obj.__name__) == "user":
+        if isinstance(obj, types.ModuleType) and module_kind(obj.__name__) == "user":
             self._visit_named_members(obj, used)
         if id(obj) in self._seen:
             self._add("seen", name)
@@ -94,9 +67,9 @@ class _Walker:
         if isinstance(obj, (types.FunctionType, type, types.ModuleType, types.MethodType, functools.partial)):
             self._seen.add(id(obj))
         owner = _owner_module(obj)
-        if owner is not None and _module_kind(owner) != "user":
+        if owner is not None and module_kind(owner) != "user":
             self._add("ref", name, f"{owner}:{getattr(obj, '__qualname__', getattr(obj, '__name__', ''))}")
-            if _module_kind(owner) == "library":
+            if module_kind(owner) == "library":
                 self.libraries.add(owner.split(".")[0])
             return
         if isinstance(obj, types.MethodType):
@@ -184,11 +157,11 @@ class _Walker:
         yet, so the key does not depend on what ran before), user code by content: the loaded
         module, else the sources of it and the user modules it imports."""
         top = module_name.split(".")[0]
-        if top in IGNORED_TOP_LEVEL or top in sys.stdlib_module_names:
+        if top_level_kind(top) == "ignored":
             return
         module = sys.modules.get(module_name)
         if module is not None:
-            if _module_kind(module_name) == "user":
+            if module_kind(module_name) == "user":
                 self.visit(module, module_name, used)
             else:
                 self._add("library import", module_name)
@@ -215,7 +188,7 @@ class _Walker:
             log.warning("cannot fingerprint %r (%s): a change to it will not re-run the node; pass it as a parameter", name, error)
             self._add("opaque", name, type(value).__qualname__)
         value_type = type(value)
-        kind = _module_kind(value_type.__module__)
+        kind = module_kind(value_type.__module__)
         if kind == "user":
             self.visit(value_type, "__class__")  # an instance of a user class: its methods are code it runs
             state = getattr(value, "__dict__", None)

@@ -15,9 +15,10 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-import sysconfig
 import threading
 from collections.abc import Iterable, Mapping
+
+from pipelinekit.dsl.user_code import top_level_kind
 
 __all__ = [
     "digest",
@@ -26,25 +27,11 @@ __all__ = [
     "code_fingerprint",
     "module_sources",
     "imported_libraries",
-    "top_level_kind",
-    "LIBRARY_ROOTS",
-    "IGNORED_TOP_LEVEL",
     "module_file_sources",
     "source_file",
     "imported_names",
     "distribution_versions",
 ]
-
-LIBRARY_ROOTS = tuple(
-    os.path.abspath(p) + os.sep
-    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
-"""Folders of the standard library and installed packages: code under them is a library, versioned
-by its distribution; any other Python file is the user's own code, hashed by content."""
-
-IGNORED_TOP_LEVEL = frozenset({"builtins", "__future__", "pipelinekit", "typing", "typing_extensions"})
-"""Top-level modules that are neither user code nor a versioned library (pipelinekit's own
-version is always in the key)."""
 
 
 def digest(*parts: str | bytes) -> str:
@@ -152,7 +139,7 @@ def source_file(module_name: str) -> str | None:
 
 def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
     """``{name: (path, source)}`` for a module and the modules it imports, directly or not, that
-    are user code (see :func:`top_level_kind`) or part of its own top-level package or folder,
+    are user code (see :mod:`pipelinekit.dsl.user_code`) or part of its own top-level package or folder,
     read from disk. Imports anywhere in a file count, also those inside functions."""
     first = source_file(module_name)
     if first is None:
@@ -192,30 +179,6 @@ def imported_libraries(sources: Mapping[str, tuple[str, bytes]]) -> set[str]:
     library, not pipelinekit, not user code), found without importing them."""
     tops = {imported.split(".")[0] for name, (path, source) in sources.items() for imported in imported_names(source, name, path)}
     return {top for top in tops if top and top not in sources and top_level_kind(top) == "library"}
-
-
-_TOP_LEVEL_KINDS: dict[str, str] = {}
-
-
-def top_level_kind(top_level: str) -> str:
-    """``"user"`` (a Python file outside the standard library and installed packages),
-    ``"library"``, ``"ignored"`` (standard library, pipelinekit) or ``"missing"`` for a top-level
-    module name, found without importing it."""
-    if top_level in IGNORED_TOP_LEVEL or top_level in sys.stdlib_module_names:
-        return "ignored"
-    if top_level in _TOP_LEVEL_KINDS:
-        return _TOP_LEVEL_KINDS[top_level]
-    try:
-        spec = importlib.util.find_spec(top_level)
-    except (ImportError, ValueError):
-        spec = None
-    locations = [spec.origin] if spec and spec.origin and spec.has_location else []
-    locations += list(spec.submodule_search_locations or ()) if spec else []
-    if not locations:
-        return "missing"  # not installed (an optional import), or built into the interpreter: asked again next time
-    kind = "library" if all(os.path.abspath(p).startswith(LIBRARY_ROOTS) for p in locations) else "user"
-    _TOP_LEVEL_KINDS[top_level] = kind
-    return kind
 
 
 def module_file_sources(path: str) -> dict[str, bytes]:

@@ -7,19 +7,24 @@ import pathlib
 import subprocess
 import sys
 
-PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "pipelinekit"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "pipelinekit"
+# The top-level components/ folder is installed as pipelinekit.components (setup.py package_dir).
+SOURCES = {PACKAGE: "pipelinekit", ROOT / "components": "pipelinekit.components"}
 
 # Each layer may import itself and the layers after it in this list, never one before it.
-LAYERS = ["cli", "serving", "orchestration", "metadata", "compile", "dsl", "types", "errors"]
+LAYERS = ["cli", "tfx", "components", "serving", "orchestration", "metadata", "compile", "dsl", "types", "proto", "errors"]
 
 
-def test_import_and_compile_load_no_heavy_library():
+def test_import_compile_and_the_component_classes_load_no_heavy_library():
     code = (
         "import sys, pipelinekit\n"
         "from pipelinekit import Pipeline, compile_pipeline, component, OutputArtifact, Examples\n"
         "@component\n"
         "def f(out: OutputArtifact[Examples]): pass\n"
         "compile_pipeline(Pipeline('p', '/tmp/p', [f()]))\n"
+        "import pipelinekit.components as components\n"
+        "[getattr(components, name) for name in components.__all__]\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'apache_beam', 'ml_metadata', 'pandas', 'numpy', 'tfx_bsl', 'grpc'}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -33,23 +38,41 @@ def _layer_of(module: str) -> str | None:
     return parts[1] if parts[1] in LAYERS else None
 
 
+def _imports() -> list[tuple[str, str]]:
+    """(module, module it imports) for every import statement in pipelinekit and the components."""
+    found = []
+    for folder, package in SOURCES.items():
+        for path in folder.rglob("*.py"):
+            module = ".".join([package, *path.relative_to(folder).with_suffix("").parts])
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    found += [(module, alias.name) for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    found.append((module, node.module or ""))
+    return found
+
+
 def test_imports_point_down_the_layers():
     wrong = []
-    for path in PACKAGE.rglob("*.py"):
-        relative = path.relative_to(PACKAGE.parent).with_suffix("")
-        own = _layer_of(".".join(relative.parts))
-        if own is None:
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            targets = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            for target in targets:
-                layer = _layer_of(target)
-                if layer and LAYERS.index(layer) < LAYERS.index(own):
-                    wrong.append(f"{relative}: imports {target} ({own} -> {layer})")
+    for module, target in _imports():
+        own, layer = _layer_of(module), _layer_of(target)
+        if own and layer and LAYERS.index(layer) < LAYERS.index(own):
+            wrong.append(f"{module}: imports {target} ({own} -> {layer})")
+    assert wrong == []
+
+
+# What the standard components build on: never the TFX facade above them (a cycle), nor the
+# launcher's, the cache's or ML Metadata's modules; of orchestration only what it exports.
+COMPONENTS_USE = {"components", "dsl", "types", "proto", "errors", "serving"}
+
+
+def test_the_components_use_the_dsl_types_errors_and_the_public_orchestration_api():
+    wrong = [
+        f"{module}: imports {target}"
+        for module, target in _imports()
+        if _layer_of(module) == "components"
+        and target.startswith("pipelinekit.")
+        and target != "pipelinekit.orchestration"
+        and _layer_of(target) not in COMPONENTS_USE
+    ]
     assert wrong == []

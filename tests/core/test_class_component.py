@@ -1,4 +1,5 @@
-"""A class-declared component end to end: lazy executor import, caching on the executor's file."""
+"""A class-declared component end to end: lazy executor import, caching on the executor's file,
+inherited specs and optional outputs."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import importlib.util
 import os
 import shutil
 
+import pytest
 from toy_class_component import CountAtLeast
-from toy_components import Numbers, generate, read_numbers
+from toy_components import Numbers, generate, read_numbers, write_numbers
 
-from pipelinekit import Component, InputSpec, LocalDagRunner, OutputSpec, ParameterSpec, Pipeline
+from pipelinekit import Channel, Component, InputSpec, LocalDagRunner, OutputSpec, ParameterSpec, Pipeline
+from pipelinekit.errors import ComponentDefinitionError
+from pipelinekit.types import ExternalPath
 
 
 def test_a_class_component_runs_and_caches(pipeline_root):
@@ -47,3 +51,46 @@ def test_editing_the_executor_module_reruns_the_node_with_the_new_code(pipeline_
     result = run()
     assert result.nodes["EditedCount"].reason == "code changed (edited_count_executor)"
     assert read_numbers(result.output("EditedCount", "count")) == [300]
+
+
+def _count_with_note(context, numbers, count, note=None, note_file=None) -> None:
+    write_numbers(count, [len(read_numbers(numbers))])
+    if note is not None:
+        with open(note_file) as handle:
+            write_numbers(note, [float(handle.read())])
+
+
+class _CountBase(Component):
+    EXECUTOR = _count_with_note
+    numbers = InputSpec(Numbers)
+    count = OutputSpec(Numbers)
+    note = OutputSpec(Numbers, optional=True)
+    note_file = ParameterSpec(ExternalPath, default=None)
+
+
+class CountWithNote(_CountBase):
+    """Inherits every spec; its constructor decides whether the optional output exists."""
+
+    def __init__(self, numbers: Channel, note_file: str | None = None) -> None:
+        super().__init__(omit_outputs=() if note_file else {"note"}, numbers=numbers, note_file=note_file)
+
+
+def test_specs_are_inherited_and_optional_outputs_left_out_by_the_constructor(pipeline_root, tmp_path):
+    assert CountWithNote.definition.spec == _CountBase.definition.spec
+    (tmp_path / "note.txt").write_text("7")
+    with_note = CountWithNote(numbers=generate(count=2).outputs["numbers"], note_file=str(tmp_path / "note.txt"))
+    without = CountWithNote(numbers=generate(count=3).with_id("three").outputs["numbers"]).with_id("plain")
+    assert list(with_note.outputs) == ["count", "note"] and list(without.outputs) == ["count"]
+    result = LocalDagRunner().run(Pipeline("inherited", pipeline_root, [with_note, without]))
+    result.raise_for_failure()
+    assert read_numbers(result.output("CountWithNote", "note")) == [7.0]
+    assert read_numbers(result.output("plain", "count")) == [3]
+    assert set(result.nodes["plain"].outputs) == {"count"}
+
+
+def test_relative_paths_resolve_in_the_base_and_only_optional_outputs_can_be_left_out(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    node = CountWithNote(numbers=generate().outputs["numbers"], note_file="data/note.txt")
+    assert node.parameters["note_file"] == os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "note.txt")
+    with pytest.raises(ComponentDefinitionError, match=r"'_CountBase': outputs \['count'\] cannot be omitted; its optional ones: note"):
+        _CountBase(omit_outputs={"count"}, numbers=generate().outputs["numbers"])

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import functools
+import glob
+import json
 import os
 import subprocess
 import sys
@@ -78,7 +80,6 @@ def test_the_positional_argument_hint_never_suggests_an_output():
 
 def test_a_user_artifact_may_not_take_a_standard_types_name():
     with pytest.raises(DefinitionError, match=r"'Model' is already used by pipelinekit.types.standard.Model; use it"):
-
         type("Model", (Artifact,), {"__module__": "users_own_types"})
     from pipelinekit.types.artifact import artifact_class_for
 
@@ -138,6 +139,54 @@ def test_a_pipeline_file_runs_from_another_directory_with_its_siblings_and_relat
     assert load_pipeline(path).components[0].parameters["module_file"] == str(project / "data" / "value.txt")
 
 
+USER_COMPONENTS_STEPS = """
+    import json, os
+    from components import helpers
+    from pipelinekit import Artifact, OutputArtifact, Parameter, component
+    from pipelinekit.types import ModuleFile
+
+    class Value(Artifact):
+        \"\"\"A number in value.json.\"\"\"
+
+    @component
+    def scaled(out: OutputArtifact[Value], module_file: Parameter[ModuleFile] = "") -> None:
+        with open(module_file) as handle, open(os.path.join(out.uri, "value.json"), "w") as result:
+            json.dump(helpers.SCALE * float(handle.read()), result)
+"""
+
+
+def test_a_users_own_package_named_components_is_user_code(tmp_path, pipeline_root):
+    """Its relative paths resolve against the pipeline file from any directory, and editing its
+    code re-keys the node: it is never taken for pipelinekit.components."""
+    project = tmp_path / "project"
+    (project / "components").mkdir(parents=True)
+    _write(project / "components", "__init__.py", "")
+    _write(project / "components", "helpers.py", "SCALE = 2.0\n")
+    _write(project / "components", "steps.py", USER_COMPONENTS_STEPS)
+    (project / "components" / "value.txt").write_text("3")
+    pipeline = "from components.steps import scaled\nfrom pipelinekit import Pipeline\n"
+    pipeline += f"pipeline = Pipeline('own_components', {pipeline_root!r}, [scaled(module_file='components/value.txt')])\n"
+    path = _write(project, "pipeline.py", pipeline)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def run() -> tuple[str, float]:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipelinekit", "run", path, "--runner", "local"],
+            cwd=str(elsewhere), env=_env(), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        newest = max(glob.glob(os.path.join(pipeline_root, "scaled", "out", "*")), key=lambda f: int(os.path.basename(f)))
+        with open(os.path.join(newest, "value.json")) as handle:
+            return " ".join(result.stderr.split()), json.load(handle)
+
+    assert run()[1] == 6.0
+    assert "1 cached" in run()[0]
+    _write(project / "components", "helpers.py", "SCALE = 5.0\n")
+    stderr, value = run()
+    assert value == 15.0 and "1 cached" not in stderr and "code changed" in stderr
+
+
 def test_relative_module_files_resolve_against_the_declaring_file(tmp_path, monkeypatch):
     @component
     def reads(out: OutputArtifact[Numbers], module_file: Parameter[ModuleFile] = "") -> None:
@@ -171,11 +220,19 @@ def test_lineage_with_a_mistyped_node_suggests_the_right_one(tmp_path, pipeline_
     LocalDagRunner().run(load_pipeline(path)).raise_for_failure()
     env = _env()
     result = subprocess.run(
-        [sys.executable, "-m", "pipelinekit", "lineage", path, "generat.numbers"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pipelinekit", "lineage", path, "generat.numbers"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2 and "no node 'generat' (did you mean 'generate'?)" in result.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "pipelinekit", "lineage", path, "generate.number"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pipelinekit", "lineage", path, "generate.number"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2 and "no output 'number' (did you mean 'numbers'?)" in result.stderr
 
@@ -191,7 +248,6 @@ def test_an_unwritable_pipeline_root_is_named(tmp_path):
     error = str(result.nodes["generate"].error)
     assert "cannot write its outputs under" in error and "choose another pipeline_root" in error
     assert "<frozen" not in result.nodes["generate"].user_traceback
-
 
 
 MULTI_PROCESSING_PIPELINE = """

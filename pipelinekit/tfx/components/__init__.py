@@ -24,8 +24,8 @@ _HOMES = {
     )
 }
 _HOMES |= {
-    "FnArgs": "pipelinekit.tfx.components.trainer.fn_args_utils",
-    "DataAccessor": "pipelinekit.tfx.components.trainer.fn_args_utils",
+    "FnArgs": "pipelinekit.components.trainer.fn_args",
+    "DataAccessor": "pipelinekit.components.trainer.fn_args",
     "TunerFnResult": "pipelinekit.components.tuner",
 }
 

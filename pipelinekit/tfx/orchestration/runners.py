@@ -11,30 +11,24 @@ from pipelinekit.orchestration import LocalDagRunner as _LocalDagRunner
 __all__ = ["LocalDagRunner", "SerialDagRunner", "BeamDagRunner"]
 
 
-class LocalDagRunner(_BeamDagRunner):
+class _RaisesOnFailure:
+    """``run`` returns the RunResult, after raising if a component failed (TFX's behaviour)."""
+
+    def run(self, pipeline: Any, *args: Any, **kwargs: Any) -> Any:
+        result = super().run(pipeline, *args, **kwargs)  # type: ignore[misc]  # a mixin: the runner class after it has run
+        result.raise_for_failure()
+        return result
+
+
+class LocalDagRunner(_RaisesOnFailure, _BeamDagRunner):
     """``tfx.orchestration.LocalDagRunner``: TFX's name, pipelinekit's runner underneath, so
     independent nodes run at the same time (TFX's runs them one after another); everything
     still runs in this process. ``SerialDagRunner`` runs them one by one, for debugging."""
 
-    def run(self, pipeline: Any, *args: Any, **kwargs: Any) -> Any:
-        result = super().run(pipeline, *args, **kwargs)
-        result.raise_for_failure()
-        return result
 
-
-class SerialDagRunner(_LocalDagRunner):
+class SerialDagRunner(_RaisesOnFailure, _LocalDagRunner):
     """pipelinekit's serial runner (nodes one after another, in this thread), raising on failure."""
 
-    def run(self, pipeline: Any, *args: Any, **kwargs: Any) -> Any:
-        result = super().run(pipeline, *args, **kwargs)
-        result.raise_for_failure()
-        return result
 
-
-class BeamDagRunner(_BeamDagRunner):
+class BeamDagRunner(_RaisesOnFailure, _BeamDagRunner):
     """pipelinekit's Beam runner (independent branches in parallel), raising on failure."""
-
-    def run(self, pipeline: Any, *args: Any, **kwargs: Any) -> Any:
-        result = super().run(pipeline, *args, **kwargs)
-        result.raise_for_failure()
-        return result

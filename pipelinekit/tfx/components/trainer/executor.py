@@ -3,7 +3,7 @@ deprecated name of ``FnArgs`` (the same class)."""
 
 from __future__ import annotations
 
-from pipelinekit.tfx.components.trainer.fn_args_utils import FnArgs
+from pipelinekit.components.trainer.fn_args import FnArgs
 
 __all__ = ["TrainerFnArgs"]
 
