@@ -73,6 +73,9 @@ def run_ui(args: argparse.Namespace) -> int:
 
         token = read_token(args.admin_token_file)
     context = UiContext(_store(args), args.server, args.admin_port, args.admin_token_file, token)
-    print(f"pipelinekit ui on http://{args.host}:{args.port}/ ({'admin token required to change routes' if token else 'read-only'})", file=sys.stderr)
+    print(
+        f"pipelinekit ui on http://{args.host}:{args.port}/ ({'admin token required to change routes' if token else 'read-only'})",
+        file=sys.stderr,
+    )
     uvicorn.run(create_app(context), host=args.host, port=args.port, log_level="warning")
     return 0

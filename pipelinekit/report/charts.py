@@ -34,7 +34,11 @@ STATE_COLORS = {
     "NEW": "#9e9e9e",
 }
 _SPLITS = {"scheme": "tableau10"}
-_CONFIG = {"font": "DejaVu Sans, system-ui, sans-serif", "axis": {"labelFontSize": 11, "titleFontSize": 12}, "legend": {"labelFontSize": 11}}
+_CONFIG = {
+    "font": "DejaVu Sans, system-ui, sans-serif",
+    "axis": {"labelFontSize": 11, "titleFontSize": 12},
+    "legend": {"labelFontSize": 11},
+}
 
 _EMBED_ALL = """
 const specs = JSON.parse(document.getElementById("pk-charts")?.textContent || "{}");
@@ -68,7 +72,7 @@ def charts_module() -> str:
     seconds, so the result is kept in the user's cache folder, by vl-convert version."""
     import vl_convert
 
-    key = hashlib.sha256(f"{vl_convert.__version__}|{VEGA_LITE_VERSION}|{_EMBED_ALL}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{getattr(vl_convert, '__version__', '')}|{VEGA_LITE_VERSION}|{_EMBED_ALL}".encode()).hexdigest()[:16]
     folder = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pipelinekit")
     path = os.path.join(folder, f"charts-{key}.js")
     try:
@@ -100,7 +104,12 @@ def feature_chart(rows: Sequence[FeatureSummary]) -> dict[str, Any]:
     split_color = {"field": "split", "type": "nominal", "scale": _SPLITS, "legend": {"orient": "top", "title": None}}
     if numeric:
         values = [
-            {"split": r.split, "low": low, "high": high, "share": count / total if (total := sum(b[2] for b in r.buckets)) else 0.0}
+            {
+                "split": r.split,
+                "low": low,
+                "high": high,
+                "share": count / total if (total := sum(b[2] for b in r.buckets)) else 0.0,
+            }
             for r in numeric
             for low, high, count in r.buckets
         ]
@@ -114,10 +123,19 @@ def feature_chart(rows: Sequence[FeatureSummary]) -> dict[str, Any]:
                 "x2": {"field": "high"},
                 "y": {**share_axis, "title": "share", "stack": None},
                 "color": split_color,
-                "tooltip": [_tooltip("split"), _tooltip("low", "quantitative", ".4g"), _tooltip("high", "quantitative", ".4g"), _tooltip("share", "quantitative", ".1%")],
+                "tooltip": [
+                    _tooltip("split"),
+                    _tooltip("low", "quantitative", ".4g"),
+                    _tooltip("high", "quantitative", ".4g"),
+                    _tooltip("share", "quantitative", ".1%"),
+                ],
             },
         }
-    values = [{"split": r.split, "value": value, "share": frequency / r.count if r.count else 0.0} for r in rows for value, frequency in r.top_values]
+    values = [
+        {"split": r.split, "value": value, "share": frequency / r.count if r.count else 0.0}
+        for r in rows
+        for value, frequency in r.top_values
+    ]
     return {
         "data": {"values": values},
         "width": 260,
@@ -153,7 +171,10 @@ def metric_chart(metric: str, rows: Sequence[dict[str, Any]], threshold: dict[st
             {
                 "data": {"values": bounds},
                 "mark": {"type": "rule", "color": "#c62828", "strokeDash": [4, 3], "size": 2},
-                "encoding": {"x": {"field": "value", "type": "quantitative"}, "tooltip": [_tooltip("bound"), _tooltip("value", "quantitative")]},
+                "encoding": {
+                    "x": {"field": "value", "type": "quantitative"},
+                    "tooltip": [_tooltip("bound"), _tooltip("value", "quantitative")],
+                },
             }
         )
     return {"width": 320, "height": {"step": 11}, "layer": layers}
@@ -175,7 +196,9 @@ def trials_chart(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def graph_chart(nodes: Sequence[dict[str, Any]], edges: Sequence[tuple[str, str]], width: int = 980, step: int = 54) -> dict[str, Any]:
+def graph_chart(
+    nodes: Sequence[dict[str, Any]], edges: Sequence[tuple[str, str]], width: int = 980, step: int = 54
+) -> dict[str, Any]:
     """A DAG drawn left to right: ``nodes`` are dicts with ``id``, ``label``, ``color``, ``shape`` and
     any tooltip fields; positions come from :func:`pipelinekit.report.layout.layered_positions`."""
     from pipelinekit.report.layout import layered_positions
@@ -184,7 +207,10 @@ def graph_chart(nodes: Sequence[dict[str, Any]], edges: Sequence[tuple[str, str]
     columns = max((x for x, _ in positions.values()), default=0) + 1
     rows = max((y for _, y in positions.values()), default=0) + 1
     placed = [{**n, "x": positions[n["id"]][0], "y": positions[n["id"]][1]} for n in nodes]
-    lines = [{"x": positions[a][0], "y": positions[a][1], "x2": positions[b][0], "y2": positions[b][1], "edge": f"{a} -> {b}"} for a, b in edges]
+    lines = [
+        {"x": positions[a][0], "y": positions[a][1], "x2": positions[b][0], "y2": positions[b][1], "edge": f"{a} -> {b}"}
+        for a, b in edges
+    ]
     x = {"field": "x", "type": "quantitative", "axis": None, "scale": {"domain": [-0.5, columns - 0.5]}}
     y = {"field": "y", "type": "quantitative", "axis": None, "scale": {"domain": [-0.5, rows - 0.3]}}
     fields = sorted({k for n in nodes for k in n} - {"id", "color", "shape", "x", "y"})
@@ -205,7 +231,11 @@ def graph_chart(nodes: Sequence[dict[str, Any]], edges: Sequence[tuple[str, str]
                 "mark": {"type": "rule", "color": "#90a4ae", "strokeWidth": 1.5},
                 "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"}, "tooltip": [_tooltip("edge")]},
             },
-            {"data": {"values": placed}, "mark": {"type": "point", "filled": True, "size": 260, "opacity": 1}, "encoding": node_encoding},
+            {
+                "data": {"values": placed},
+                "mark": {"type": "point", "filled": True, "size": 260, "opacity": 1},
+                "encoding": node_encoding,
+            },
             {
                 "data": {"values": placed},
                 "mark": {"type": "text", "dy": 17, "fontSize": 11, "color": "#263238", "limit": 160},

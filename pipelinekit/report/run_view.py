@@ -8,6 +8,7 @@ so a page stays fast whatever the store's history.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from pipelinekit.errors import MetadataError
 from pipelinekit.metadata.store import PIPELINE_RUN, ExecutionRecord, MetadataStore, RunRecord, run_context_name
 from pipelinekit.types.artifact import Artifact
@@ -81,7 +82,7 @@ class RunView:
 
     def artifacts(self, type_name: str) -> list[tuple[NodeView, str, Artifact]]:
         """Every ``type_name`` artifact a node of this run wrote or reused: ``(node, output key, artifact)``."""
-        found = []
+        found: list[tuple[NodeView, str, Artifact]] = []
         for node in self.nodes:
             for key, artifacts in node.outputs.items():
                 found.extend((node, key, a) for a in artifacts if a.TYPE_NAME == type_name)
@@ -101,7 +102,9 @@ def find_run(store: MetadataStore, run_id: str, pipeline_name: str | None = None
     if not candidates:
         known = [run.run_id for name in names for run in store.runs(name)[:5]]
         raise MetadataError(f"no run {run_id!r} in {where}; newest runs: {', '.join(known) or 'none (run a pipeline first)'}")
-    raise MetadataError(f"run {run_id!r} exists in pipelines {[n for n, _ in candidates]} of {where}; choose one with --pipeline-name")
+    raise MetadataError(
+        f"run {run_id!r} exists in pipelines {[n for n, _ in candidates]} of {where}; choose one with --pipeline-name"
+    )
 
 
 def read_run(store: MetadataStore, pipeline_name: str, run: RunRecord) -> RunView:

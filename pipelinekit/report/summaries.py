@@ -64,7 +64,11 @@ def summarize_statistics(by_split: dict[str, Any]) -> list[FeatureSummary]:
 
 def _common(feature: Any) -> Any:
     kind = feature.WhichOneof("stats")
-    return getattr(feature, kind).common_stats if kind in ("num_stats", "string_stats", "bytes_stats", "struct_stats") else feature.num_stats.common_stats
+    return (
+        getattr(feature, kind).common_stats
+        if kind in ("num_stats", "string_stats", "bytes_stats", "struct_stats")
+        else feature.num_stats.common_stats
+    )
 
 
 def _numeric(feature: Any, split: str, kind: str) -> FeatureSummary:
@@ -73,9 +77,18 @@ def _numeric(feature: Any, split: str, kind: str) -> FeatureSummary:
     stats = feature.num_stats
     standard = [h for h in stats.histograms if h.type == statistics_pb2.Histogram.STANDARD]
     buckets = [(b.low_value, b.high_value, b.sample_count) for b in standard[0].buckets] if standard else []
-    numbers = {"mean": stats.mean, "std dev": stats.std_dev, "zeros": float(stats.num_zeros), "min": stats.min, "median": stats.median, "max": stats.max}
+    numbers = {
+        "mean": stats.mean,
+        "std dev": stats.std_dev,
+        "zeros": float(stats.num_zeros),
+        "min": stats.min,
+        "median": stats.median,
+        "max": stats.max,
+    }
     common = stats.common_stats
-    return FeatureSummary(_path(feature), split, kind, int(common.num_non_missing), int(common.num_missing), numbers, buckets=buckets)
+    return FeatureSummary(
+        _path(feature), split, kind, int(common.num_non_missing), int(common.num_missing), numbers, buckets=buckets
+    )
 
 
 def _strings(feature: Any, split: str, kind: str) -> FeatureSummary:
@@ -84,7 +97,15 @@ def _strings(feature: Any, split: str, kind: str) -> FeatureSummary:
     if not top and stats.rank_histogram.buckets:
         top = [(b.label, b.sample_count) for b in stats.rank_histogram.buckets[:TOP_VALUES]]
     common = stats.common_stats
-    return FeatureSummary(_path(feature), split, kind, int(common.num_non_missing), int(common.num_missing), unique=int(stats.unique), top_values=top)
+    return FeatureSummary(
+        _path(feature),
+        split,
+        kind,
+        int(common.num_non_missing),
+        int(common.num_missing),
+        unique=int(stats.unique),
+        top_values=top,
+    )
 
 
 def summarize_anomalies(by_split: dict[str, Any]) -> list[dict[str, str]]:
@@ -151,7 +172,11 @@ def summarize_schema(schema: Any) -> list[dict[str, str]]:
         elif domain_kind:
             domain = f"{domain_kind}: {getattr(feature, domain_kind)}".replace("\n", " ").strip()
         shape = " x ".join(str(d.size) for d in feature.shape.dim) if feature.HasField("shape") else ""
-        valency = f"shape [{shape}]" if shape else (f"{feature.value_count.min}..{feature.value_count.max}" if feature.HasField("value_count") else "")
+        valency = (
+            f"shape [{shape}]"
+            if shape
+            else (f"{feature.value_count.min}..{feature.value_count.max}" if feature.HasField("value_count") else "")
+        )
         rows.append(
             {
                 "name": feature.name,
@@ -188,7 +213,15 @@ def summarize_metrics(records: list[Any]) -> list[dict[str, Any]]:
             else:
                 continue
             key = item.key
-            rows.append({"slice": where, "model": key.model_name or "candidate", "metric": key.name, "value": number, "is_diff": key.is_diff})
+            rows.append(
+                {
+                    "slice": where,
+                    "model": key.model_name or "candidate",
+                    "metric": key.name,
+                    "value": number,
+                    "is_diff": key.is_diff,
+                }
+            )
     return rows
 
 
@@ -201,7 +234,12 @@ def thresholds_from_eval_config(config: dict[str, Any]) -> dict[str, dict[str, f
             value = threshold.get("valueThreshold", threshold.get("value_threshold", {}))
             change = threshold.get("changeThreshold", threshold.get("change_threshold", {}))
             found = {}
-            for key, name in (("lowerBound", "lower"), ("lower_bound", "lower"), ("upperBound", "upper"), ("upper_bound", "upper")):
+            for key, name in (
+                ("lowerBound", "lower"),
+                ("lower_bound", "lower"),
+                ("upperBound", "upper"),
+                ("upper_bound", "upper"),
+            ):
                 if key in value:
                     found[name] = float(value[key])
             if "absolute" in change:

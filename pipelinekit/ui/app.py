@@ -8,7 +8,7 @@ import importlib
 import logging
 from typing import Any
 
-from pipelinekit.ui.context import ADMIN_COOKIE, UiContext
+from pipelinekit.ui.context import ADMIN_COOKIE, UiContext, form_fields
 from pipelinekit.ui.pages import PAGES
 
 __all__ = ["create_app"]
@@ -30,9 +30,11 @@ def create_app(context: UiContext) -> Any:
         return Response(module, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
 
     async def unlock(request: Any) -> Response:
-        form = await request.form()
+        form = await form_fields(request)
         if not context.token_matches(str(form.get("token", ""))):
-            return context.render(request, "error.html", status_code=403, title="admin", message="that is not the server's admin token")
+            return context.render(
+                request, "error.html", status_code=403, title="admin", message="that is not the server's admin token"
+            )
         response = RedirectResponse(str(form.get("next") or "/serving"), status_code=303)
         response.set_cookie(ADMIN_COOKIE, context.cookie_value(), httponly=True, samesite="strict")
         return response
@@ -42,7 +44,11 @@ def create_app(context: UiContext) -> Any:
         response.delete_cookie(ADMIN_COOKIE)
         return response
 
-    routes = [Route("/static/charts.js", charts), Route("/admin/unlock", unlock, methods=["POST"]), Route("/admin/lock", lock, methods=["POST"])]
+    routes = [
+        Route("/static/charts.js", charts),
+        Route("/admin/unlock", unlock, methods=["POST"]),
+        Route("/admin/lock", lock, methods=["POST"]),
+    ]
     context.nav = []
     for name in PAGES:
         page = importlib.import_module(f"pipelinekit.ui.pages.{name}").PAGE

@@ -10,7 +10,7 @@ from typing import Any
 
 from pipelinekit.metadata.store import MetadataStore
 
-__all__ = ["UiContext", "ADMIN_COOKIE"]
+__all__ = ["UiContext", "ADMIN_COOKIE", "form_fields"]
 
 ADMIN_COOKIE = "pipelinekit_admin"
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -59,3 +59,12 @@ class UiContext:
             nav=self.nav, path=request.url.path, admin=self.is_admin(request), admin_available=bool(self.admin_token), **values
         )
         return HTMLResponse(html, status_code=status_code)
+
+
+async def form_fields(request: Any) -> dict[str, str]:
+    """The fields of a URL-encoded form post (the only kind the pages send), read with the standard
+    library: starlette's own form parser needs python-multipart, which pipelinekit does not install."""
+    from urllib.parse import parse_qs
+
+    body = (await request.body())[:65536].decode("utf-8", errors="replace")
+    return {key: values[0] for key, values in parse_qs(body).items()}

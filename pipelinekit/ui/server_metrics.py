@@ -69,11 +69,18 @@ def parse_metrics(text: str, url: str = "") -> ServerSnapshot:
             elif family.name == "pipelinekit_serving_request_latency_seconds":
                 _latency(snapshot.models.setdefault(labels["model"], TrafficFigures()), sample.name, labels, value)
             elif family.name == "pipelinekit_route_target_calls" and sample.name.endswith("_total"):
-                _count(snapshot.targets.setdefault((labels["route"], labels["target"]), TrafficFigures()), labels.get("status", ""), value)
+                _count(
+                    snapshot.targets.setdefault((labels["route"], labels["target"]), TrafficFigures()),
+                    labels.get("status", ""),
+                    value,
+                )
             elif family.name == "pipelinekit_route_target_latency_seconds":
-                _latency(snapshot.targets.setdefault((labels["route"], labels["target"]), TrafficFigures()), sample.name, labels, value)
+                _latency(
+                    snapshot.targets.setdefault((labels["route"], labels["target"]), TrafficFigures()), sample.name, labels, value
+                )
             elif family.name == "pipelinekit_serving_model_versions_available":
                 snapshot.versions[labels["model"]] = int(value)
+                snapshot.models.setdefault(labels["model"], TrafficFigures())
             elif family.name == "pipelinekit_route_protection_trips" and sample.name.endswith("_total"):
                 key = (labels["route"], labels["target"])
                 snapshot.trips[key] = snapshot.trips.get(key, 0.0) + value
@@ -108,7 +115,9 @@ def read_server(base_url: str, timeout_s: float = 3.0) -> ServerSnapshot:
     try:
         response = httpx.get(url, timeout=timeout_s)
     except httpx.HTTPError as error:
-        raise ServingError(f"cannot read the server's metrics at {url}: {error}; is `pipelinekit serve` running there?") from error
+        raise ServingError(
+            f"cannot read the server's metrics at {url}: {error}; is `pipelinekit serve` running there?"
+        ) from error
     if response.status_code != 200:
         raise ServingError(f"the server's metrics at {url} answered HTTP {response.status_code}")
     return parse_metrics(response.text, url)

@@ -38,7 +38,13 @@ def browser(width: int = 1400, height: int = 1000) -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
@@ -51,7 +57,11 @@ def browser(width: int = 1400, height: int = 1000) -> Iterator[Any]:
 
 def console_errors(driver: Any) -> list[str]:
     """The page's console messages at SEVERE level (errors, failed loads), minus a missing favicon."""
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE" and not any(i in e["message"] for i in _IGNORED_CONSOLE)]
+    return [
+        e["message"]
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE" and not any(i in e["message"] for i in _IGNORED_CONSOLE)
+    ]
 
 
 def wait_for_charts(driver: Any, timeout_s: float = 30) -> int:
@@ -59,7 +69,11 @@ def wait_for_charts(driver: Any, timeout_s: float = 30) -> int:
     from selenium.webdriver.support.ui import WebDriverWait
 
     def drawn(d: Any) -> bool:
-        return bool(d.execute_script("return [...document.querySelectorAll('.pk-chart')].every(e => e.dataset.drawn === '1' && e.querySelector('svg'))"))
+        return bool(
+            d.execute_script(
+                "return [...document.querySelectorAll('.pk-chart')].every(e => e.dataset.drawn === '1' && e.querySelector('svg'))"
+            )
+        )
 
     WebDriverWait(driver, timeout_s).until(drawn)
     return int(driver.execute_script("return document.querySelectorAll('.pk-chart').length"))
@@ -69,8 +83,10 @@ def screenshot(driver: Any, name: str, full_page: bool = True) -> str:
     """Save a PNG of the page (its full height) under SCREENSHOTS; returns the path."""
     os.makedirs(SCREENSHOTS, exist_ok=True)
     path = os.path.join(SCREENSHOTS, f"{name}.png")
+    size = driver.get_window_size()
     if full_page:
         height = int(driver.execute_script("return Math.min(document.documentElement.scrollHeight, 12000)"))
-        driver.set_window_size(driver.get_window_size()["width"], max(height, 600))
+        driver.set_window_size(size["width"], max(height, 600))
     driver.save_screenshot(path)
+    driver.set_window_size(size["width"], size["height"])
     return path

@@ -29,13 +29,21 @@ def add_chain_run(store: MetadataStore, pipeline: str, root: str, artifacts: int
     """One run whose nodes form a chain that writes ``artifacts`` artifacts in all: node i reads
     node i-1's two outputs and writes two of its own."""
     now = time.time()
-    run_context = store.context(PIPELINE_RUN, run_context_name(pipeline, run_id), {"status": "COMPLETE", "started_at": now, "finished_at": now + 1})
+    run_context = store.context(
+        PIPELINE_RUN, run_context_name(pipeline, run_id), {"status": "COMPLETE", "started_at": now, "finished_at": now + 1}
+    )
     pipeline_context = store.context(PIPELINE, pipeline)
     previous: list = []
     for index in range(artifacts // 2):
         node_id = f"node_{index:04d}"
         contexts = [pipeline_context, run_context, store.context(NODE, node_context_name(pipeline, node_id))]
-        properties = {"node_id": node_id, "run_id": run_id, "started_at": now, "finished_at": now + 0.01, "reason": "first run of this node"}
+        properties = {
+            "node_id": node_id,
+            "run_id": run_id,
+            "started_at": now,
+            "finished_at": now + 0.01,
+            "reason": "first run of this node",
+        }
         execution_id = store.register_execution("Synthetic", contexts, {"examples": previous} if previous else {}, properties)
         outputs = {
             "examples": [Examples(f"{root}/{node_id}/examples/{execution_id}")],

@@ -84,7 +84,7 @@ def test_server_metrics_per_model_and_target():
     assert stable.requests == 6 and stable.errors == 0 and stable.mean_ms == pytest.approx(2.0)
     assert stable.quantile_ms(0.5) == pytest.approx(1.0) and stable.quantile_ms(0.99) == pytest.approx(10.0)
     assert snapshot.targets[("r", "canary")].error_rate == 1.0
-    assert snapshot.versions == {"stable": 1}
+    assert snapshot.versions == {"stable": 1} and snapshot.models["stable"].requests == 0
 
 
 def test_runs_are_found_by_id_or_latest_and_a_wrong_id_lists_the_newest(store):

@@ -21,14 +21,25 @@ def build(run: RunView, charts: ChartSet) -> Section | None:
         values = sorted((r for r in rows if not r["is_diff"]), key=lambda r: r["metric"])
         for metric, same in groupby(values, key=lambda r: r["metric"]):
             group = list(same)
-            metrics.append({"name": metric, "rows": group, "threshold": thresholds.get(metric), "chart": charts.add(metric_chart(metric, group, thresholds.get(metric)))})
+            metrics.append(
+                {
+                    "name": metric,
+                    "rows": group,
+                    "threshold": thresholds.get(metric),
+                    "chart": charts.add(metric_chart(metric, group, thresholds.get(metric))),
+                }
+            )
         changes = [r for r in rows if r["is_diff"]]
         blessings = [_verdict(a) for a in node.outputs.get("blessing", [])]
-        evaluations.append({"node": node.node_id, "metrics": metrics, "changes": changes, "blessings": blessings, "thresholds": thresholds})
+        evaluations.append(
+            {"node": node.node_id, "metrics": metrics, "changes": changes, "blessings": blessings, "thresholds": thresholds}
+        )
     infra = [(node.node_id, _verdict(a)) for node, _, a in run.artifacts("InfraBlessing")]
     if not evaluations and not infra:
         return None
-    return Section("evaluation", "Evaluation and verdicts", "section_evaluation.html", {"evaluations": evaluations, "infra": infra})
+    return Section(
+        "evaluation", "Evaluation and verdicts", "section_evaluation.html", {"evaluations": evaluations, "infra": infra}
+    )
 
 
 def _verdict(artifact) -> dict:  # type: ignore[no-untyped-def]

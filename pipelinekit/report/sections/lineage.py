@@ -29,7 +29,13 @@ def lineage_graph(run: RunView) -> tuple[list[dict], list[tuple[str, str]]]:
                     name = f"a{artifact.id}"
                     nodes.setdefault(
                         name,
-                        {"id": name, "label": f"{artifact.TYPE_NAME} #{artifact.id}", "color": ARTIFACT_COLOR, "shape": "circle", "kind": f"{key}: {artifact.uri}"},
+                        {
+                            "id": name,
+                            "label": f"{artifact.TYPE_NAME} #{artifact.id}",
+                            "color": ARTIFACT_COLOR,
+                            "shape": "circle",
+                            "kind": f"{key}: {artifact.uri}",
+                        },
                     )
                     edges.add((name, execution) if direction == "INPUT" else (execution, name))
     return list(nodes.values()), sorted(edges)
@@ -42,4 +48,9 @@ def build(run: RunView, charts: ChartSet) -> Section | None:
     labels = {n["id"]: n["label"] for n in nodes}
     listed = [(labels[a], labels[b]) for a, b in edges]
     chart_id = charts.add(graph_chart(nodes, edges, step=40))
-    return Section("lineage", "Lineage", "section_lineage.html", {"chart": chart_id, "edges": listed, "count": sum(1 for n in nodes if n["shape"] == "circle")})
+    return Section(
+        "lineage",
+        "Lineage",
+        "section_lineage.html",
+        {"chart": chart_id, "edges": listed, "count": sum(1 for n in nodes if n["shape"] == "circle")},
+    )

@@ -23,7 +23,15 @@ def build(run: RunView, charts: ChartSet) -> Section | None:
         trials = [t for t in read_json(path, "Tuner results") if isinstance(t, dict)]
         best = _best(node.outputs.get("best_hyperparameters", []))
         keys = sorted({k for t in trials for k in t} - {"trial_id", "score"})
-        tuners.append({"node": node.node_id, "trials": trials, "columns": keys, "best": best, "chart": charts.add(trials_chart(trials)) if trials else None})
+        tuners.append(
+            {
+                "node": node.node_id,
+                "trials": trials,
+                "columns": keys,
+                "best": best,
+                "chart": charts.add(trials_chart(trials)) if trials else None,
+            }
+        )
     if not tuners:
         return None
     return Section("tuner", "Tuner trials", "section_tuner.html", {"tuners": tuners})

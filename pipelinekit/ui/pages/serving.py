@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pipelinekit.errors import PipelineKitError
+from pipelinekit.ui.context import form_fields
 from pipelinekit.ui.pages import Page
 
 
@@ -43,7 +44,7 @@ def routes(context: Any) -> list[Any]:
     async def switch_off(request: Any) -> Any:
         if not context.is_admin(request):
             return PlainTextResponse("switching a target off needs the admin token: unlock the UI first", status_code=403)
-        form = await request.form()
+        form = await form_fields(request)
         route, target = request.path_params["route"], str(form.get("target", ""))
         try:
             _admin_client(context).call("POST", f"/routes/{quote(route, safe='')}/disable", {"target": target})
@@ -52,7 +53,10 @@ def routes(context: Any) -> list[Any]:
             message = str(error)
         return RedirectResponse(f"/serving?message={quote(message)}", status_code=303)
 
-    return [Route("/serving", serving_page, name="serving"), Route("/serving/routes/{route}/disable", switch_off, methods=["POST"])]
+    return [
+        Route("/serving", serving_page, name="serving"),
+        Route("/serving/routes/{route}/disable", switch_off, methods=["POST"]),
+    ]
 
 
 PAGE = Page("Serving", "/serving", routes)
