@@ -115,7 +115,7 @@ def feature_chart(rows: Sequence[FeatureSummary]) -> dict[str, Any]:
         ]
         return {
             "data": {"values": values},
-            "width": 260,
+            "width": 230,
             "height": 120,
             "mark": {"type": "bar", "opacity": 0.55, "binSpacing": 0},
             "encoding": {
@@ -138,7 +138,7 @@ def feature_chart(rows: Sequence[FeatureSummary]) -> dict[str, Any]:
     ]
     return {
         "data": {"values": values},
-        "width": 260,
+        "width": 230,
         "height": {"step": 8},
         "mark": "bar",
         "encoding": {
