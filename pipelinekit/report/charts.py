@@ -34,6 +34,9 @@ STATE_COLORS = {
     "NEW": "#9e9e9e",
 }
 _SPLITS = {"scheme": "tableau10"}
+CANVAS_ABOVE = 150
+MAX_WIDTH = 16000  # browsers refuse canvases much wider than 32k pixels
+"""Graphs with more nodes are drawn on a canvas: Vega's SVG renderer takes seconds for a thousand marks."""
 _CONFIG = {
     "font": "DejaVu Sans, system-ui, sans-serif",
     "axis": {"labelFontSize": 11, "titleFontSize": 12},
@@ -45,7 +48,7 @@ const specs = JSON.parse(document.getElementById("pk-charts")?.textContent || "{
 for (const [id, spec] of Object.entries(specs)) {
   const target = document.getElementById(id);
   if (target) {
-    vegaEmbed(target, spec, {actions: false, renderer: "svg"})
+    vegaEmbed(target, spec, {actions: false, renderer: spec.usermeta?.renderer || "svg"})
       .then(() => target.setAttribute("data-drawn", "1"))
       .catch((error) => { target.textContent = "chart failed: " + error; console.error(error); });
   }
@@ -222,7 +225,8 @@ def graph_chart(
         "tooltip": [_tooltip(k) for k in fields],
     }
     return {
-        "width": max(width, int(columns * 125)),
+        "usermeta": {"renderer": "canvas" if len(nodes) > CANVAS_ABOVE else "svg"},
+        "width": min(max(width, int(columns * 125)), MAX_WIDTH),
         "height": max(120, int(rows * step)),
         "view": {"stroke": None},
         "layer": [

@@ -71,7 +71,7 @@ def wait_for_charts(driver: Any, timeout_s: float = 30) -> int:
     def drawn(d: Any) -> bool:
         return bool(
             d.execute_script(
-                "return [...document.querySelectorAll('.pk-chart')].every(e => e.dataset.drawn === '1' && e.querySelector('svg'))"
+                "return [...document.querySelectorAll('.pk-chart')].every(e => e.dataset.drawn === '1' && e.querySelector('svg, canvas'))"
             )
         )
 

@@ -25,16 +25,18 @@ def add_runs(store: MetadataStore, pipeline: str, count: int) -> list[str]:
     return ids
 
 
-def add_chain_run(store: MetadataStore, pipeline: str, root: str, artifacts: int, run_id: str = "20260102-000000") -> str:
+def add_chain_run(
+    store: MetadataStore, pipeline: str, root: str, artifacts: int, run_id: str = "20260102-000000", per_node: int = 2
+) -> str:
     """One run whose nodes form a chain that writes ``artifacts`` artifacts in all: node i reads
-    node i-1's two outputs and writes two of its own."""
+    node i-1's outputs and writes ``per_node`` of its own (Examples and ExampleStatistics in turn)."""
     now = time.time()
     run_context = store.context(
         PIPELINE_RUN, run_context_name(pipeline, run_id), {"status": "COMPLETE", "started_at": now, "finished_at": now + 1}
     )
     pipeline_context = store.context(PIPELINE, pipeline)
     previous: list = []
-    for index in range(artifacts // 2):
+    for index in range(artifacts // per_node):
         node_id = f"node_{index:04d}"
         contexts = [pipeline_context, run_context, store.context(NODE, node_context_name(pipeline, node_id))]
         properties = {
@@ -45,14 +47,12 @@ def add_chain_run(store: MetadataStore, pipeline: str, root: str, artifacts: int
             "reason": "first run of this node",
         }
         execution_id = store.register_execution("Synthetic", contexts, {"examples": previous} if previous else {}, properties)
-        outputs = {
-            "examples": [Examples(f"{root}/{node_id}/examples/{execution_id}")],
-            "statistics": [ExampleStatistics(f"{root}/{node_id}/statistics/{execution_id}")],
-        }
-        for key, group in outputs.items():
-            for artifact in group:
-                artifact.set_custom_property("producer_node", node_id)
-                artifact.set_custom_property("output_key", key)
-        store.publish_execution(execution_id, contexts, outputs, {})
-        previous = [outputs["examples"][0], outputs["statistics"][0]]
+        made = [
+            (Examples if n % 2 == 0 else ExampleStatistics)(f"{root}/{node_id}/out/{execution_id}/{n}") for n in range(per_node)
+        ]
+        for artifact in made:
+            artifact.set_custom_property("producer_node", node_id)
+            artifact.set_custom_property("output_key", "out")
+        store.publish_execution(execution_id, contexts, {"out": made}, {})
+        previous = made
     return run_id

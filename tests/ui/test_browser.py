@@ -201,3 +201,22 @@ def test_every_ui_page_in_a_browser_and_the_off_switch_needs_the_token(ui, pengu
         assert "canary" in driver.find_element("css selector", ".pk-routes td.badge-bad").text
         screenshot(driver, "ui_serving_admin", full_page=False)
         assert console_errors(driver) == []
+
+
+def test_a_lineage_of_400_artifacts_draws_in_the_browser(tmp_path):
+    from synthetic_runs import add_chain_run
+
+    from pipelinekit.report.render import write_report
+
+    store = MetadataStore(sqlite_metadata(str(tmp_path / "metadata.sqlite")))
+    run_id = add_chain_run(store, "chain", str(tmp_path), 400, per_node=10)
+    write_report(store, run_id, str(tmp_path / "lineage.html"))
+    with browser() as driver:
+        started = time.perf_counter()
+        driver.get((tmp_path / "lineage.html").as_uri())
+        wait_for_charts(driver)
+        assert time.perf_counter() - started < 30  # about 0.5 s on an idle laptop; the CI machine is shared
+        assert driver.find_elements("css selector", "#lineage canvas")
+        assert len(driver.find_elements("css selector", "#lineage .pk-edge")) == 400 + 390
+        assert console_errors(driver) == []
+        screenshot(driver, "lineage_400", full_page=False)

@@ -100,6 +100,7 @@ def test_a_lineage_run_renders_every_edge_and_writes_atomically(store, tmp_path)
     name, record = find_run(store, run_id)
     run = read_run(store, name, record)
     assert len(run.nodes) == 20 and ("node_0000", "node_0001", "Examples") in run.edges()
+    assert ("node_0000", "node_0001", "ExampleStatistics") in run.edges()
     values = run_page_values(run)
     assert [s.anchor for s in values["sections"]] == ["dag", "lineage"]
     lineage = values["sections"][1].values
@@ -119,3 +120,26 @@ def test_a_missing_artifact_file_is_named(store, tmp_path):
     with pytest.raises(MetadataError, match="tuner_results.json"):
         read_json(str(tmp_path / "tuner_results.json"), "Tuner results")
     assert "<script" in render_report(read_run(store, *find_run(store, add_chain_run(store, "c", str(tmp_path), 4))))
+
+
+def test_a_failed_node_shows_its_error_and_hostile_text_stays_text(store, tmp_path):
+    from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, node_context_name, run_context_name
+
+    hostile = "</script><script>alert('x')</script>"
+    contexts = [store.context(PIPELINE, "p"), store.context(PIPELINE_RUN, run_context_name("p", "r1"), {"status": "FAILED", "error": hostile}),
+                store.context(NODE, node_context_name("p", "Trainer"))]  # fmt: skip
+    execution = store.register_execution("Trainer", contexts, {}, {"node_id": "Trainer", "started_at": 1.0})
+    store.fail_execution(execution, contexts, {"finished_at": 3.5, "error": f"ValueError: {hostile}"})
+    html = render_report(read_run(store, *find_run(store, "r1")))
+    assert hostile not in html and "&lt;/script&gt;&lt;script&gt;alert" in html
+    run = read_run(store, *find_run(store, "r1"))
+    assert (run.nodes[0].state, run.nodes[0].seconds) == ("FAILED", 2.5) and "ValueError" in run.nodes[0].reason
+
+
+def test_a_large_graph_is_drawn_on_a_capped_canvas():
+    from pipelinekit.report.charts import MAX_WIDTH, graph_chart
+
+    nodes = [{"id": f"n{i}", "label": f"n{i}", "color": "#000", "shape": "circle"} for i in range(400)]
+    spec = graph_chart(nodes, [(f"n{i}", f"n{i + 1}") for i in range(399)])
+    assert spec["usermeta"]["renderer"] == "canvas" and spec["width"] == MAX_WIDTH
+    assert graph_chart(nodes[:3], [("n0", "n1")])["usermeta"]["renderer"] == "svg"
