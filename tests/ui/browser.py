@@ -49,6 +49,7 @@ def browser(width: int = 1400, height: int = 1000) -> Iterator[Any]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(60)
+    driver.implicitly_wait(10)  # find_element waits for the page a click navigated to
     try:
         yield driver
     finally:
@@ -77,6 +78,13 @@ def wait_for_charts(driver: Any, timeout_s: float = 30) -> int:
 
     WebDriverWait(driver, timeout_s).until(drawn)
     return int(driver.execute_script("return document.querySelectorAll('.pk-chart').length"))
+
+
+def wait_for_text(driver: Any, text: str, timeout_s: float = 20) -> None:
+    """Wait until the page (after a form post, say) shows ``text``."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout_s).until(lambda d: text in d.find_element("tag name", "body").text)
 
 
 def screenshot(driver: Any, name: str, full_page: bool = True) -> str:

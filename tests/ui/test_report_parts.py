@@ -143,3 +143,17 @@ def test_a_large_graph_is_drawn_on_a_capped_canvas():
     spec = graph_chart(nodes, [(f"n{i}", f"n{i + 1}") for i in range(399)])
     assert spec["usermeta"]["renderer"] == "canvas" and spec["width"] == MAX_WIDTH
     assert graph_chart(nodes[:3], [("n0", "n1")])["usermeta"]["renderer"] == "svg"
+
+
+def test_the_commands_name_what_is_missing(store, tmp_path, capsys):
+    from pipelinekit.cli import main
+
+    add_runs(store, "p", 1)
+    assert main(["report", "latest"]) == 2
+    assert "--metadata PATH" in capsys.readouterr().err
+    assert main(["report", "latest", "--metadata", str(tmp_path / "nope.sqlite")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["ui", "--metadata", store.config.path, "--admin_port", "9"]) == 2
+    assert "--admin_token_file go together" in capsys.readouterr().err
+    assert main(["report", "latest", "--metadata", store.config.path, "-o", str(tmp_path / "r.html")]) == 0
+    assert "20260101-000000" in (tmp_path / "r.html").read_text()
