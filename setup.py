@@ -11,5 +11,5 @@ setup(
     + ["pipelinekit.components"]
     + [f"pipelinekit.components.{name}" for name in find_packages("components")],
     package_dir={"pipelinekit.components": "components"},
-    package_data={"pipelinekit": ["proto/*.proto"]},
+    package_data={"pipelinekit": ["proto/*.proto", "report/templates/*", "ui/templates/*"]},
 )

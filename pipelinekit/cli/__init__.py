@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     route = sub.add_parser("route", help="list and change a running server's routes (its admin API, on loopback)")
     add_route_arguments(route)
     route.set_defaults(handler=run_route)
+
+    from pipelinekit.cli.report_ui import add_report_and_ui
+
+    add_report_and_ui(sub)
     return parser
 
 

@@ -7,48 +7,12 @@ token from the server's ``--admin_token_file`` and names the user running it as 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import urllib.error
-import urllib.request
-from typing import Any
 
 from pipelinekit.errors import ServingError
+from pipelinekit.serving.admin_client import AdminClient
 
 __all__ = ["AdminClient", "add_route_arguments", "run_route"]
-
-
-class AdminClient:
-    """Calls the admin API of the server on 127.0.0.1:``port`` with the token in ``token_file``."""
-
-    def __init__(self, port: int, token_file: str, timeout_s: float = 10.0) -> None:
-        from pipelinekit.serving.admin_token import read_token
-
-        self._url = f"http://127.0.0.1:{port}"
-        self._token = read_token(token_file)
-        self._timeout_s = timeout_s
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps({**body, "who": getpass.getuser()}).encode()
-        request = urllib.request.Request(
-            self._url + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
-                return dict(json.loads(response.read()))
-        except urllib.error.HTTPError as exc:
-            try:
-                message = json.loads(exc.read()).get("error", exc.reason)
-            except ValueError:
-                message = exc.reason
-            raise ServingError(f"the route admin API answered {exc.code}: {message}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise ServingError(
-                f"cannot reach the route admin API at {self._url}: {exc}; is `pipelinekit serve --admin_port` running?"
-            ) from exc
 
 
 def add_route_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ __all__ = [
     "MetadataStore",
     "ExecutionRecord",
     "RunRecord",
+    "EventRecord",
     "PIPELINE",
     "PIPELINE_RUN",
     "NODE",
@@ -71,6 +72,17 @@ class RunRecord:
     context_id: int
     run_id: str
     properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One INPUT or OUTPUT event: which execution read or wrote which artifact, under which key and index."""
+
+    execution_id: int
+    artifact_id: int
+    direction: str
+    key: str
+    index: int
 
 
 def _locked(method: F) -> F:
@@ -320,6 +332,24 @@ class MetadataStore:
         """``(event type, execution id)`` for every event touching the artifact."""
         events = self._store.get_events_by_artifact_ids([artifact_id])
         return [(self._pb.Event.Type.Name(e.type), e.execution_id) for e in events]
+
+    @_locked
+    def events(self, execution_ids: Sequence[int] = (), artifact_ids: Sequence[int] = ()) -> list[EventRecord]:
+        """The INPUT and OUTPUT events of the executions, or of the artifacts, in one query each."""
+        found = []
+        if execution_ids:
+            found.extend(self._store.get_events_by_execution_ids(list(execution_ids)))
+        if artifact_ids:
+            found.extend(self._store.get_events_by_artifact_ids(list(artifact_ids)))
+        kinds = {self._pb.Event.INPUT: "INPUT", self._pb.Event.OUTPUT: "OUTPUT"}
+        records = set()
+        for event in found:
+            if event.type in kinds:
+                steps = event.path.steps
+                key = steps[0].key if steps else ""
+                index = steps[1].index if len(steps) > 1 else 0
+                records.add(EventRecord(event.execution_id, event.artifact_id, kinds[event.type], key, index))
+        return sorted(records, key=lambda e: (e.execution_id, e.direction, e.key, e.index))
 
     @_locked
     def runs(self, pipeline_name: str) -> list[RunRecord]:
