@@ -14,7 +14,7 @@ from pipelinekit import LocalDagRunner, Pipeline
 from pipelinekit.types.standard import Examples
 from tests.components.conftest import read_examples
 
-RARE_MODULE = '''
+RARE_MODULE = """
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -31,7 +31,7 @@ def preprocessing_fn(inputs):
         "rare_a_xf": _dense(inputs["rare_a"], -1.0),
         "rare_b_xf": _dense(inputs["rare_b"], b"none"),
     }
-'''
+"""
 
 
 def rare_csv(folder) -> None:
@@ -65,7 +65,9 @@ def rare_run(tmp_path_factory):
             gen = CsvExampleGen(input_base=str(folder / "data"))
             stats = StatisticsGen(examples=gen.outputs["examples"])
             schema = SchemaGen(statistics=stats.outputs["statistics"])
-            transform = Transform(examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=str(folder / "module.py"))
+            transform = Transform(
+                examples=gen.outputs["examples"], schema=schema.outputs["schema"], module_file=str(folder / "module.py")
+            )
             results[data_path] = LocalDagRunner().run(Pipeline("rare", str(folder / data_path), [transform]))
         finally:
             del os.environ["PIPELINEKIT_DATA_PATH"]
@@ -78,7 +80,10 @@ def test_each_split_lacks_one_column_yet_both_are_live_schema_features(rare_run,
 
     result = rare_run[data_path]
     examples = result.output("CsvExampleGen", "examples")
-    holding = {key: [s for s in examples.splits if any(values(e, key) for e in read_examples(examples.split_uri(s)))] for key in ("rare_a", "rare_b")}
+    holding = {
+        key: [s for s in examples.splits if any(values(e, key) for e in read_examples(examples.split_uri(s)))]
+        for key in ("rare_a", "rare_b")
+    }
     assert holding == {"rare_a": ["train"], "rare_b": ["eval"]}
     schema = load_schema(os.path.join(result.output("SchemaGen", "schema").uri, "schema.pbtxt"))
     features = {f.name: f for f in schema.feature}
@@ -139,10 +144,10 @@ def split_without_a_feature(tmp_path):
 
 def test_a_feature_absent_from_every_record_of_a_split_arrives_decoded_with_the_schema(split_without_a_feature):
     import tensorflow as tf
-    from tfx_bsl.public import tfxio
-
     from pipelinekit.components.evaluator.eval_config import example_feature_names
     from pipelinekit.components.util.examples_io import make_tfxio, split_pattern
+    from tfx_bsl.public import tfxio
+
     from pipelinekit.tfx.components.trainer.fn_args_utils import data_accessor_for
 
     examples, schema = split_without_a_feature
