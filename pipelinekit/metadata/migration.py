@@ -54,8 +54,10 @@ def migrate_legacy_context_names(store: Any) -> int:
             continue
         else:
             new_name = node_context_name(pipeline_name, rest)
-        if store.get_context_by_type_and_name(context.type, new_name) is not None:
-            log.warning("ML Metadata: context %r keeps its name: %s %r exists already", context.name, context.type, new_name)
+        taken = store.get_context_by_type_and_name(context.type, new_name)
+        if taken is not None:
+            if taken.id != context.id:  # not just renamed by another process opening the store
+                log.warning("ML Metadata: context %r keeps its name: %s %r exists already", context.name, context.type, new_name)
             continue
         context.name = new_name
         try:

@@ -181,3 +181,29 @@ def test_migration_leaves_a_legacy_node_whose_id_has_a_dot_and_other_names_alone
     MetadataStore(diamond(pipeline_root).metadata)
     names = sorted(c.name for c in raw_store(pipeline_root).get_contexts_by_type("node"))
     assert names == ["demo.generate", "demo/v2.X", "unknown/X"]
+
+
+def _open_and_count_runs(path: str) -> str:
+    from pipelinekit.dsl.metadata_config import sqlite_metadata
+
+    try:
+        return str(len(MetadataStore(sqlite_metadata(path)).runs("diamond")))
+    except Exception as error:  # reported to the test, which names it
+        return f"{type(error).__name__}: {error}"
+
+
+def test_processes_opening_a_legacy_store_together_rename_it_once(pipeline_root):
+    import multiprocessing
+
+    LocalDagRunner().run(diamond(pipeline_root))
+    LocalDagRunner().run(diamond(pipeline_root))
+    write_legacy_names(pipeline_root, "diamond")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        outcomes = pool.map(_open_and_count_runs, [f"{pipeline_root}/metadata.sqlite"] * 4)
+    assert outcomes == ["2"] * 4
+    store = raw_store(pipeline_root)
+    assert sorted(c.name for c in store.get_contexts_by_type("node")) == [
+        f"diamond.{n}" for n in ("a", "b", "combine", "generate")
+    ]
+    [pipeline] = store.get_contexts_by_type("pipeline")
+    assert len(store.get_children_contexts_by_context(pipeline.id)) == 2
