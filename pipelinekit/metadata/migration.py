@@ -38,7 +38,8 @@ def migrate_legacy_context_names(store: Any) -> int:
     pipelines = {c.name: c.id for c in store.get_contexts_by_type(PIPELINE)}
     renamed = 0
     for context in legacy:
-        pipeline_name, _, rest = context.name.partition(LEGACY_SEPARATOR)
+        legacy_name = context.name
+        pipeline_name, _, rest = legacy_name.partition(LEGACY_SEPARATOR)
         if pipeline_name not in pipelines or not rest or LEGACY_SEPARATOR in rest:
             continue  # not a name pipelinekit wrote
         if context.type == PIPELINE_RUN:
@@ -50,20 +51,20 @@ def migrate_legacy_context_names(store: Any) -> int:
             except errors.AlreadyExistsError:
                 pass
         elif NODE_SEPARATOR in rest:
-            log.warning("ML Metadata: node context %r keeps its name: node ids may no longer contain '.'", context.name)
+            log.info("ML Metadata: node context %r keeps its name: node ids may no longer contain '.'", legacy_name)
             continue
         else:
             new_name = node_context_name(pipeline_name, rest)
         taken = store.get_context_by_type_and_name(context.type, new_name)
         if taken is not None:
             if taken.id != context.id:  # not just renamed by another process opening the store
-                log.warning("ML Metadata: context %r keeps its name: %s %r exists already", context.name, context.type, new_name)
+                log.warning("ML Metadata: context %r keeps its name: %s %r exists already", legacy_name, context.type, new_name)
             continue
         context.name = new_name
         try:
             store.put_contexts([context])
         except errors.StatusError as error:  # another process renamed one to that name a moment ago
-            log.warning("ML Metadata: context %r keeps its name: %s", rest, error)
+            log.warning("ML Metadata: context %r keeps its name: %s", legacy_name, error)
             continue
         renamed += 1
     if renamed:
