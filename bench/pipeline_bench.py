@@ -218,11 +218,11 @@ def node_times(metadata_path: str, pipeline_name: str) -> list[NodeTime]:
     """Per node of the pipeline's newest run: status and seconds, from its executions in MLMD."""
     from pipelinekit.dsl.metadata_config import sqlite_metadata
     from pipelinekit.metadata import MetadataStore
-    from pipelinekit.metadata.store import PIPELINE_RUN, run_context_name
+    from pipelinekit.metadata.store import PIPELINE_RUN
 
     store = MetadataStore(sqlite_metadata(metadata_path))
     newest = store.runs(pipeline_name)[0]
-    records = store.executions_in_context(PIPELINE_RUN, run_context_name(pipeline_name, newest.run_id), limit=1000)
+    records = store.executions_in_context(PIPELINE_RUN, newest.context_name, limit=1000)
     times = []
     for record in sorted(records, key=lambda r: r.properties.get("started_at", 0.0)):
         started = float(record.properties.get("started_at") or 0.0)

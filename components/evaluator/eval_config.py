@@ -63,15 +63,19 @@ def check_feature_names(config: Any, available: set[str], where: str) -> None:
         )
 
 
-def example_feature_names(pattern: str) -> set[str]:
-    """The feature names of the first tf.Example in the gzipped TFRecords matching ``pattern``."""
+def example_feature_names(pattern: str, schema: Any = None) -> set[str]:
+    """The feature names of the first tf.Example in the gzipped TFRecords matching ``pattern``,
+    and with a ``schema`` every feature TFXIO decodes from it: each of those arrives, also from
+    a split where no record has it (a nearly empty column whose values all fell in another)."""
     import tensorflow as tf
+    from tfx_bsl.public import tfxio
 
     files = tf.io.gfile.glob(pattern)
     if not files:
         raise InputDataError(f"no example files match {pattern}")
+    decoded = set(tfxio.TFExampleRecord(pattern, schema=schema).TensorRepresentations()) if schema is not None else set()
     for record in tf.data.TFRecordDataset(files[:1], compression_type="GZIP").take(1):
-        return set(tf.train.Example.FromString(record.numpy()).features.feature)
+        return decoded | set(tf.train.Example.FromString(record.numpy()).features.feature)
     raise InputDataError(f"{files[0]} holds no examples")
 
 

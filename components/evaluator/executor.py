@@ -54,9 +54,9 @@ def run_evaluator(
     config = tfma.utils.update_eval_config_with_defaults(config, has_baseline=baseline_model is not None, rubber_stamp=True)
     tfma.utils.verify_eval_config(config)
     splits = list(example_splits or ["eval"])
-    _check_config(config, examples, splits, model, baseline_model)
-    models = _shared_models(config, model, baseline_model, module_file, module_path)
     tfma_schema = _read_schema(schema)
+    _check_config(config, examples, splits, model, baseline_model, tfma_schema)
+    models = _shared_models(config, model, baseline_model, module_file, module_path)
     with context.make_beam_pipeline() as pipeline:
         data, adapter_config = _read_examples(pipeline, examples, splits, tfma_schema)
         _ = data | "ExtractEvaluateAndWriteResults" >> tfma.ExtractEvaluateAndWriteResults(
@@ -70,9 +70,11 @@ def run_evaluator(
     bless(blessing, evaluation.uri, has_thresholds, model, baseline_model, context.logger)
 
 
-def _check_config(config: Any, examples: Examples, splits: list[str], model: Model | None, baseline: Model | None) -> None:
+def _check_config(
+    config: Any, examples: Examples, splits: list[str], model: Model | None, baseline: Model | None, schema: Any
+) -> None:
     pattern = os.path.join(examples.split_uri(splits[0]), "*")
-    available = example_feature_names(pattern)
+    available = example_feature_names(pattern, schema)
     for index, spec in enumerate(config.model_specs):
         artifact = baseline if spec.is_baseline else model
         if artifact is None:

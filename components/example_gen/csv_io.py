@@ -1,7 +1,10 @@
 """CSV files to Arrow record batches of list-typed columns, the form tfx-bsl encodes into
 tf.Examples. Column types are inferred like TFX's (tfx-bsl ``ColumnTypeInferrer``): int64 if
 every non-empty cell is an integer, else float if every one is a number, else bytes; an empty
-cell is a missing feature (never a zero); a column that is empty everywhere is left out."""
+cell is an empty value list of its column's type (never a zero), as TFX's CsvExampleGen writes
+it, so a split where a column happens to be empty still has the column, typed: TFDV's
+statistics of that split agree with the others and SchemaGen keeps the feature. A column that
+is empty everywhere is left out."""
 
 from __future__ import annotations
 
@@ -167,4 +170,4 @@ def _to_list_array(column: Any, kind: str) -> Any:
         values = pc.cast(values, pa.large_binary())
     offsets = np.zeros(len(valid) + 1, dtype=np.int64)
     np.cumsum(valid, out=offsets[1:])
-    return pa.LargeListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~valid))
+    return pa.LargeListArray.from_arrays(pa.array(offsets), values)  # an empty cell: an empty list, not a null

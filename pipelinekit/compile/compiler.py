@@ -18,6 +18,8 @@ from pipelinekit.types.annotations import ExternalPath, ModuleFile
 __all__ = ["compile_pipeline"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+"""Node ids take no '.': it joins pipeline name and node id in ML Metadata's node contexts."""
 
 
 def compile_pipeline(pipeline: Pipeline) -> Plan:
@@ -71,8 +73,13 @@ def _name_problems(pipeline: Pipeline, nodes: list[Node]) -> list[str]:
         )
     seen: dict[str, Node] = {}
     for node in nodes:
-        if not _NAME.match(node.id or ""):
-            problems.append(f"node id {node.id!r} must start with a letter or digit and use only A-Z a-z 0-9 _ . -")
+        if isinstance(node.id, str) and "." in node.id:
+            problems.append(
+                f"node id {node.id!r} contains '.', which ML Metadata's node context name '<pipeline>.<node id>' "
+                f"uses as its separator (as TFX does); rename the node, e.g. .with_id({node.id.replace('.', '_')!r})"
+            )
+        elif not _NODE_ID.match(node.id or ""):
+            problems.append(f"node id {node.id!r} must start with a letter or digit and use only A-Z a-z 0-9 _ -")
         if node.id in seen:
             problems.append(
                 f"node id {node.id!r} is used by two nodes ({seen[node.id]!r} and {node!r}); "

@@ -113,7 +113,7 @@ def _render(step: LineageStep, verb: str, indent: str, lines: list[str], label: 
     lines.append(f"{indent}{label}{a.TYPE_NAME} #{a.id} {a.uri}")
     for record, groups in step.executions:
         lines.append(
-            f"{indent}  {verb} {record.type_name} execution #{record.id} "
+            f"{indent}  {verb} {record.component_name} execution #{record.id} "
             f"(node {record.node_id}, run {record.properties.get('run_id', '?')}, {record.state})"
         )
         for key, steps in groups.items():
@@ -123,9 +123,7 @@ def _render(step: LineageStep, verb: str, indent: str, lines: list[str], label: 
 
 def latest_output(store: MetadataStore, pipeline_name: str, node_id: str, output_key: str) -> Artifact:
     """The artifact a node most recently published (or reused) under ``output_key``."""
-    from pipelinekit.metadata.store import NODE, node_context_name
-
-    for record in store.executions_in_context(NODE, node_context_name(pipeline_name, node_id), ("COMPLETE", "CACHED"), limit=1):
+    for record in store.node_executions(pipeline_name, node_id, ("COMPLETE", "CACHED"), limit=1):
         outputs = store.artifacts_of_execution(record.id, "OUTPUT")
         if outputs.get(output_key):
             return outputs[output_key][0]

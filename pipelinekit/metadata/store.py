@@ -1,9 +1,11 @@
 """A thread-safe facade over the ML Metadata store that speaks in pipelinekit terms.
 
-Contexts: ``pipeline`` (one per pipeline), ``pipeline_run`` (one per run) and ``node`` (one per
-node of a pipeline). Each node run is an execution whose type is the component name; INPUT and
-OUTPUT events tie it to artifacts. Publishing writes execution, artifacts and events in one
-MLMD transaction (``put_execution``), so a reader never sees half of it.
+Contexts and types carry TFX's names (see :mod:`pipelinekit.metadata.names`): ``pipeline``,
+``pipeline_run`` (a child of its pipeline) and ``node``. Each node run is an execution whose
+type is the component's class path; INPUT and OUTPUT events tie it to artifacts. Publishing
+writes execution, artifacts and events in one MLMD transaction (``put_execution``), so a reader
+never sees half of it. A store written with the names of earlier versions is renamed on open
+(:mod:`pipelinekit.metadata.migration`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any, TypeVar
 
 from pipelinekit.dsl.metadata_config import MetadataConfig
 from pipelinekit.errors import MetadataError, MissingDependencyError
+from pipelinekit.metadata.migration import migrate_legacy_context_names
+from pipelinekit.metadata.names import NODE, PIPELINE, PIPELINE_RUN, node_context_name
 from pipelinekit.types.artifact import Artifact
 
 __all__ = [
@@ -29,26 +33,10 @@ __all__ = [
     "PIPELINE",
     "PIPELINE_RUN",
     "NODE",
-    "run_context_name",
-    "node_context_name",
 ]
 
-PIPELINE, PIPELINE_RUN, NODE = "pipeline", "pipeline_run", "node"
 F = TypeVar("F", bound=Callable[..., Any])
-_SEPARATOR = "/"
-"""Joins a pipeline name to a run or node id in context names; names and ids cannot contain it,
-so pipelines ``demo`` and ``demo.v2`` never share a context."""
 _OPEN_ATTEMPTS = 6
-
-
-def run_context_name(pipeline_name: str, run_id: str) -> str:
-    """The name of a run's ``pipeline_run`` context."""
-    return f"{pipeline_name}{_SEPARATOR}{run_id}"
-
-
-def node_context_name(pipeline_name: str, node_id: str) -> str:
-    """The name of a node's ``node`` context."""
-    return f"{pipeline_name}{_SEPARATOR}{node_id}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +52,11 @@ class ExecutionRecord:
     def node_id(self) -> str:
         return self.properties.get("node_id", "")
 
+    @property
+    def component_name(self) -> str:
+        """The component's name: the last part of the execution type, its class path."""
+        return self.type_name.rsplit(".", 1)[-1]
+
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -72,6 +65,7 @@ class RunRecord:
     context_id: int
     run_id: str
     properties: dict[str, Any]
+    context_name: str
 
 
 @dataclass(frozen=True)
@@ -132,14 +126,17 @@ class MetadataStore:
             ) from error
 
     def _open(self, metadata_store: Any) -> Any:
-        """Connect. Processes that start together on a new SQLite file would race to create its
-        tables (MLMD then refuses the half-made schema it sees, and the one creating it can fail on
-        a locked database), so SQLite stores are opened one process at a time, under an advisory
-        lock on their folder; brief retries remain for transient errors."""
+        """Connect, and rename the contexts an earlier version named (see ``migration``). Processes
+        that start together on a new SQLite file would race to create its tables (MLMD then refuses
+        the half-made schema it sees, and the one creating it can fail on a locked database), so
+        SQLite stores are opened (and renamed) one process at a time, under an advisory lock on
+        their folder; brief retries remain for transient errors."""
         for attempt in range(_OPEN_ATTEMPTS):
             try:
                 with _sqlite_open_lock(self.config):
-                    return metadata_store.MetadataStore(self.config.to_connection_config())
+                    store = metadata_store.MetadataStore(self.config.to_connection_config())
+                    migrate_legacy_context_names(store)
+                    return store
             except self._mlmd_errors:
                 if self.config.kind != "sqlite" or attempt == _OPEN_ATTEMPTS - 1:
                     raise
@@ -275,9 +272,25 @@ class MetadataStore:
         """The newest ``limit`` executions attributed to a context, optionally only in ``states``
         or with ``cache_key``. Filtered by MLMD itself, so the cost does not grow with history.
         Names are pipeline and node ids, which the compiler restricts to quote-free characters."""
+        return self._executions([f"contexts_a.type = '{type_name}'", f"contexts_a.name = '{name}'"], states, cache_key, limit)
+
+    @_locked
+    def node_executions(
+        self, pipeline_name: str, node_id: str, states: tuple[str, ...] = (), cache_key: str = "", limit: int = 100
+    ) -> list[ExecutionRecord]:
+        """The newest ``limit`` executions of a pipeline's node: in its ``node`` context and,
+        to be sure of the pipeline, in the pipeline's own context."""
+        clauses = [
+            f"contexts_a.type = '{NODE}'",
+            f"contexts_a.name = '{node_context_name(pipeline_name, node_id)}'",
+            f"contexts_b.type = '{PIPELINE}'",
+            f"contexts_b.name = '{pipeline_name}'",
+        ]
+        return self._executions(clauses, states, cache_key, limit)
+
+    def _executions(self, clauses: list[str], states: tuple[str, ...], cache_key: str, limit: int) -> list[ExecutionRecord]:
         from ml_metadata.metadata_store import metadata_store
 
-        clauses = [f"contexts_a.type = '{type_name}'", f"contexts_a.name = '{name}'"]
         if states:
             clauses.append("(" + " OR ".join(f"last_known_state = {state}" for state in states) + ")")
         if cache_key:
@@ -352,18 +365,48 @@ class MetadataStore:
         return sorted(records, key=lambda e: (e.execution_id, e.direction, e.key, e.index))
 
     @_locked
+    def start_run(self, pipeline_name: str, run_id: str, properties: dict[str, Any]) -> Any | None:
+        """Create the ``pipeline_run`` context ``run_id`` as a child of the pipeline's context, or
+        return None when a run of that id exists already (run ids name TFX's run contexts, so a
+        new run needs a fresh one)."""
+        pipeline = self.context(PIPELINE, pipeline_name)
+        run = self._pb.Context(type_id=self._type_id("context", PIPELINE_RUN), name=run_id)
+        self._set_custom(run, properties)
+        try:
+            [run.id] = self._store.put_contexts([run])
+        except self._already_exists:
+            return None
+        self._store.put_parent_contexts([self._pb.ParentContext(child_id=run.id, parent_id=pipeline.id)])
+        self._contexts[(PIPELINE_RUN, run_id)] = run
+        return run
+
+    @_locked
     def runs(self, pipeline_name: str) -> list[RunRecord]:
         """Runs of a pipeline, newest first."""
+        return self._runs(pipeline_name)
+
+    def _runs(self, pipeline_name: str, extra_clause: str = "") -> list[RunRecord]:
+        """Runs of a pipeline: the ``pipeline_run`` children of its context, newest first."""
+        from ml_metadata.metadata_store import metadata_store
+
         from pipelinekit.metadata.convert import from_value
 
-        contexts = self._store.get_contexts_by_type(PIPELINE_RUN)
-        prefix = run_context_name(pipeline_name, "")
-        records = [
-            RunRecord(c.id, c.name[len(prefix) :], {k: from_value(v) for k, v in c.custom_properties.items()})
-            for c in contexts
-            if c.name.startswith(prefix)
+        _check_query_values(pipeline_name)
+        clauses = [
+            f"type = '{PIPELINE_RUN}'",
+            f"parent_contexts_a.type = '{PIPELINE}'",
+            f"parent_contexts_a.name = '{pipeline_name}'",
         ]
-        return sorted(records, key=lambda r: r.context_id, reverse=True)
+        options = metadata_store.ListOptions(
+            filter_query=" AND ".join([*clauses, *filter(None, [extra_clause])]),
+            order_by=metadata_store.OrderByField.ID,
+            is_asc=False,
+        )
+        records = []
+        for context in self._store.get_contexts(list_options=options):
+            properties = {k: from_value(v) for k, v in context.custom_properties.items()}
+            records.append(RunRecord(context.id, str(properties.get("run_id") or context.name), properties, context.name))
+        return records
 
     @_locked
     def pipeline_names(self) -> list[str]:
@@ -383,19 +426,7 @@ class MetadataStore:
     @_locked
     def running_runs(self, pipeline_name: str) -> list[RunRecord]:
         """Runs of a pipeline whose context still says RUNNING."""
-        from ml_metadata.metadata_store import metadata_store
-
-        prefix = run_context_name(pipeline_name, "")
-        options = metadata_store.ListOptions(
-            filter_query=f"type = '{PIPELINE_RUN}' AND custom_properties.status.string_value = 'RUNNING'"
-        )
-        from pipelinekit.metadata.convert import from_value
-
-        return [
-            RunRecord(c.id, c.name[len(prefix) :], {k: from_value(v) for k, v in c.custom_properties.items()})
-            for c in self._store.get_contexts(list_options=options)
-            if c.name.startswith(prefix)
-        ]
+        return self._runs(pipeline_name, "custom_properties.status.string_value = 'RUNNING'")
 
     @_locked
     def record_execution(
@@ -420,15 +451,20 @@ class MetadataStore:
 
         from pipelinekit.metadata.convert import artifact_from_proto
 
-        for value in (pipeline_name, type_name, producer_node, output_key):
-            if "'" in value or "\\" in value:
-                raise MetadataError(f"cannot query ML Metadata for the name {value!r}: it contains a quote or backslash")
+        _check_query_values(pipeline_name, type_name, producer_node, output_key)
         clauses = [f"type = '{type_name}'", "state = LIVE", f"contexts_a.type = '{PIPELINE}'", f"contexts_a.name = '{pipeline_name}'"]
         for key, value in (("producer_node", producer_node), ("output_key", output_key)):
             if value:
                 clauses.append(f"custom_properties.{key}.string_value = '{value}'")
         options = metadata_store.ListOptions(filter_query=" AND ".join(clauses), order_by=metadata_store.OrderByField.ID, is_asc=False)
         return [artifact_from_proto(p, type_name) for p in self._store.get_artifacts(list_options=options)]
+
+
+def _check_query_values(*values: str) -> None:
+    """Names go into MLMD filter queries between quotes: refuse the ones that would break out."""
+    for value in values:
+        if "'" in value or "\\" in value:
+            raise MetadataError(f"cannot query ML Metadata for the name {value!r}: it contains a quote or backslash")
 
 
 @contextlib.contextmanager

@@ -16,7 +16,8 @@ from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.node import bound_parameters
 from pipelinekit.dsl.resolver import Resolver
 from pipelinekit.errors import ComponentFailedError, RunError, RunInterrupted
-from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore, node_context_name, run_context_name
+from pipelinekit.metadata.names import NODE, PIPELINE, PIPELINE_RUN, execution_type_name, node_context_name
+from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change, effective_parameters
 from pipelinekit.orchestration.executor_loader import load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
@@ -63,7 +64,7 @@ class NodeLauncher:
         name = self.plan.pipeline_name
         return [
             self.store.context(PIPELINE, name),
-            self.store.context(PIPELINE_RUN, run_context_name(name, self.run_id)),
+            self.store.context(PIPELINE_RUN, self.run_id),
             self.store.context(NODE, node_context_name(name, node_id)),
         ]
 
@@ -123,9 +124,9 @@ class NodeLauncher:
         return key
 
     def _look_up_cache(self, node_id: str, key: CacheKey) -> tuple[dict[str, list[Artifact]] | None, str]:
-        context = node_context_name(self.plan.pipeline_name, node_id)
+        pipeline_name = self.plan.pipeline_name
         stale = ""
-        for record in self.store.executions_in_context(NODE, context, ("COMPLETE",), key.digest, limit=5):
+        for record in self.store.node_executions(pipeline_name, node_id, ("COMPLETE",), key.digest, limit=5):
             outputs = self.store.artifacts_of_execution(record.id, "OUTPUT")
             damaged = [
                 a.uri for group in outputs.values() for a in group if path_manifest(a.uri) != a.custom_properties.get("manifest")
@@ -135,7 +136,7 @@ class NodeLauncher:
             stale = f"outputs of execution {record.id} with the same key were deleted or changed ({damaged[0]})"
         if stale:
             return None, stale
-        last = self.store.executions_in_context(NODE, context, ("COMPLETE", "CACHED", "FAILED", "CANCELED"), limit=1)
+        last = self.store.node_executions(pipeline_name, node_id, ("COMPLETE", "CACHED", "FAILED", "CANCELED"), limit=1)
         if not last or not isinstance(last[0].properties.get("cache_parts"), dict):
             return None, "first run of this node"
         if last[0].properties.get("cache_key") == key.digest and last[0].state in ("FAILED", "CANCELED"):
@@ -154,7 +155,7 @@ class NodeLauncher:
     ) -> NodeResult:
         properties = self._execution_properties(node_id, key, started) | {"finished_at": time.time(), "reason": reason}
         execution_id = self.store.record_cached_execution(
-            self.plan.nodes[node_id].definition.name, self.contexts(node_id), _present(inputs), outputs, properties
+            execution_type_name(self.plan.nodes[node_id]), self.contexts(node_id), _present(inputs), outputs, properties
         )
         return NodeResult(node_id, CACHED, reason, key.digest, execution_id, outputs, started, time.time())
 
@@ -180,7 +181,7 @@ class NodeLauncher:
         with self._publish_lock:
             if self._stopped:
                 raise RunInterrupted("the run was interrupted before this node started")
-            execution_id = self.store.register_execution(node.definition.name, contexts, _present(inputs), properties)
+            execution_id = self.store.register_execution(execution_type_name(node), contexts, _present(inputs), properties)
             staging = staging_folder(self.plan.pipeline_root, node_id, execution_id)
             self._in_flight[execution_id] = (contexts, staging)
         try:

@@ -12,7 +12,8 @@ import os
 import shutil
 import time
 
-from pipelinekit.metadata.store import PIPELINE_RUN, MetadataStore, run_context_name
+from pipelinekit.metadata.names import PIPELINE_RUN
+from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.ownership import owner_is_gone
 
 __all__ = ["recover_abandoned", "staging_folder"]
@@ -37,7 +38,7 @@ def recover_abandoned(store: MetadataStore, pipeline_name: str, pipeline_root: s
         done.append(f"execution {record.id} of node {node_id!r} (run {run_id}) was left RUNNING by a dead process: marked CANCELED")
     for run in store.running_runs(pipeline_name):
         if owner_is_gone(run.properties):
-            store.update_context(PIPELINE_RUN, run_context_name(pipeline_name, run.run_id), {"status": "ABANDONED"})
+            store.update_context(PIPELINE_RUN, run.context_name, {"status": "ABANDONED"})
             done.append(f"run {run.run_id} was left RUNNING by a dead process: marked ABANDONED")
     removed = _remove_finished_staging(store, pipeline_root)
     if removed:

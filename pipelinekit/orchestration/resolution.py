@@ -20,6 +20,7 @@ from pipelinekit.dsl.node import Channel, Node
 from pipelinekit.dsl.placeholder import Placeholder, PlaceholderError
 from pipelinekit.dsl.resolver import ResolutionError, Resolver
 from pipelinekit.errors import ComponentFailedError, RunError
+from pipelinekit.metadata.names import execution_type_name
 from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.cache import artifact_fingerprint
 from pipelinekit.orchestration.fingerprint import digest
@@ -164,7 +165,9 @@ class ResolutionPhase:
 
     def skip(self, node: Node, reason: str) -> NodeResult:
         """Record that ``node`` did not run and why, as a CANCELED execution."""
-        execution_id = self.store.record_execution(node.definition.name, "CANCELED", self.contexts, {}, self._properties(node, reason))
+        execution_id = self.store.record_execution(
+            execution_type_name(node), "CANCELED", self.contexts, {}, self._properties(node, reason)
+        )
         return NodeResult(node.id, SKIPPED, reason, "", execution_id, {}, self.started, time.time())
 
     # Resolver nodes ----------------------------------------------------------------------------
@@ -180,14 +183,16 @@ class ResolutionPhase:
         except Exception as error:  # a user strategy may raise anything; the node fails, the run goes on
             reason = f"{node.strategy!r} failed"
             properties = self._properties(node, reason) | {"error": f"{type(error).__name__}: {error}"[:4000]}
-            execution_id = self.store.record_execution(node.definition.name, "FAILED", self.contexts, {}, properties)
+            execution_id = self.store.record_execution(execution_type_name(node), "FAILED", self.contexts, {}, properties)
             failure = ComponentFailedError(node.id, self.run_id, execution_id, error)
             failure.__cause__ = error
             trace = "".join(traceback.format_exception(error))[-4000:]
             return NodeResult(node.id, FAILED, reason, "", execution_id, {}, self.started, time.time(), failure, trace)
         reason = _describe_choice(node, chosen)
         properties = self._properties(node, reason)
-        execution_id = self.store.record_execution(node.definition.name, "COMPLETE", self.contexts, event_groups(chosen), properties)
+        execution_id = self.store.record_execution(
+            execution_type_name(node), "COMPLETE", self.contexts, event_groups(chosen), properties
+        )
         return NodeResult(node.id, RAN, reason, "", execution_id, chosen, self.started, time.time())
 
     def _properties(self, node: Node, reason: str) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import time
 from datetime import UTC, datetime
 
 from pipelinekit.compile.plan import Plan
-from pipelinekit.errors import ComponentFailedError
-from pipelinekit.metadata.store import PIPELINE, PIPELINE_RUN, MetadataStore, run_context_name
+from pipelinekit.errors import ComponentFailedError, MetadataError
+from pipelinekit.metadata.names import PIPELINE_RUN
+from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.launcher import NodeLauncher, user_traceback
 from pipelinekit.orchestration.listener import LoggingListener, RunListener
 from pipelinekit.orchestration.ownership import current_owner
@@ -18,6 +19,8 @@ from pipelinekit.orchestration.recovery import recover_abandoned
 from pipelinekit.orchestration.result import FAILED, SKIPPED, NodeResult, RunResult
 
 __all__ = ["RunSession", "new_run_id"]
+
+_RUN_ID_ATTEMPTS = 100
 
 
 def new_run_id() -> str:
@@ -30,22 +33,24 @@ class RunSession:
 
     def __init__(self, plan: Plan, listener: RunListener | None = None, store: MetadataStore | None = None) -> None:
         self.plan = plan
-        self.run_id = new_run_id()
         self.listener = listener or LoggingListener()
         self.store = store or MetadataStore(plan.metadata)
-        self.launcher = NodeLauncher(plan, self.store, self.run_id, self.listener)
         self.results: dict[str, NodeResult] = {}
         self._lock = threading.Lock()
         self.started_at = time.time()
-        self._run_context_name = run_context_name(plan.pipeline_name, self.run_id)
         self._abandoned = False
         self.recovered = recover_abandoned(self.store, plan.pipeline_name, plan.pipeline_root)
-        self.store.context(PIPELINE, plan.pipeline_name)
-        self.store.context(
-            PIPELINE_RUN,
-            self._run_context_name,
-            {"run_id": self.run_id, "started_at": self.started_at, "status": "RUNNING", **current_owner()},
-        )
+        self.run_id = self._start_run()
+        self.launcher = NodeLauncher(plan, self.store, self.run_id, self.listener)
+
+    def _start_run(self) -> str:
+        """Record the run's ``pipeline_run`` context under a run id no other run of the store has."""
+        for _ in range(_RUN_ID_ATTEMPTS):
+            run_id = new_run_id()
+            properties = {"run_id": run_id, "started_at": self.started_at, "status": "RUNNING", **current_owner()}
+            if self.store.start_run(self.plan.pipeline_name, run_id, properties) is not None:
+                return run_id
+        raise MetadataError(f"ML Metadata store {self.plan.metadata.describe()}: every new run id was taken; check the clock")
 
     def run_node(self, node_id: str) -> NodeResult:
         """Run one node whose upstream nodes have all finished; skip it if one of them did not succeed.
@@ -102,7 +107,7 @@ class RunSession:
         result = RunResult(self.plan.pipeline_name, self.run_id, ordered, self.started_at, time.time())
         self.store.update_context(
             PIPELINE_RUN,
-            self._run_context_name,
+            self.run_id,
             {
                 "finished_at": result.finished_at,
                 "status": result.status,
@@ -124,7 +129,7 @@ class RunSession:
         cancelled = self.launcher.stop(reason)
         self.store.update_context(
             PIPELINE_RUN,
-            self._run_context_name,
+            self.run_id,
             {
                 "finished_at": time.time(),
                 "status": "INTERRUPTED" if interrupted else "ABORTED",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipelinekit.errors import MetadataError
-from pipelinekit.metadata.store import PIPELINE_RUN, ExecutionRecord, MetadataStore, RunRecord, run_context_name
+from pipelinekit.metadata.store import PIPELINE_RUN, ExecutionRecord, MetadataStore, RunRecord
 from pipelinekit.types.artifact import Artifact
 
 __all__ = ["NodeView", "RunView", "read_run", "find_run"]
@@ -109,7 +109,7 @@ def find_run(store: MetadataStore, run_id: str, pipeline_name: str | None = None
 
 def read_run(store: MetadataStore, pipeline_name: str, run: RunRecord) -> RunView:
     """The run's executions, oldest first, with their input and output artifacts."""
-    records = store.executions_in_context(PIPELINE_RUN, run_context_name(pipeline_name, run.run_id), limit=_MAX_EXECUTIONS)
+    records = store.executions_in_context(PIPELINE_RUN, run.run_id, limit=_MAX_EXECUTIONS)
     records.sort(key=lambda record: record.id)
     events = store.events(execution_ids=[record.id for record in records]) if records else []
     artifacts = {a.id: a for a in store.artifacts_by_id(sorted({event.artifact_id for event in events}))}

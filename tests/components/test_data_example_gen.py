@@ -36,7 +36,7 @@ def test_default_split_is_two_to_one_and_sums_to_the_rows(data_run):
     assert re.fullmatch(r"split:all,num_files:1,total_bytes:\d+,xor_checksum:\d+,sum_checksum:\d+", custom["input_fingerprint"])
 
 
-def test_columns_get_tfx_types_and_empty_cells_are_missing(data_run):
+def test_columns_get_tfx_types_and_empty_cells_are_empty_typed_lists(data_run):
     examples = data_run.output("CsvExampleGen", "examples")
     rows = read_examples(examples.split_uri("train")) + read_examples(examples.split_uri("eval"))
     first = rows[0].features.feature
@@ -44,6 +44,7 @@ def test_columns_get_tfx_types_and_empty_cells_are_missing(data_run):
     assert first["year"].WhichOneof("kind") == "int64_list"
     frame = penguins_frame()
     for column, kind in [("bill_length_mm", "float_list"), ("flipper_length_mm", "int64_list"), ("sex", "bytes_list")]:
+        assert all(r.features.feature[column].WhichOneof("kind") == kind for r in rows), f"{column}: an untyped feature"
         values = [getattr(r.features.feature[column], kind).value for r in rows]
         assert sum(len(v) == 0 for v in values) == frame[column].isna().sum()
         present = [v[0] for v in values if v]
@@ -147,7 +148,8 @@ def test_bad_input_fails_the_node_naming_the_file_and_publishes_nothing(tmp_path
 EDGE_INPUTS = {
     "quoted_newline": ({"x.csv": 'a,b\n1,"hello\nworld"\n2,z\n'}, [{"a": [1], "b": [b"hello\nworld"]}, {"a": [2], "b": [b"z"]}]),
     "bom_crlf": ({"x.csv": "\ufeffa,b\r\n1,x\r\n2,y\r\n"}, [{"a": [1], "b": [b"x"]}, {"a": [2], "b": [b"y"]}]),
-    "int_and_float_files": ({"x.csv": "a,b\n1,2\n", "y.csv": "a,b\n1.5,\n"}, [{"a": [1.0], "b": [2]}, {"a": [1.5]}]),
+    # an empty cell is an empty list of the column's type, as TFX writes it
+    "int_and_float_files": ({"x.csv": "a,b\n1,2\n", "y.csv": "a,b\n1.5,\n"}, [{"a": [1.0], "b": [2]}, {"a": [1.5], "b": []}]),
     "column_empty_everywhere": ({"x.csv": "a,b\n1,\n2,\n"}, [{"a": [1]}, {"a": [2]}]),
 }
 

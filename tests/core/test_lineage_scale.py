@@ -89,10 +89,11 @@ def test_an_artifact_without_a_complete_producer_shows_its_first_producer(pipeli
     raw = store.raw
     [published] = raw.get_artifacts_by_id([result.output("generate", "numbers").id])
     [orphan_id] = raw.put_artifacts([metadata_store_pb2.Artifact(type_id=published.type_id, uri=f"{pipeline_root}/orphan")])
+    [generate_execution] = raw.get_executions_by_id([result.nodes["generate"].execution_id])
     producers = []
     for _ in range(2):  # two CACHED executions claim it; none COMPLETE
         execution = metadata_store_pb2.Execution(
-            type_id=raw.get_execution_type("generate").id, last_known_state=metadata_store_pb2.Execution.CACHED
+            type_id=generate_execution.type_id, last_known_state=metadata_store_pb2.Execution.CACHED
         )
         execution.custom_properties["node_id"].string_value = "generate"
         [execution_id] = raw.put_executions([execution])

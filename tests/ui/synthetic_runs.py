@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore, node_context_name, run_context_name
+from pipelinekit.metadata.store import NODE, PIPELINE, MetadataStore, node_context_name
 from pipelinekit.types.standard import Examples, ExampleStatistics
 
 
@@ -20,7 +20,7 @@ def add_runs(store: MetadataStore, pipeline: str, count: int) -> list[str]:
                       "ran": 3, "cached": 10, "failed": 0 if index % 10 else 1, "skipped": 0}  # fmt: skip
         if index % 10 == 0:
             properties["failed_nodes"] = "Trainer"
-        store.context(PIPELINE_RUN, run_context_name(pipeline, run_id), properties)
+        store.start_run(pipeline, run_id, properties)
         ids.append(run_id)
     return ids
 
@@ -31,9 +31,7 @@ def add_chain_run(
     """One run whose nodes form a chain that writes ``artifacts`` artifacts in all: node i reads
     node i-1's outputs and writes ``per_node`` of its own (Examples and ExampleStatistics in turn)."""
     now = time.time()
-    run_context = store.context(
-        PIPELINE_RUN, run_context_name(pipeline, run_id), {"status": "COMPLETE", "started_at": now, "finished_at": now + 1}
-    )
+    run_context = store.start_run(pipeline, run_id, {"status": "COMPLETE", "started_at": now, "finished_at": now + 1})
     pipeline_context = store.context(PIPELINE, pipeline)
     previous: list = []
     for index in range(artifacts // per_node):

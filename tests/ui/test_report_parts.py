@@ -123,10 +123,10 @@ def test_a_missing_artifact_file_is_named(store, tmp_path):
 
 
 def test_a_failed_node_shows_its_error_and_hostile_text_stays_text(store, tmp_path):
-    from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, node_context_name, run_context_name
+    from pipelinekit.metadata.store import NODE, PIPELINE, node_context_name
 
     hostile = "</script><script>alert('x')</script>"
-    contexts = [store.context(PIPELINE, "p"), store.context(PIPELINE_RUN, run_context_name("p", "r1"), {"status": "FAILED", "error": hostile}),
+    contexts = [store.context(PIPELINE, "p"), store.start_run("p", "r1", {"status": "FAILED", "error": hostile}),
                 store.context(NODE, node_context_name("p", "Trainer"))]  # fmt: skip
     execution = store.register_execution("Trainer", contexts, {}, {"node_id": "Trainer", "started_at": 1.0})
     store.fail_execution(execution, contexts, {"finished_at": 3.5, "error": f"ValueError: {hostile}"})
