@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     route = sub.add_parser("route", help="list and change a running server's routes (its admin API, on loopback)")
     add_route_arguments(route)
     route.set_defaults(handler=run_route)
+
+    from pipelinekit.cli.monitor import add_monitor_arguments, run_monitor
+
+    monitor = sub.add_parser("monitor", help="watch a model's request logs: drift, skew, labels, value; act on a policy")
+    add_monitor_arguments(monitor)
+    monitor.set_defaults(handler=run_monitor)
     return parser
 
 
