@@ -86,3 +86,9 @@ def policy(path: str, text: str) -> str:
     with open(path, "w") as handle:
         handle.write(text)
     return path
+
+
+def value(prediction: dict, label: float) -> float:
+    """A user's value of one answer: +1 when the top class is right, -5 when wrong."""
+    top = max(range(len(prediction["scores"])), key=prediction["scores"].__getitem__)
+    return 1.0 if float(prediction["classes"][top]) == label else -5.0
