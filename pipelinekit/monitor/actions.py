@@ -64,10 +64,11 @@ class RouteActions:
         return switched
 
 
-def rollback_production_alias(model: str, reason: str) -> None:
+def rollback_production_alias(model: str, reason: str, registry_metadata: str) -> None:
     """Roll the model registry's ``production`` alias of ``model`` back to its previous version, via
     ``pipelinekit models rollback`` (the registry's CLI, so the change is recorded as the registry records it)."""
-    command = [sys.executable, "-m", "pipelinekit", "models", "rollback", model, "--reason", reason]
+    command = [sys.executable, "-m", "pipelinekit", "models", "rollback", model, "--metadata", registry_metadata,
+               "--reason", f"{MONITOR}: {reason}"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise ServingError(f"`pipelinekit models rollback {model}` failed ({done.returncode}): {done.stderr.strip()[-500:]}")

@@ -80,6 +80,7 @@ class MonitorConfig:
     eval_config: str | None = None  # a text-format TFMA EvalConfig for performance per window
     admin: AdminConfig | None = None
     rules: tuple[Rule, ...] = ()
+    registry_metadata: str | None = None  # the model registry's store, for action: rollback
     source: str = ""
 
     def baseline(self, version: str) -> Baseline | None:
@@ -136,7 +137,7 @@ class _Reader:
 
     def config(self, data: Any) -> MonitorConfig:
         top = self.mapping(data, "(top)", {"model", "log_dir", "state_dir", "metadata", "baselines", "comparators",
-                                           "labels", "value", "feedback", "eval_config", "admin", "rules"})  # fmt: skip
+                                           "labels", "value", "feedback", "eval_config", "admin", "rules", "registry_metadata"})  # fmt: skip
         for key in ("model", "log_dir", "state_dir", "baselines"):
             if key not in top:
                 raise self.fail(key, "is required")
@@ -146,6 +147,11 @@ class _Reader:
             for name, entry in self.mapping(top["baselines"], "baselines", set(map(str, top["baselines"] or {}))).items()
         }
         comparators = self.mapping(top.get("comparators", {}), "comparators", {"jensen_shannon", "linf"})
+        rules = tuple(self.rule(r, f"rules[{i}]") for i, r in enumerate(self.sequence(top.get("rules", []), "rules")))
+        for rule in rules:
+            needs = {"rollback": "registry_metadata", "disable": "admin", "fallback": "admin"}.get(rule.action)
+            if needs and needs not in top:
+                raise self.fail(needs, f"is required by rule {rule.name!r} (action: {rule.action})")
         return MonitorConfig(
             model=self.text(top["model"], "model"),
             log_dir=self.file(top["log_dir"], "log_dir"),
@@ -158,7 +164,8 @@ class _Reader:
             feedback=self.feedback(top["feedback"]) if "feedback" in top else None,
             eval_config=self.file(top["eval_config"], "eval_config") if "eval_config" in top else None,
             admin=self.admin(top["admin"]) if "admin" in top else None,
-            rules=tuple(self.rule(r, f"rules[{i}]") for i, r in enumerate(self.sequence(top.get("rules", []), "rules"))),
+            rules=rules,
+            registry_metadata=self.file(top["registry_metadata"], "registry_metadata") if "registry_metadata" in top else None,
             source=self.path,
         )
 

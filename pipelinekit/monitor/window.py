@@ -244,15 +244,15 @@ class _Window:
             self.recorder.action(key, {k: json.dumps(v) if isinstance(v, list) else v for k, v in action.items()})
         self.report.actions.append(action)
 
-    def _change_server(self, rule: Rule, version: str, reason: str, route_actions: Callable[..., Any], rollback: Callable[[str, str], None]) -> dict[str, Any]:
+    def _change_server(self, rule: Rule, version: str, reason: str, route_actions: Callable[..., Any], rollback: Callable[[str, str, str], None]) -> dict[str, Any]:
         from pipelinekit.errors import PipelineKitError
 
         try:
             if rule.action == "rollback":
-                rollback(version.split("/")[0], reason)
+                assert self.config.registry_metadata is not None  # checked when the policy was loaded
+                rollback(version.split("/")[0], reason, self.config.registry_metadata)
                 return {"outcome": "rolled back"}
-            if self.config.admin is None:
-                raise MonitorConfigError(f"rule {rule.name!r} needs admin (port, token_file, route) in {self.config.source}")
+            assert self.config.admin is not None  # checked when the policy was loaded
             server = route_actions(self.config.admin)
             switched = server.fallback() if rule.action == "fallback" else server.disable(rule.target or server.target_key(version))
             return {"outcome": "switched off", "switched_off": switched}
