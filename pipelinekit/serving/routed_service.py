@@ -24,6 +24,7 @@ from tensorflow_serving.apis import (
 from pipelinekit.serving.errors import InvalidInputError
 from pipelinekit.serving.inference import DEFAULT_MAX_TENSOR_BYTES, InferenceService, Resolver, Runner, run_direct
 from pipelinekit.serving.request_log import RequestLog
+from pipelinekit.serving.review_queue import ReviewQueue
 from pipelinekit.serving.router import Router
 from pipelinekit.serving.servable import Servable
 
@@ -42,10 +43,12 @@ class RoutedInferenceService(InferenceService):
         runner: Runner = run_direct,
         max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES,
         request_log: RequestLog | None = None,
+        review: ReviewQueue | None = None,
     ) -> None:
         super().__init__(resolve, runner, max_tensor_bytes)
         self.router = router
         self.request_log = request_log
+        self.review = review  # routes with a review option send low-confidence answers to people
 
     def resolve(self, spec: model_pb2.ModelSpec) -> Servable:
         """For a route, the servable its next request would most likely go to (for its signatures)."""
@@ -66,6 +69,8 @@ class RoutedInferenceService(InferenceService):
             response = self.router.call(
                 name, request.model_spec.signature_name, lambda spec: base(_respec(request, spec)), _same_predict
             )
+            if self.review is not None:
+                self.review.offer(name, request, response)
         else:
             response = super().predict(request)
         if self.request_log is not None:
@@ -82,6 +87,8 @@ class RoutedInferenceService(InferenceService):
                 return base(super(RoutedInferenceService, self).resolve(target), target, inputs)
 
             outputs, answered = self.router.call(spec.name, spec.signature_name, run, _same_arrays)
+            if self.review is not None:
+                self.review.offer(spec.name, inputs, (outputs, answered))
         else:
             outputs, answered = super().predict_for(servable, spec, inputs)
         if self.request_log is not None:
@@ -101,6 +108,8 @@ class RoutedInferenceService(InferenceService):
         if self.router.is_route(name):
             self._route_spec(request.model_spec)
             response = self.router.call(name, request.model_spec.signature_name, lambda spec: direct(_respec(request, spec)), agree)
+            if self.review is not None:
+                self.review.offer(name, request, response)
         else:
             response = direct(request)
         if self.request_log is not None:
