@@ -23,6 +23,7 @@ _HOMES = {
     "InfraValidator": "pipelinekit.components.infra_validator",
     "Pusher": "pipelinekit.components.pusher",
     "BulkInferrer": "pipelinekit.components.bulk_inferrer",
+    "ModelMonitor": "pipelinekit.components.model_monitor",
 }
 
 __all__ = sorted(_HOMES)

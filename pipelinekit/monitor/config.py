@@ -138,13 +138,13 @@ class _Reader:
     def config(self, data: Any) -> MonitorConfig:
         top = self.mapping(data, "(top)", {"model", "log_dir", "state_dir", "metadata", "baselines", "comparators",
                                            "labels", "value", "feedback", "eval_config", "admin", "rules", "registry_metadata"})  # fmt: skip
-        for key in ("model", "log_dir", "state_dir", "baselines"):
+        for key in ("model", "log_dir", "state_dir"):
             if key not in top:
                 raise self.fail(key, "is required")
         state_dir = self.file(top["state_dir"], "state_dir")
         baselines = {
             self.text(str(name), "baselines"): self.baseline(entry, f"baselines.{name}")
-            for name, entry in self.mapping(top["baselines"], "baselines", set(map(str, top["baselines"] or {}))).items()
+            for name, entry in self.mapping(top.get("baselines", {}), "baselines", set(map(str, top.get("baselines") or {}))).items()
         }
         comparators = self.mapping(top.get("comparators", {}), "comparators", {"jensen_shannon", "linf"})
         rules = tuple(self.rule(r, f"rules[{i}]") for i, r in enumerate(self.sequence(top.get("rules", []), "rules")))
