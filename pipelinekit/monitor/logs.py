@@ -52,14 +52,39 @@ def read_log_file(path: str) -> FileBatch:
 
     rows: list[LoggedRow] = []
     try:
-        for chunk in tf.data.TFRecordDataset(path, compression_type="GZIP", buffer_size=1 << 22).batch(4096):
-            for data in chunk.numpy():
+        for chunk in tf.data.TFRecordDataset(path, compression_type="GZIP", buffer_size=1 << 22).batch(65536):
+            records = list(chunk.numpy())
+            fast = _fast_rows(records, path, len(rows))
+            if fast is not None:
+                rows.extend(fast)
+                continue
+            for data in records:
                 rows.extend(_rows(prediction_log_pb2.PredictionLog.FromString(data), path, len(rows)))
     except (tf.errors.OpError, DecodeError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         logger.warning("request log %s is corrupt or incomplete (%s): skipped", path, reason)
         return FileBatch(path, [], reason)
     return FileBatch(path, rows)
+
+
+def _fast_rows(records: list[bytes], path: str, seen: int) -> list[LoggedRow] | None:
+    """The rows of Classify and Regress logs, decoded in C++ (see :mod:`pipelinekit.monitor.decoded`)."""
+    from pipelinekit.monitor.decoded import decode_logs
+    from pipelinekit.serving.request_log import REQUEST_ID_PREFIX
+
+    decoded = decode_logs(records)
+    if decoded is None:
+        return None
+    versions, timestamps, origins, counts, examples, predictions = decoded
+    rows: list[LoggedRow] = []
+    row = 0
+    for version, timestamp, origin, count in zip(versions, timestamps.tolist(), origins, counts):
+        text = origin.decode("utf-8", "replace")
+        rid = text[len(REQUEST_ID_PREFIX) :] if text.startswith(REQUEST_ID_PREFIX) else f"{os.path.basename(path)}#{seen + row}"
+        for offset in range(count):
+            rows.append(LoggedRow(rid if count == 1 else f"{rid}/{offset}", version, timestamp, examples[row + offset], predictions[row + offset]))
+        row += count
+    return rows
 
 
 def _rows(log: Any, path: str, seen: int) -> Iterator[LoggedRow]:
