@@ -80,7 +80,7 @@ def decode_logs(records: list[bytes]) -> tuple[list[str], np.ndarray, np.ndarray
         class_sizes, (classes,) = _decode(_ragged(answer_sizes[:, 0], answers), "Classifications", ["classes"], [string])
         label_sizes, (labels, scores) = _decode(_ragged(class_sizes[:, 0], classes), "Class", ["label", "score"], [string, float32])
         labels = np.where(label_sizes[:, 0] > 0, labels[:, 0], b"")
-        bounds = np.concatenate([[0], np.cumsum(class_sizes[:, 0])])
+        bounds = [0, *np.cumsum(class_sizes[:, 0]).tolist()]
         names, which = np.unique(labels, return_inverse=True)  # few distinct labels: decode each once
         decoded = [name.decode("utf-8", "replace") for name in names]
         label_list, score_list = [decoded[i] for i in which.tolist()], scores[:, 0].tolist()

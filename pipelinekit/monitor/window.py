@@ -9,6 +9,7 @@ monitor redoes the window.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import json
 import logging
@@ -55,8 +56,14 @@ class WindowReport:
 
 def run_window(config: MonitorConfig, max_files: int | None = None) -> WindowReport:
     """Monitor the request logs not yet seen (at most ``max_files`` files) as one window."""
-    with open_state(config.state_dir) as state:
-        return _Window(config, state, max_files).run()
+    collecting = gc.isenabled()
+    gc.disable()  # a window makes millions of small acyclic objects: the cyclic collector would rescan them again and again
+    try:
+        with open_state(config.state_dir) as state:
+            return _Window(config, state, max_files).run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class _Window:
