@@ -48,7 +48,10 @@ def write_logs(folder: str, model: str, numeric: np.ndarray, categorical: np.nda
     now = int(time.time())
     for first in range(0, len(numeric), per_file):
         name = f"part-{first:09d}-0-{start_id + first}.tfrecord.gz"
-        with tf.io.TFRecordWriter(os.path.join(logs, name), "GZIP") as log_file, tf.io.TFRecordWriter(os.path.join(examples, name), "GZIP") as example_file:
+        with (
+            tf.io.TFRecordWriter(os.path.join(logs, name), "GZIP") as log_file,
+            tf.io.TFRecordWriter(os.path.join(examples, name), "GZIP") as example_file,
+        ):
             for row in range(first, min(first + per_file, len(numeric))):
                 log = prediction_log_pb2.PredictionLog()
                 log.log_metadata.model_spec.name = model
@@ -72,8 +75,8 @@ def write_logs(folder: str, model: str, numeric: np.ndarray, categorical: np.nda
 def baseline(folder: str, rng: np.random.Generator, rows: int) -> tuple[str, str]:
     import tensorflow as tf
     import tensorflow_data_validation as tfdv
-
     from pipelinekit.components.util.tfdv_io import write_schema, write_stats
+
     from pipelinekit.monitor.statistics import statistics_of_examples
 
     numeric, categorical = features(rng, rows)
@@ -96,7 +99,9 @@ def config(folder: str, stats: str, schema: str, state: str):  # type: ignore[no
 
     path = os.path.join(folder, f"{state}.yaml")
     with open(path, "w") as handle:
-        handle.write(f"model: bench\nlog_dir: logs\nstate_dir: {state}\nbaselines: {{'*': {{statistics: {stats}, schema: {schema}}}}}\n")
+        handle.write(
+            f"model: bench\nlog_dir: logs\nstate_dir: {state}\nbaselines: {{'*': {{statistics: {stats}, schema: {schema}}}}}\n"
+        )
     return load_config(path)
 
 
@@ -142,7 +147,10 @@ def _same_statistics(ours, reference) -> str:  # type: ignore[no-untyped-def]
         else:
             x, y = feature.string_stats, other.string_stats
             pairs = [(x.unique, y.unique), (x.common_stats.num_non_missing, y.common_stats.num_non_missing)]
-            pairs += [(a_.frequency, b_.frequency) for a_, b_ in zip(sorted(x.top_values, key=lambda v: v.value), sorted(y.top_values, key=lambda v: v.value))]
+            pairs += [
+                (a_.frequency, b_.frequency)
+                for a_, b_ in zip(sorted(x.top_values, key=lambda v: v.value), sorted(y.top_values, key=lambda v: v.value))
+            ]
         for mine, theirs in pairs:
             if not np.isclose(mine, theirs, rtol=1e-9, atol=1e-9):
                 return f"no: feature {'.'.join(feature.path.step)}: {mine} != {theirs}"
@@ -158,13 +166,22 @@ def replay(folder: str, windows: int, window_size: int) -> None:
     flagged = 0
     for window in range(windows):
         numeric, categorical = features(rng, window_size)
-        write_logs(os.path.join(folder, "logs"), "bench", numeric, categorical, per_file=window_size, start_id=window * window_size)
+        write_logs(
+            os.path.join(folder, "logs"), "bench", numeric, categorical, per_file=window_size, start_id=window * window_size
+        )
         values = run_window(settings).versions["bench/1"]
         flagged += values["skew_features"] > 0 or values["drift_features"] > 0
     print(f"unchanged model: {flagged} of {windows} windows of {window_size} requests flagged ({flagged / windows:.1%})")
     for shift in (0.5, 1.0):
         numeric, categorical = features(rng, window_size, shift=shift)
-        write_logs(os.path.join(folder, "logs"), "bench", numeric, categorical, per_file=window_size, start_id=(windows + 10) * window_size * (1 + int(shift * 10)))
+        write_logs(
+            os.path.join(folder, "logs"),
+            "bench",
+            numeric,
+            categorical,
+            per_file=window_size,
+            start_id=(windows + 10) * window_size * (1 + int(shift * 10)),
+        )
         values = run_window(settings).versions["bench/1"]
         print(f"drifted stream (3 of 20 features shifted by {shift} sd): flagged in the first window: "
               f"{values['skew_features'] > 0}, skewed features {values['skew_features']:.0f}")  # fmt: skip
@@ -213,7 +230,9 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=100)
     parser.add_argument("--window_size", type=int, default=2_000)
     parser.add_argument("--review_requests", type=int, default=3_000)
-    parser.add_argument("--check_tfdv", action="store_true", help="also compare with tfdv.generate_statistics_from_tfrecord (Beam: slow)")
+    parser.add_argument(
+        "--check_tfdv", action="store_true", help="also compare with tfdv.generate_statistics_from_tfrecord (Beam: slow)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, to check that the benchmark runs")
     args = parser.parse_args()
     if args.quick:

@@ -39,9 +39,14 @@ def run(
         source = os.path.join(window, name)
         if not os.path.isdir(source):
             continue  # no baseline: only counted
-        shutil.copy(os.path.join(source, "statistics", "Split-served", STATS_FILE), _file(served_statistics.split_uri(name), STATS_FILE))
+        shutil.copy(
+            os.path.join(source, "statistics", "Split-served", STATS_FILE), _file(served_statistics.split_uri(name), STATS_FILE)
+        )
         for kind, split_name in (("served", name), ("skew", f"{name}-skew")):
-            shutil.copy(os.path.join(source, "anomalies", f"Split-{kind}", ANOMALIES_FILE), _file(anomalies.split_uri(split_name), ANOMALIES_FILE))
+            shutil.copy(
+                os.path.join(source, "anomalies", f"Split-{kind}", ANOMALIES_FILE),
+                _file(anomalies.split_uri(split_name), ANOMALIES_FILE),
+            )
             blessed[split_name] = int(not report.drifted.get(version) and not report.versions[version].get("schema_anomalies"))
         splits.append(name)
     served_statistics.splits = splits

@@ -74,7 +74,9 @@ def _serve_metrics(state_dir: str, port: int) -> None:
 
 def _show(report) -> None:  # type: ignore[no-untyped-def]
     out = Console(highlight=False)
-    out.print(f"window {report.window}: {report.files} log files, {report.requests} requests, {len(report.skipped_files)} files skipped")
+    out.print(
+        f"window {report.window}: {report.files} log files, {report.requests} requests, {len(report.skipped_files)} files skipped"
+    )
     for path, reason in report.skipped_files.items():
         out.print(f"  skipped {path}: {reason}", markup=False)
     if report.versions:

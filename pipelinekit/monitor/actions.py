@@ -35,7 +35,9 @@ class RouteActions:
         """The route as in force: ``split`` weights, ``fallbacks``, ``disabled`` targets."""
         routes = self._client.call("GET", "/routes")["routes"]
         if self.route not in routes:
-            raise ServingError(f"the server has no route {self.route!r} (its routes: {sorted(routes)}); fix admin.route in the policy file")
+            raise ServingError(
+                f"the server has no route {self.route!r} (its routes: {sorted(routes)}); fix admin.route in the policy file"
+            )
         return dict(routes[self.route])
 
     def target_key(self, version: str) -> str:

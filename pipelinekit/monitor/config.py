@@ -144,7 +144,9 @@ class _Reader:
         state_dir = self.file(top["state_dir"], "state_dir")
         baselines = {
             self.text(str(name), "baselines"): self.baseline(entry, f"baselines.{name}")
-            for name, entry in self.mapping(top.get("baselines", {}), "baselines", set(map(str, top.get("baselines") or {}))).items()
+            for name, entry in self.mapping(
+                top.get("baselines", {}), "baselines", set(map(str, top.get("baselines") or {}))
+            ).items()
         }
         comparators = self.mapping(top.get("comparators", {}), "comparators", {"jensen_shannon", "linf"})
         rules = tuple(self.rule(r, f"rules[{i}]") for i, r in enumerate(self.sequence(top.get("rules", []), "rules")))
@@ -180,7 +182,9 @@ class _Reader:
             if key not in entry:
                 raise self.fail(f"{field}.{key}", "is required (the version's training FeatureStats.pb and schema.pbtxt)")
         predictions = self.file(entry["predictions"], f"{field}.predictions") if "predictions" in entry else None
-        return Baseline(self.file(entry["statistics"], f"{field}.statistics"), self.file(entry["schema"], f"{field}.schema"), predictions)
+        return Baseline(
+            self.file(entry["statistics"], f"{field}.statistics"), self.file(entry["schema"], f"{field}.schema"), predictions
+        )
 
     def labels(self, entry: Any) -> LabelsConfig:
         entry = self.mapping(entry, "labels", {"path", "id_key", "label_key", "window_s"})

@@ -46,7 +46,9 @@ def _ragged(sizes: np.ndarray, values: np.ndarray) -> np.ndarray:
     return values[mask]
 
 
-def decode_logs(records: list[bytes]) -> tuple[list[str], np.ndarray, np.ndarray, list[int], list[bytes], list[dict[str, list[Any]]]] | None:
+def decode_logs(
+    records: list[bytes],
+) -> tuple[list[str], np.ndarray, np.ndarray, list[int], list[bytes], list[dict[str, list[Any]]]] | None:
     """Per record: ``<model>/<version>``, timestamp, request origin and row count; per row: example
     bytes and prediction; or None when some record is not a Classify or Regress log of an example list."""
     import tensorflow as tf
@@ -55,13 +57,17 @@ def decode_logs(records: list[bytes]) -> tuple[list[str], np.ndarray, np.ndarray
         return [], np.zeros(0, np.int64), np.zeros(0, object), [], [], []
     string, int64, float32 = tf.string, tf.int64, tf.float32
     batch = tf.constant(records)
-    sizes, (meta, classify, regress) = _decode(batch, "PredictionLog", ["log_metadata", "classify_log", "regress_log"], [string] * 3)
+    sizes, (meta, classify, regress) = _decode(
+        batch, "PredictionLog", ["log_metadata", "classify_log", "regress_log"], [string] * 3
+    )
     kinds = sizes[:, 1] + sizes[:, 2]
     if (kinds != 1).any() or (sizes[:, 1] == 0).any() and (sizes[:, 2] == 0).any() or (sizes[:, 0] != 1).any():
         return None
     kind = "ClassifyLog" if sizes[0, 1] else "RegressLog"
     entry = classify[:, 0] if kind == "ClassifyLog" else regress[:, 0]
-    _, (spec, timestamps, origins) = _decode(meta[:, 0], "LogMetadata", ["model_spec", "timestamp_secs", "request_origin"], [string, int64, string])
+    _, (spec, timestamps, origins) = _decode(
+        meta[:, 0], "LogMetadata", ["model_spec", "timestamp_secs", "request_origin"], [string, int64, string]
+    )
     spec_sizes, (names, versions) = _decode(spec[:, 0], "ModelSpec", ["name", "version"], [string, string])
     version_sizes, (numbers,) = _decode(versions[:, 0], "google.protobuf.Int64Value", ["value"], [int64])
     keys = [f"{n.decode()}/{v}" if has else n.decode() for n, v, has in zip(names[:, 0], numbers[:, 0], spec_sizes[:, 1] > 0)]
@@ -78,7 +84,9 @@ def decode_logs(records: list[bytes]) -> tuple[list[str], np.ndarray, np.ndarray
     if kind == "ClassifyLog":
         answer_sizes, (answers,) = _decode(results[:, 0], "ClassificationResult", ["classifications"], [string])
         class_sizes, (classes,) = _decode(_ragged(answer_sizes[:, 0], answers), "Classifications", ["classes"], [string])
-        label_sizes, (labels, scores) = _decode(_ragged(class_sizes[:, 0], classes), "Class", ["label", "score"], [string, float32])
+        label_sizes, (labels, scores) = _decode(
+            _ragged(class_sizes[:, 0], classes), "Class", ["label", "score"], [string, float32]
+        )
         labels = np.where(label_sizes[:, 0] > 0, labels[:, 0], b"")
         bounds = [0, *np.cumsum(class_sizes[:, 0]).tolist()]
         names, which = np.unique(labels, return_inverse=True)  # few distinct labels: decode each once

@@ -35,10 +35,14 @@ def join_labels(state: MonitorState, rows: list[LoggedRow], labels: list[Label],
     the checkpoint changes are appended to ``updates`` (committed with the window)."""
     now = time.time()
     current = {row.request_id: row for row in rows}
-    for row in rows:
+    for logged in rows:
         updates.append(("INSERT OR IGNORE INTO pending VALUES (?, ?, ?, ?, ?, 0)",
-                        (row.request_id, row.version, row.timestamp, row.example, json.dumps(row.prediction))))  # fmt: skip
-    orphans = [Label(rid, json.loads(value), 0) for rid, value, since in state.db.execute("SELECT * FROM orphans") if now - since <= window_s]
+                        (logged.request_id, logged.version, logged.timestamp, logged.example, json.dumps(logged.prediction))))  # fmt: skip
+    orphans = [
+        Label(rid, json.loads(value), 0)
+        for rid, value, since in state.db.execute("SELECT * FROM orphans")
+        if now - since <= window_s
+    ]
     pairs: list[tuple[LoggedRow, Any]] = []
     seen: set[str] = set()
     unmatched: list[str] = []
@@ -48,7 +52,8 @@ def join_labels(state: MonitorState, rows: list[LoggedRow], labels: list[Label],
             duplicates += 1
             continue
         seen.add(label.request_id)
-        row, labeled = current.get(label.request_id), False
+        row: LoggedRow | None = current.get(label.request_id)
+        labeled = False
         if row is None:
             row, labeled = _waiting(state, label.request_id)
         if labeled:

@@ -33,7 +33,10 @@ class MonitorRecorder:
         self._context = self.store.context(CONTEXT_TYPE, model)
 
     def recorded(self, window_key: str) -> bool:
-        return any(e.properties.get("window_key") == window_key for e in self.store.executions_in_context(CONTEXT_TYPE, self.model, limit=500))
+        return any(
+            e.properties.get("window_key") == window_key
+            for e in self.store.executions_in_context(CONTEXT_TYPE, self.model, limit=500)
+        )
 
     def executions(self, type_name: str) -> list[Any]:
         return [e for e in self.store.executions_in_context(CONTEXT_TYPE, self.model, limit=500) if e.type_name == type_name]
@@ -71,7 +74,14 @@ class MonitorRecorder:
         properties = {"versions": json.dumps(versions), "label_files": json.dumps(label_files), "span": examples.span}
         self._record("FeedbackSpan", window_key, {"pushed_model": pushed} if pushed else {}, {"examples": [examples]}, properties)
 
-    def _record(self, type_name: str, key: str, inputs: dict[str, list[Artifact]], outputs: dict[str, list[Artifact]], properties: dict[str, Any]) -> None:
+    def _record(
+        self,
+        type_name: str,
+        key: str,
+        inputs: dict[str, list[Artifact]],
+        outputs: dict[str, list[Artifact]],
+        properties: dict[str, Any],
+    ) -> None:
         execution = self.store.register_execution(type_name, [self._context], inputs, {"window_key": key, **properties})
         self.store.publish_execution(execution, [self._context], outputs, {})
 

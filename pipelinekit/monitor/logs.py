@@ -82,7 +82,15 @@ def _fast_rows(records: list[bytes], path: str, seen: int) -> list[LoggedRow] | 
         text = origin.decode("utf-8", "replace")
         rid = text[len(REQUEST_ID_PREFIX) :] if text.startswith(REQUEST_ID_PREFIX) else f"{os.path.basename(path)}#{seen + row}"
         for offset in range(count):
-            rows.append(LoggedRow(rid if count == 1 else f"{rid}/{offset}", version, timestamp, examples[row + offset], predictions[row + offset]))
+            rows.append(
+                LoggedRow(
+                    rid if count == 1 else f"{rid}/{offset}",
+                    version,
+                    timestamp,
+                    examples[row + offset],
+                    predictions[row + offset],
+                )
+            )
         row += count
     return rows
 

@@ -26,7 +26,9 @@ def load_eval_config(path: str) -> Any:
         raise MonitorConfigError(f"eval_config {path} is not a TFMA EvalConfig: {error}") from error
 
 
-def performance(pairs: list[tuple[bytes, dict[str, list[Any]], Any]], eval_config: Any) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+def performance(
+    pairs: list[tuple[bytes, dict[str, list[Any]], Any]], eval_config: Any
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """TFMA's metrics of ``pairs`` (example, prediction, label): the overall ones and, per slice
     (``feature=value``), the sliced ones."""
     import pandas as pd
@@ -47,8 +49,8 @@ def performance(pairs: list[tuple[bytes, dict[str, list[Any]], Any]], eval_confi
     overall: dict[str, float] = {}
     sliced: dict[str, dict[str, float]] = {}
     for slice_key, by_output in result.slicing_metrics:
-        values = {(k.name if hasattr(k, "name") else str(k)): _number(v) for k, v in by_output[""][""].items()}
-        values = {k: v for k, v in values.items() if v is not None}
+        numbers = {(k.name if hasattr(k, "name") else str(k)): _number(v) for k, v in by_output[""][""].items()}
+        values = {str(k): v for k, v in numbers.items() if v is not None}
         if slice_key == ():
             overall = values
         else:

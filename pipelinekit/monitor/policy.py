@@ -22,7 +22,15 @@ def count_metric(metric: str) -> str:
     """Which count a metric's ``min_requests`` applies to."""
     if metric in ("value", "value_mean"):
         return "value_answers"
-    if metric in ("requests", "drift_features", "drift_ratio", "skew_features", "skew_ratio", "schema_anomalies", "prediction_drift"):
+    if metric in (
+        "requests",
+        "drift_features",
+        "drift_ratio",
+        "skew_features",
+        "skew_ratio",
+        "schema_anomalies",
+        "prediction_drift",
+    ):
         return "requests"
     return "labeled"  # performance metrics from TFMA, value_window
 

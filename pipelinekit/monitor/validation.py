@@ -47,7 +47,12 @@ def with_comparators(schema: Any, defaults: Comparators) -> Any:
     copy = schema_pb2.Schema()
     copy.CopyFrom(schema)
     for feature in copy.feature:
-        categorical = feature.type == schema_pb2.BYTES or feature.HasField("domain") or feature.HasField("int_domain") and feature.int_domain.is_categorical
+        categorical = (
+            feature.type == schema_pb2.BYTES
+            or feature.HasField("domain")
+            or feature.HasField("int_domain")
+            and feature.int_domain.is_categorical
+        )
         for comparator in (feature.skew_comparator, feature.drift_comparator):
             if comparator.HasField("infinity_norm") or comparator.HasField("jensen_shannon_divergence"):
                 continue

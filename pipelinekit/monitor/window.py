@@ -44,7 +44,9 @@ class WindowReport:
     versions: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     drifted: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     slices: dict[str, dict[str, dict[str, float]]] = dataclasses.field(default_factory=dict)
-    labels: dict[str, int] = dataclasses.field(default_factory=lambda: {"joined": 0, "duplicates": 0, "unmatched": 0, "bad_lines": 0})
+    labels: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"joined": 0, "duplicates": 0, "unmatched": 0, "bad_lines": 0}
+    )
     label_problems: list[str] = dataclasses.field(default_factory=list)
     returns: dict[str, float] = dataclasses.field(default_factory=dict)
     actions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -161,8 +163,12 @@ class _Window:
             for problem in file.problems:
                 logger.warning("labels: %s", problem)
             self.report.labels["bad_lines"] += len(file.problems)
-            self.report.label_problems.extend(str(p) for p in file.problems[: _REPORTED_PROBLEMS - len(self.report.label_problems)])
-            self.updates.append(("INSERT OR REPLACE INTO files VALUES (?, 'labels', ?, 'done', ?)", (file.path, len(file.labels), self.id)))
+            self.report.label_problems.extend(
+                str(p) for p in file.problems[: _REPORTED_PROBLEMS - len(self.report.label_problems)]
+            )
+            self.updates.append(
+                ("INSERT OR REPLACE INTO files VALUES (?, 'labels', ?, 'done', ?)", (file.path, len(file.labels), self.id))
+            )
         joined = join_labels(self.state, rows, [label for file in read for label in file.labels], labels.window_s, self.updates)
         self.report.labels.update(joined.counts)
         self._value_and_performance(joined.pairs)
@@ -198,7 +204,9 @@ class _Window:
                 self.report.slices[version] = sliced
         for version, (total, answers) in returns.items():
             if version in self.report.versions and version not in by_version:
-                self.report.versions[version].update(value=total, value_answers=float(answers), value_mean=total / max(answers, 1))
+                self.report.versions[version].update(
+                    value=total, value_answers=float(answers), value_mean=total / max(answers, 1)
+                )
 
     def _feedback(self, pairs: list[tuple[LoggedRow, Any]], new_label_files: list[str]) -> None:
         from pipelinekit.monitor.feedback import next_span, write_span
@@ -227,7 +235,9 @@ class _Window:
                 self._act(decision)
             elif decision.state.get("tripped") and decision.state.get("acted"):
                 self._check_override(decision)
-            self.updates.append(("INSERT OR REPLACE INTO rules VALUES (?, ?, ?)", (rule.name, version, json.dumps(decision.state))))
+            self.updates.append(
+                ("INSERT OR REPLACE INTO rules VALUES (?, ?, ?)", (rule.name, version, json.dumps(decision.state)))
+            )
 
     def _act(self, decision: Decision) -> None:
         from pipelinekit.monitor.actions import RouteActions, rollback_production_alias
@@ -251,7 +261,9 @@ class _Window:
             self.recorder.action(key, {k: json.dumps(v) if isinstance(v, list) else v for k, v in action.items()})
         self.report.actions.append(action)
 
-    def _change_server(self, rule: Rule, version: str, reason: str, route_actions: Callable[..., Any], rollback: Callable[[str, str, str], None]) -> dict[str, Any]:
+    def _change_server(
+        self, rule: Rule, version: str, reason: str, route_actions: Callable[..., Any], rollback: Callable[[str, str, str], None]
+    ) -> dict[str, Any]:
         from pipelinekit.errors import PipelineKitError
 
         try:
@@ -261,7 +273,9 @@ class _Window:
                 return {"outcome": "rolled back"}
             assert self.config.admin is not None  # checked when the policy was loaded
             server = route_actions(self.config.admin)
-            switched = server.fallback() if rule.action == "fallback" else server.disable(rule.target or server.target_key(version))
+            switched = (
+                server.fallback() if rule.action == "fallback" else server.disable(rule.target or server.target_key(version))
+            )
             return {"outcome": "switched off", "switched_off": switched}
         except PipelineKitError as error:  # the alert stands; the next window tries nothing again
             logger.error("monitor %s: %s failed: %s", self.config.model, rule.action, error)
@@ -296,7 +310,9 @@ def _load_function(spec: str, field: str) -> Callable[..., Any]:
     try:
         return getattr(importlib.import_module(module_name), name)  # type: ignore[no-any-return]
     except (ImportError, AttributeError) as error:
-        raise MonitorConfigError(f"{field}: cannot load {spec!r}: {error}; give 'module:function' importable from here") from error
+        raise MonitorConfigError(
+            f"{field}: cannot load {spec!r}: {error}; give 'module:function' importable from here"
+        ) from error
 
 
 def _prediction_drift(served: Any, baseline: Any, comparators: Any) -> float:

@@ -107,7 +107,10 @@ class ReviewQueue:
 
     def _confidence(self, by: str, row: dict[str, list[Any]]) -> float:
         if by in ("top_probability", "margin"):
-            scores = sorted((float(v) for v in row.get("scores") or next((v for v in row.values() if v and not isinstance(v[0], str)), [])), reverse=True)
+            scores = sorted(
+                (float(v) for v in row.get("scores") or next((v for v in row.values() if v and not isinstance(v[0], str)), [])),
+                reverse=True,
+            )
             if not scores:
                 return float("inf")
             return scores[0] if by == "top_probability" else scores[0] - (scores[1] if len(scores) > 1 else 0.0)

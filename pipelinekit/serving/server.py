@@ -22,13 +22,13 @@ from pipelinekit.serving.metrics import ServerMetrics
 from pipelinekit.serving.model_config import ModelServerConfig
 from pipelinekit.serving.model_manager import ModelManager
 from pipelinekit.serving.request_log import RequestLog
-from pipelinekit.serving.review_queue import ReviewQueue
-from pipelinekit.serving.routes import Review
 from pipelinekit.serving.rest_app import create_rest_app
+from pipelinekit.serving.review_queue import ReviewQueue
 from pipelinekit.serving.route_records import RouteChangeRecorder
 from pipelinekit.serving.route_watch import RouteFileWatcher
 from pipelinekit.serving.routed_service import RoutedInferenceService
 from pipelinekit.serving.router import Router
+from pipelinekit.serving.routes import Review
 from pipelinekit.serving.sockets import bind_tcp
 
 if TYPE_CHECKING:

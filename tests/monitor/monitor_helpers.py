@@ -43,8 +43,8 @@ def examples(frame: pd.DataFrame) -> list[bytes]:
 def write_baseline(folder: str, frame: pd.DataFrame) -> tuple[str, str]:
     """Training statistics and an inferred schema of ``frame``, as StatisticsGen and SchemaGen write them."""
     import tensorflow_data_validation as tfdv
-
     from pipelinekit.components.util.tfdv_io import STATS_FILE, write_schema, write_stats
+
     from pipelinekit.monitor.statistics import statistics_of_examples
 
     stats = statistics_of_examples(examples(frame))

@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from monitor_helpers import log_classifications, policy, trained_model, value, wine, write_baseline
+from monitor_helpers import log_classifications, policy, trained_model, wine, write_baseline
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,10 @@ def test_labels_join_once_report_bad_lines_and_feed_value_performance_and_a_new_
         'metrics_specs { metrics { class_name: "SparseCategoricalAccuracy" } metrics { class_name: "ExampleCount" } }\n'
         "slicing_specs {}\n"
     )
-    config = load_config(policy(str(tmp_path / "policy.yaml"), f"""
+    config = load_config(
+        policy(
+            str(tmp_path / "policy.yaml"),
+            f"""
 model: wine
 log_dir: logs
 state_dir: state
@@ -52,7 +55,9 @@ eval_config: eval_config.pbtxt
 feedback: {{base: feedback, label_feature: label}}
 rules:
   - {{name: losing money, metric: value, below: 0, min_requests: 10, action: alert}}
-"""))
+""",
+        )
+    )
     first = run_window(config)
     assert first.labels == {"joined": 40, "duplicates": 1, "unmatched": 1, "bad_lines": 1}
     assert first.label_problems == [f"{labels / 'day1.csv'}, line 44: no 'label' for id 'r41'"]
@@ -89,7 +94,10 @@ rules:
     from pipelinekit.tfx import proto
 
     monkeypatch.setenv("PIPELINEKIT_DATA_PATH", "in_process")
-    node = ImportExampleGen(input_base=str(tmp_path / "feedback"), input_config=proto.Input(splits=[proto.Input.Split(name="train", pattern="span-{SPAN}/*")]))
+    node = ImportExampleGen(
+        input_base=str(tmp_path / "feedback"),
+        input_config=proto.Input(splits=[proto.Input.Split(name="train", pattern="span-{SPAN}/*")]),
+    )
     result = LocalDagRunner().run(Pipeline("retrain", str(tmp_path / "pipeline"), [node]))
     examples = result.output("ImportExampleGen", "examples")
     assert examples.span == 2
@@ -97,9 +105,14 @@ rules:
             for path in tf.io.gfile.glob(os.path.join(examples.split_uri(split), "*"))
             for r in tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator()]  # fmt: skip
     assert len(rows) == second.labels["joined"]
-    alcohol = {round(r.features.feature["alcohol"].float_list.value[0], 4): r.features.feature["label"].int64_list.value[0] for r in rows}
+    alcohol = {
+        round(r.features.feature["alcohol"].float_list.value[0], 4): r.features.feature["label"].int64_list.value[0] for r in rows
+    }
     assert alcohol[round(float(served["alcohol"][45]), 4)] == truth[45]
     # provenance: the span's Examples came from version wine/1 and the labels files
     feedback = MonitorRecorder(config.metadata, "wine").executions("FeedbackSpan")
     assert [json.loads(e.properties["versions"]) for e in feedback] == [["wine/1"], ["wine/1"]]
-    assert sorted(os.path.basename(p) for p in json.loads(feedback[0].properties["label_files"])) == ["day2.jsonl", "day3.tfrecord"]
+    assert sorted(os.path.basename(p) for p in json.loads(feedback[0].properties["label_files"])) == [
+        "day2.jsonl",
+        "day3.tfrecord",
+    ]

@@ -56,9 +56,20 @@ def _both(logs):
 def test_classify_and_regress_logs_decode_alike_in_cpp_and_python():
     fast, slow = _both([_classify(1, 3, "a"), _classify(2, 3, "b"), _classify(1, None, "c"), _classify(1, 4, None)])
     assert fast is not None and len(fast) == 5
-    assert [(r.request_id, r.version) for r in fast] == [("a", "m/3"), ("b/0", "m/3"), ("b/1", "m/3"), ("c", "m"), ("file.gz#4", "m/4")]
+    assert [(r.request_id, r.version) for r in fast] == [
+        ("a", "m/3"),
+        ("b/0", "m/3"),
+        ("b/1", "m/3"),
+        ("c", "m"),
+        ("file.gz#4", "m/4"),
+    ]
     for ours, theirs in zip(fast, slow):
-        assert (ours.request_id, ours.version, ours.timestamp, ours.example) == (theirs.request_id, theirs.version, theirs.timestamp, theirs.example)
+        assert (ours.request_id, ours.version, ours.timestamp, ours.example) == (
+            theirs.request_id,
+            theirs.version,
+            theirs.timestamp,
+            theirs.example,
+        )
         assert ours.prediction["classes"] == theirs.prediction["classes"]
         assert ours.prediction["scores"] == pytest.approx(theirs.prediction["scores"])
     fast, slow = _both([_regress("q"), _regress("s")])

@@ -47,7 +47,20 @@ def test_hysteresis_trips_after_n_windows_acts_once_and_clears_after_n():
     rule = Rule("r", "drift_features", "alert", above=0, min_requests=10, windows=2)
     state: dict = {}
     acted = []
-    for value, requests in [(1, 50), (0, 50), (1, 50), (1, 5), (1, 50), (1, 50), (0, 50), (1, 50), (0, 50), (0, 50), (1, 50), (1, 50)]:
+    for value, requests in [
+        (1, 50),
+        (0, 50),
+        (1, 50),
+        (1, 5),
+        (1, 50),
+        (1, 50),
+        (0, 50),
+        (1, 50),
+        (0, 50),
+        (0, 50),
+        (1, 50),
+        (1, 50),
+    ]:
         decision = judge(rule, "m/1", {"drift_features": value, "requests": requests}, state)
         state = decision.state
         acted.append(decision.act)

@@ -25,10 +25,10 @@ def test_rollback_moves_production_back_to_the_previous_version(tmp_path):
     import sys
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "registry"))
+    from pipelinekit.registry import Registry
     from registry_records import RunSpec, record_run  # the registry tests' helper
 
     from pipelinekit.monitor.actions import rollback_production_alias
-    from pipelinekit.registry import Registry
 
     registry = Registry.open_new(str(tmp_path / "metadata.sqlite"))
     for number in (1, 2):

@@ -28,8 +28,12 @@ def served(tmp_path_factory):
     drifted["alcohol"] += 1.5
     drifted["color_intensity"] *= 1.8
     logs = str(root / "logs")
-    log_classifications(logs, "wine", "wine", 1, same, model.predict_proba(same.to_numpy()), [f"a{i}" for i in range(600)], max_records=200)
-    log_classifications(logs, "wine", "wine", 2, drifted, model.predict_proba(drifted.to_numpy()), [f"b{i}" for i in range(300)], max_records=100)
+    log_classifications(
+        logs, "wine", "wine", 1, same, model.predict_proba(same.to_numpy()), [f"a{i}" for i in range(600)], max_records=200
+    )
+    log_classifications(
+        logs, "wine", "wine", 2, drifted, model.predict_proba(drifted.to_numpy()), [f"b{i}" for i in range(300)], max_records=100
+    )
     del rng
     return root, stats, schema
 
@@ -37,7 +41,10 @@ def served(tmp_path_factory):
 def _config(root, stats, schema, name="policy.yaml", state="state"):
     from pipelinekit.monitor.config import load_config
 
-    return load_config(policy(str(root / name), f"""
+    return load_config(
+        policy(
+            str(root / name),
+            f"""
 model: wine
 log_dir: logs
 state_dir: {state}
@@ -45,7 +52,9 @@ baselines:
   "*": {{statistics: {stats}, schema: {schema}}}
 rules:
   - {{name: drift, metric: skew_features, above: 0, min_requests: 50, action: alert}}
-"""))
+""",
+        )
+    )
 
 
 def test_an_unchanged_version_passes_and_a_drifted_one_is_flagged_with_lineage(served):
@@ -99,7 +108,10 @@ def test_corrupt_and_half_written_files_are_skipped_and_counted(served, tmp_path
     (folder / ".part-000004-1-4.tfrecord.gz.partial").write_bytes(data)  # still being written
     report = run_window(_config(tmp_path, stats, schema))
     assert report.files == 3 and report.requests == 200
-    assert sorted(os.path.basename(p) for p in report.skipped_files) == ["part-000002-1-2.tfrecord.gz", "part-000003-1-3.tfrecord.gz"]
+    assert sorted(os.path.basename(p) for p in report.skipped_files) == [
+        "part-000002-1-2.tfrecord.gz",
+        "part-000003-1-3.tfrecord.gz",
+    ]
 
 
 def test_a_monitor_killed_mid_window_resumes_without_counting_twice(served, tmp_path, monkeypatch):

@@ -23,7 +23,9 @@ def env(tmp_path_factory, start_server):
     root = str(tmp_path_factory.mktemp("monitored"))
     routes_file = os.path.join(root, "routes.yaml")
     with open(routes_file, "w", encoding="utf-8") as handle:
-        handle.write("routes:\n  - name: live\n    split: [{model: stable}]\n    fallback: {deadline_ms: 2000, targets: [{model: canary}]}\n")
+        handle.write(
+            "routes:\n  - name: live\n    split: [{model: stable}]\n    fallback: {deadline_ms: 2000, targets: [{model: canary}]}\n"
+        )
     server = start_server(
         model_config(build_models(root)),
         route_config_file=routes_file,
@@ -82,16 +84,16 @@ def test_request_ids_are_answered_and_logged(env):
 
 
 def test_a_drifted_stream_sends_the_route_to_its_fallback_and_a_person_override_stands(env, tmp_path):
-    from pipelinekit.cli import main as cli_main
+    import tensorflow as tf
+    import tensorflow_data_validation as tfdv
     from pipelinekit.components.util.tfdv_io import write_schema, write_stats
+
+    from pipelinekit.cli import main as cli_main
     from pipelinekit.monitor.config import load_config
     from pipelinekit.monitor.lineage import MonitorRecorder
     from pipelinekit.monitor.statistics import statistics_of_examples
     from pipelinekit.monitor.window import run_window
     from pipelinekit.serving.route_records import RouteChangeRecorder
-
-    import tensorflow as tf
-    import tensorflow_data_validation as tfdv
 
     rng = np.random.default_rng(0)
     training = []
@@ -103,15 +105,19 @@ def test_a_drifted_stream_sends_the_route_to_its_fallback_and_a_person_override_
     write_stats(stats, str(tmp_path / "stats" / "FeatureStats.pb"))
     write_schema(tfdv.infer_schema(stats), str(tmp_path / "schema"))
     server = env["server"]
-    config = load_config(str(tmp_path / "policy.yaml") if (tmp_path / "policy.yaml").write_text(f"""
+    config = load_config(
+        str(tmp_path / "policy.yaml")
+        if (tmp_path / "policy.yaml").write_text(f"""
 model: live
-log_dir: {env['root']}/logs
+log_dir: {env["root"]}/logs
 state_dir: state
 baselines: {{"*": {{statistics: stats/FeatureStats.pb, schema: schema/schema.pbtxt}}}}
 admin: {{port: {server.admin.port}, token_file: {server.options.admin_token_file}, route: live}}
 rules:
   - {{name: inputs drifted, metric: skew_features, above: 0, min_requests: 40, action: fallback}}
-""") else "")
+""")
+        else ""
+    )
     run_window(config)  # the requests of the test above: too few to judge
     assert set(_send(env, rng.normal(0, 1, 60))) == {2.0}  # stable answers
     _wait_for_logs(env, 63)

@@ -25,7 +25,9 @@ def test_answers_below_the_confidence_are_queued_for_review(tmp_path, start_serv
                       f"    review: {{below: 2.5, by: top_probability, queue_dir: {queue_dir}}}\n")  # fmt: skip
     server = start_server(model_config(build_models(str(tmp_path / "models"))), route_config_file=str(routes))
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc_address))
-    answers = [answered_y(stub.Predict(predict_request("live", x), metadata=(("x-request-id", f"id-{x}"),))) for x in (0.0, 4.0, 0.5)]
+    answers = [
+        answered_y(stub.Predict(predict_request("live", x), metadata=(("x-request-id", f"id-{x}"),))) for x in (0.0, 4.0, 0.5)
+    ]
     assert answers == [2.0, 4.0, 2.25]  # every caller gets its answer
     body = json.dumps({"instances": [[0.2]]}).encode()
     request = urllib.request.Request(f"{server.rest_url}/v1/models/live:predict", body, headers={"x-request-id": "rest-1"})
