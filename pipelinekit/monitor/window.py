@@ -72,6 +72,8 @@ class _Window:
     def __init__(self, config: MonitorConfig, state: MonitorState, max_files: int | None) -> None:
         self.config = config
         self.state = state
+        if not os.path.isdir(os.path.join(config.log_dir, config.model)):
+            logger.warning("no request logs of %r under %s yet; is it the server's --request_log_dir?", config.model, config.log_dir)
         done = state.done_files("logs")
         new = [f for f in log_files(config.log_dir, config.model) if f not in done][:max_files]
         self.id = state.open_window(new)

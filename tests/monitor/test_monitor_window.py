@@ -146,3 +146,21 @@ def test_two_monitors_on_one_state_folder_are_refused(served, tmp_path):
         with pytest.raises(MonitorBusyError, match="another monitor is using the state folder"):
             with open_state(str(tmp_path)):
                 pass
+
+
+def test_the_cli_runs_a_window_from_another_folder_and_prints_json(served, tmp_path, monkeypatch, capsys):
+    import json
+
+    from pipelinekit.cli import main
+
+    root, stats, schema = served
+    _config(root, stats, schema, "cli.yaml", str(tmp_path / "cli-state"))
+    monkeypatch.chdir(tmp_path)  # paths in the policy are relative to its folder, not to here
+    assert main(["monitor", str(root / "cli.yaml"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["requests"] == 900 and report["versions"]["wine/2"]["skew_features"] >= 2
+    assert os.path.isfile(tmp_path / "cli-state" / "monitor.prom")
+    assert "pipelinekit_monitor_value" in open(tmp_path / "cli-state" / "monitor.prom").read()
+    (tmp_path / "bad.yaml").write_text("model: wine\n")
+    assert main(["monitor", "bad.yaml"]) != 0
+    assert "field log_dir: is required" in capsys.readouterr().err
