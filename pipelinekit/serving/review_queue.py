@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -79,6 +80,7 @@ class ReviewQueue:
             except Exception:  # a user function or an odd answer must not stop the writer
                 logger.exception("review queue of route %r: could not judge an answer", route)
                 continue
+            time.sleep(0)  # give the GIL back between answers: request threads must not wait a switch interval (5 ms)
             if item is not None:
                 pending.setdefault((route, review.queue_dir), []).append(item)
                 self.queued += 1
