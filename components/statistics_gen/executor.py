@@ -14,7 +14,7 @@ from pipelinekit.components.util.tfdv_io import STATS_FILE, load_schema, selecte
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples, ExampleStatistics, Schema
 
-__all__ = ["run_statistics_gen", "statistics_in_process"]
+__all__ = ["run_statistics_gen", "statistics_in_process", "statistics_of_record_batch"]
 
 
 def run_statistics_gen(
@@ -53,9 +53,15 @@ def _options(stats_options_json: str | None, schema: Schema | None) -> Any:
 
 def statistics_in_process(examples: Examples, split: str, options: Any) -> Any:
     """TFDV statistics of one split computed in this process from a single Arrow batch."""
+    return statistics_of_record_batch(read_record_batch(examples, split), options)
+
+
+def statistics_of_record_batch(batch: Any, options: Any) -> Any:
+    """TFDV's in-memory statistics of one Arrow RecordBatch of decoded tf.Examples (the fast path,
+    shared with the monitor)."""
     from tensorflow_data_validation.statistics import stats_impl
 
-    return stats_impl.generate_statistics_in_memory(read_record_batch(examples, split), options)
+    return stats_impl.generate_statistics_in_memory(batch, options)
 
 
 def _statistics_with_beam(context: ExecutionContext, examples: Examples, statistics: ExampleStatistics, splits: list[str], options: Any) -> None:

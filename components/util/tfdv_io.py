@@ -10,7 +10,7 @@ from pipelinekit.components.util.errors import InputDataError
 
 from pipelinekit.types.artifact import Artifact
 
-__all__ = ["STATS_FILE", "SCHEMA_FILE", "ANOMALIES_FILE", "load_stats", "write_stats", "load_schema", "write_schema", "selected_splits"]
+__all__ = ["STATS_FILE", "SCHEMA_FILE", "ANOMALIES_FILE", "load_stats", "write_stats", "load_schema", "write_schema", "schema_file", "selected_splits"]
 
 STATS_FILE = "FeatureStats.pb"
 SCHEMA_FILE = "schema.pbtxt"
@@ -46,7 +46,7 @@ def load_schema(artifact_or_path: Artifact | str) -> Any:
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    path = artifact_or_path if isinstance(artifact_or_path, str) else _schema_file(artifact_or_path.uri)
+    path = artifact_or_path if isinstance(artifact_or_path, str) else schema_file(artifact_or_path.uri)
     try:
         with open(path) as handle:
             text = handle.read()
@@ -68,7 +68,8 @@ def write_schema(schema: Any, folder: str) -> str:
     return path
 
 
-def _schema_file(folder: str) -> str:
+def schema_file(folder: str) -> str:
+    """The schema file in a Schema artifact folder: schema.pbtxt, or its only file."""
     path = os.path.join(folder, SCHEMA_FILE)
     if os.path.isfile(path):
         return path

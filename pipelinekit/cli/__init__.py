@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelinekit.cli.report_ui import add_report_and_ui
 
     add_report_and_ui(sub)
+
+    from pipelinekit.cli.monitor import add_monitor_arguments, run_monitor
+
+    monitor = sub.add_parser("monitor", help="watch a model's request logs: drift, skew, labels, value; act on a policy")
+    add_monitor_arguments(monitor)
+    monitor.set_defaults(handler=run_monitor)
     return parser
 
 

@@ -19,15 +19,16 @@ __all__ = ["AdminClient"]
 class AdminClient:
     """Calls the admin API of the server on 127.0.0.1:``port`` with the token in ``token_file``."""
 
-    def __init__(self, port: int, token_file: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, port: int, token_file: str, timeout_s: float = 10.0, who: str | None = None) -> None:
         from pipelinekit.serving.admin_token import read_token
 
+        self._who = who or getpass.getuser()  # recorded with each change
         self._url = f"http://127.0.0.1:{port}"
         self._token = read_token(token_file)
         self._timeout_s = timeout_s
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps({**body, "who": getpass.getuser()}).encode()
+        data = None if body is None else json.dumps({**body, "who": self._who}).encode()
         request = urllib.request.Request(
             self._url + path,
             data=data,

@@ -31,6 +31,7 @@ from pipelinekit.serving.errors import InvalidInputError, StatusError
 from pipelinekit.serving.inference import InferenceService
 from pipelinekit.serving.metrics import ServerMetrics
 from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.request_id import REQUEST_ID_HEADER, request_id, resolve_request_id
 from pipelinekit.serving.router import ROUTE_KEY_HEADER, route_key
 
 __all__ = ["MalformedRequest", "ModelServicer", "PredictionServicer", "create_grpc_server"]
@@ -73,11 +74,16 @@ class _Servicer:
         self._metrics = metrics
 
     def _call(self, api: str, request, context: grpc.ServicerContext, method: Callable):
-        key = next((value for name, value in context.invocation_metadata() if name == ROUTE_KEY_HEADER), None)
+        metadata = dict(context.invocation_metadata())
+        key = metadata.get(ROUTE_KEY_HEADER)
         token = route_key.set(key if isinstance(key, str) else None)  # the sticky-split key of a route
+        rid = resolve_request_id(metadata.get(REQUEST_ID_HEADER))
+        id_token = request_id.set(rid)  # written in the request log; labels are keyed by it
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
         try:
             return _handle(self._metrics, api, _model_name(request), context, lambda: method(_parsed(request)))
         finally:
+            request_id.reset(id_token)
             route_key.reset(token)
 
 

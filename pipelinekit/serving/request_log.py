@@ -7,6 +7,9 @@ and writes them to gzipped TFRecord files, per model and UTC day::
     <log_dir>/<model>/prediction_logs/<YYYYMMDD>/part-<HHMMSS>-<pid>-<n>.tfrecord.gz   PredictionLog
     <log_dir>/<model>/examples/<YYYYMMDD>/part-<HHMMSS>-<pid>-<n>.tfrecord.gz          tf.Example inputs
 
+Each PredictionLog's ``log_metadata`` says when (``timestamp_secs``), which version answered
+(``model_spec``) and the request's id (``request_origin`` = ``x-request-id:<id>``, see
+:mod:`pipelinekit.serving.request_id`); ``pipelinekit monitor`` reads them.
 (``part-<HHMMSS>-w<worker>-<pid>-<n>`` from worker ``<worker>`` of ``serve --num_workers N``.)
 
 A file is written under a hidden name and renamed when complete (after ``max_records`` records,
@@ -46,14 +49,18 @@ from tensorflow_serving.apis import (
 from pipelinekit.serving.errors import ModelConfigError
 from pipelinekit.serving.inference import with_context
 from pipelinekit.serving.metrics import RequestLogMetrics
+from pipelinekit.serving.request_id import request_id
 from pipelinekit.serving.tensors import fill_tensor_proto
 
-__all__ = ["RequestLog"]
+__all__ = ["REQUEST_ID_PREFIX", "RequestLog", "logged_examples"]
 
 logger = logging.getLogger(__name__)
 
 _SEQUENCE = itertools.count()  # one per process: two logs in one process (two servers) never share a name
-_Job = tuple[str, datetime.date, Callable[[], prediction_log_pb2.PredictionLog]]
+_Job = tuple[str, datetime.datetime, str | None, Callable[[], prediction_log_pb2.PredictionLog]]
+REQUEST_ID_PREFIX = "x-request-id:"
+"""``log_metadata.request_origin`` of a record holds this and the request's id (TF Serving's
+LogMetadata has no request-id field); ``log_metadata.timestamp_secs`` the time it was answered."""
 
 
 class RequestLog:
@@ -137,7 +144,7 @@ class RequestLog:
         if self._rate < 1 and random.random() >= self._rate:
             return
         try:
-            self._queue.put_nowait((model, datetime.datetime.now(datetime.UTC).date(), build))
+            self._queue.put_nowait((model, datetime.datetime.now(datetime.UTC), request_id.get(), build))
         except queue.Full:
             self._metrics.dropped(model)
 
@@ -155,11 +162,13 @@ class RequestLog:
                 continue
             if job is None:
                 break
-            model, day, build = job
+            model, when, rid, build = job
+            day = when.date()
             try:
                 log = build()
+                _stamp(log, when, rid)
                 self._file(model, "prediction_logs", day).write(log.SerializeToString())
-                for example in _logged_examples(log):
+                for example in logged_examples(log):
                     self._file(model, "examples", day).write(example)
                 self._metrics.written(model)
             except Exception:  # a full disk or a bad record must not stop the writer
@@ -208,7 +217,17 @@ class _File:
         os.replace(self._partial, self.path)
 
 
-def _logged_examples(log: prediction_log_pb2.PredictionLog) -> Iterator[bytes]:
+def _stamp(log: prediction_log_pb2.PredictionLog, when: datetime.datetime, rid: str | None) -> None:
+    """Write when the request was answered, by which model version, and its id, in ``log_metadata``."""
+    log.log_metadata.timestamp_secs = int(when.timestamp())
+    kind = log.WhichOneof("log_type")
+    if kind is not None:
+        log.log_metadata.model_spec.CopyFrom(getattr(log, kind).response.model_spec)
+    if rid is not None:
+        log.log_metadata.request_origin = REQUEST_ID_PREFIX + rid
+
+
+def logged_examples(log: prediction_log_pb2.PredictionLog) -> Iterator[bytes]:
     """The serialized tf.Examples a logged request carried."""
     kind = log.WhichOneof("log_type")
     if kind in ("classify_log", "regress_log"):

@@ -9,6 +9,7 @@ thread pool, so a slow model never blocks the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import re
@@ -41,6 +42,7 @@ from pipelinekit.serving.errors import (
 from pipelinekit.serving.inference import InferenceService
 from pipelinekit.serving.metrics import CONTENT_TYPE, ServerMetrics
 from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.request_id import REQUEST_ID_HEADER, request_id, resolve_request_id
 from pipelinekit.serving.router import ROUTE_KEY_HEADER, route_key
 from pipelinekit.serving.servable import DEFAULT_SIGNATURE
 from pipelinekit.serving.tensors import (
@@ -108,7 +110,10 @@ class _RestHandlers:
             if match is None:
                 raise InvalidInputError(f"Malformed request: {request.method} {request.url.path}")
             call = await self._dispatch(request, match, api)
-            return _JSONResponse(await self._run(call))
+            rid = resolve_request_id(request.headers.get(REQUEST_ID_HEADER))
+            answer = _JSONResponse(await self._run(lambda: _with(request_id, rid, call)))
+            answer.headers[REQUEST_ID_HEADER] = rid
+            return answer
         except StatusError as exc:
             code = exc.code
             status = 413 if isinstance(exc, RequestTooLargeError) else http_status_for_code(code)
@@ -136,7 +141,7 @@ class _RestHandlers:
             spec.signature_name = _signature_name(body)
             handler = handlers[api]
             key = request.headers.get(ROUTE_KEY_HEADER)
-            return lambda: _with_route_key(key, handler, spec, body)
+            return lambda: _with(route_key, key, handler, spec, body)
         if api == "rest.metadata":
             return lambda: self._metadata(spec)
         if api == "rest.status":
@@ -214,13 +219,13 @@ class _RestHandlers:
         return _JSONResponse(body, status_code=503 if waiting else 200)
 
 
-def _with_route_key(key: str | None, handler: Callable[..., T], *args: Any) -> T:
-    """Run ``handler`` with the request's sticky-split key (header ``x-route-key``) in force."""
-    token = route_key.set(key)
+def _with(variable: contextvars.ContextVar[str | None], value: str | None, handler: Callable[..., T], *args: Any) -> T:
+    """Run ``handler`` with ``variable`` set: the sticky-split key (``x-route-key``), the request id."""
+    token = variable.set(value)
     try:
         return handler(*args)
     finally:
-        route_key.reset(token)
+        variable.reset(token)
 
 
 def _api_name(method: str, match: re.Match[str] | None) -> str:

@@ -24,6 +24,7 @@ from tensorflow_serving.apis import (
 from pipelinekit.serving.errors import InvalidInputError
 from pipelinekit.serving.inference import DEFAULT_MAX_TENSOR_BYTES, InferenceService, Resolver, Runner, run_direct
 from pipelinekit.serving.request_log import RequestLog
+from pipelinekit.serving.review_queue import ReviewQueue
 from pipelinekit.serving.router import Router
 from pipelinekit.serving.servable import Servable
 
@@ -42,10 +43,12 @@ class RoutedInferenceService(InferenceService):
         runner: Runner = run_direct,
         max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES,
         request_log: RequestLog | None = None,
+        review: ReviewQueue | None = None,
     ) -> None:
         super().__init__(resolve, runner, max_tensor_bytes)
         self.router = router
         self.request_log = request_log
+        self.review = review  # routes with a review option send low-confidence answers to people
 
     def resolve(self, spec: model_pb2.ModelSpec) -> Servable:
         """For a route, the servable its next request would most likely go to (for its signatures)."""
@@ -73,6 +76,8 @@ class RoutedInferenceService(InferenceService):
                     {k: (t.dtype, [d.size for d in t.tensor_shape.dim]) for k, t in request.inputs.items()},
                 ),
             )
+            if self.review is not None:
+                self.review.offer(name, request, response)
         else:
             response = super().predict(request)
         if self.request_log is not None:
@@ -95,6 +100,8 @@ class RoutedInferenceService(InferenceService):
                 _same_arrays,
                 lambda: _inputs_kind(spec.signature_name, {k: (a.dtype.str, a.shape) for k, a in inputs.items()}),
             )
+            if self.review is not None:
+                self.review.offer(spec.name, inputs, (outputs, answered))
         else:
             outputs, answered = super().predict_for(servable, spec, inputs)
         if self.request_log is not None:
@@ -120,6 +127,8 @@ class RoutedInferenceService(InferenceService):
                 agree,
                 lambda: _examples_kind(request),
             )
+            if self.review is not None:
+                self.review.offer(name, request, response)
         else:
             response = direct(request)
         if self.request_log is not None:

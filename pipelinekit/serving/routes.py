@@ -12,6 +12,7 @@ A route file is YAML beside TF Serving's model config (``--route_config_file``):
           deadline_ms: 50
           targets: [{model: simple}]
         protection: {window_s: 30, min_requests: 20, max_error_rate: 0.5, max_p99_ms: 250}
+        review: {below: 0.6, by: top_probability, queue_dir: /srv/review}   # low confidence to people
 
 Errors name the file, the line and the field, and say what to write instead.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_DEADLINE_MS",
     "MAX_WEIGHT",
     "Protection",
+    "Review",
     "Route",
     "RouteConfigError",
     "Target",
@@ -77,6 +79,16 @@ class Protection:
 
 
 @dataclass(frozen=True)
+class Review:
+    """Send answers whose confidence is below ``below`` to a review queue in ``queue_dir`` (the
+    caller still gets the answer); ``by``: ``top_probability``, ``margin`` or ``module:function``."""
+
+    below: float
+    queue_dir: str
+    by: str = "top_probability"
+
+
+@dataclass(frozen=True)
 class Route:
     """One route: the split, the shadows, the ordered fallbacks and their deadline, and protection."""
 
@@ -86,6 +98,7 @@ class Route:
     fallbacks: tuple[Target, ...] = ()
     deadline_ms: float | None = None
     protection: Protection | None = None
+    review: Review | None = None
     disabled: frozenset[str] = field(default_factory=frozenset)  # target keys switched off at run time
     line: int | None = field(default=None, compare=False)  # the line of its name in the route file
 
@@ -188,7 +201,7 @@ class _Reader:
         return converted
 
     def route(self, node: yaml.Node) -> Route:
-        fields = self.mapping(node, "a route", {"name", "split", "shadows", "fallback", "protection"})
+        fields = self.mapping(node, "a route", {"name", "split", "shadows", "fallback", "protection", "review"})
         name = self.scalar(fields["name"], "name", str, _nonempty) if "name" in fields else None
         if name is None:
             self.problem(node, "a route needs a name: the model name clients call")
@@ -213,7 +226,8 @@ class _Reader:
         )
         fallbacks, deadline = self.fallback(fields["fallback"], where) if "fallback" in fields else ((), None)
         protection = self.protection(fields["protection"], where) if "protection" in fields else None
-        return Route(name, split, shadows, fallbacks, deadline, protection, line=_line_of(fields.get("name", node)))
+        review = self.review(fields["review"], where) if "review" in fields else None
+        return Route(name, split, shadows, fallbacks, deadline, protection, review, line=_line_of(fields.get("name", node)))
 
     def target(self, node: yaml.Node, where: str, weighted: bool) -> Target:
         allowed = {"model", "version", "label"} | ({"weight"} if weighted else set())
@@ -251,6 +265,24 @@ class _Reader:
         if not {"max_error_rate", "max_p99_ms"} & set(fields):
             self.problem(node, f"{where} protection needs max_error_rate or max_p99_ms (or both)")
         return Protection(**{k: v for k, v in values.items() if v is not None})
+
+    def review(self, node: yaml.Node, where: str) -> Review | None:
+        fields = self.mapping(node, f"{where} review", {"below", "by", "queue_dir"})
+        if "below" not in fields or "queue_dir" not in fields:
+            self.problem(node, f"{where} review needs below (a confidence) and queue_dir (a folder)")
+            return None
+        below = self.scalar(fields["below"], f"{where} review below", float, _finite)
+        queue_dir = self.scalar(fields["queue_dir"], f"{where} review queue_dir", str, _nonempty)
+        by = self.scalar(fields["by"], f"{where} review by", str, _confidence) if "by" in fields else "top_probability"
+        return Review(below, queue_dir, by) if None not in (below, queue_dir, by) else None
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+def _confidence(value: str) -> bool:
+    return value in ("top_probability", "margin") or value.count(":") == 1
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -294,4 +326,6 @@ _EXPECTED: dict[Callable[[Any], bool], str] = {
     _weight: f"a number from 0 to {MAX_WEIGHT:.0f} (weights are relative)",
     _deadline: f"a number of milliseconds above 0 and at most {MAX_DEADLINE_MS:.0f}",
     _rate: "a fraction between 0 and 1",
+    _finite: "a finite number",
+    _confidence: "top_probability, margin or module:function",
 }

@@ -23,10 +23,12 @@ from pipelinekit.serving.model_config import ModelServerConfig
 from pipelinekit.serving.model_manager import ModelManager
 from pipelinekit.serving.request_log import RequestLog
 from pipelinekit.serving.rest_app import create_rest_app
+from pipelinekit.serving.review_queue import ReviewQueue
 from pipelinekit.serving.route_records import RouteChangeRecorder
 from pipelinekit.serving.route_watch import RouteFileWatcher
 from pipelinekit.serving.routed_service import RoutedInferenceService
 from pipelinekit.serving.router import Router
+from pipelinekit.serving.routes import Review
 from pipelinekit.serving.sockets import bind_tcp
 
 if TYPE_CHECKING:
@@ -91,8 +93,9 @@ class ModelServer:
             else None
         )
         runner = Batcher(options.batching).run if options.batching else run_direct
+        self.review = ReviewQueue(self._review_of)
         self.service = RoutedInferenceService(
-            self.manager.servable, self.router, runner, options.max_tensor_bytes, self.request_log
+            self.manager.servable, self.router, runner, options.max_tensor_bytes, self.request_log, self.review
         )
         self.route_watcher: RouteFileWatcher | None = None
         self.admin: AdminServer | None = None
@@ -121,6 +124,10 @@ class ModelServer:
 
     def _known_name(self, name: str) -> bool:
         return self.manager.serves(name) or self.router.is_route(name)
+
+    def _review_of(self, name: str) -> Review | None:
+        route = self.router.routes.get(name)
+        return route.review if route is not None else None
 
     def _start(self) -> ModelServer:
         self.manager.start()
@@ -200,6 +207,7 @@ class ModelServer:
         self.router.close()
         if self.request_log is not None:
             self.request_log.close()
+        self.review.close()
         self.manager.stop()
         self._stopped.set()
         logger.info("model server stopped")

@@ -182,16 +182,16 @@ def test_a_killed_writer_leaves_no_file_a_reader_picks_up(tmp_path):
 def test_dense_predict_inputs_are_logged_as_one_example_per_row(tmp_path):
     import numpy as np
 
-    from pipelinekit.serving.request_log import _logged_examples
+    from pipelinekit.serving.request_log import logged_examples
 
     log = prediction_log_pb2.PredictionLog()
     inputs = log.predict_log.request.inputs
     inputs["age"].CopyFrom(tf.make_tensor_proto(np.array([31, 45], np.int64)))
     inputs["size"].CopyFrom(tf.make_tensor_proto(np.array([[1.5, 2.0], [3.0, 4.5]], np.float32)))
     inputs["name"].CopyFrom(tf.make_tensor_proto(np.array([b"ada", b"bo"])))
-    rows = [tf.train.Example.FromString(e).features.feature for e in _logged_examples(log)]
+    rows = [tf.train.Example.FromString(e).features.feature for e in logged_examples(log)]
     assert [list(r["age"].int64_list.value) for r in rows] == [[31], [45]]
     assert [list(r["size"].float_list.value) for r in rows] == [[1.5, 2.0], [3.0, 4.5]]
     assert [list(r["name"].bytes_list.value) for r in rows] == [[b"ada"], [b"bo"]]
     inputs["other"].CopyFrom(tf.make_tensor_proto(np.zeros([3, 1], np.float32)))  # no shared batch: no rows
-    assert list(_logged_examples(log)) == []
+    assert list(logged_examples(log)) == []

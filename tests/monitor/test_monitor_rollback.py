@@ -1,0 +1,41 @@
+"""The rollback action: ``pipelinekit models rollback`` of the model registry, as the monitor."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+HAS_REGISTRY = importlib.util.find_spec("pipelinekit.registry") is not None
+
+
+def test_a_rollback_that_fails_is_an_error_naming_the_command(tmp_path):
+    from pipelinekit.errors import ServingError
+    from pipelinekit.monitor.actions import rollback_production_alias
+
+    with pytest.raises(ServingError, match="pipelinekit models rollback nosuchmodel. failed"):
+        rollback_production_alias("nosuchmodel", "test", str(tmp_path / "missing.sqlite"))
+
+
+@pytest.mark.skipif(not HAS_REGISTRY, reason="needs pipelinekit.registry")
+def test_rollback_moves_production_back_to_the_previous_version(tmp_path):
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "registry"))
+    from pipelinekit.registry import Registry
+    from registry_records import RunSpec, record_run  # the registry tests' helper
+
+    from pipelinekit.monitor.actions import rollback_production_alias
+
+    registry = Registry.open_new(str(tmp_path / "metadata.sqlite"))
+    for number in (1, 2):
+        record_run(registry.store, str(tmp_path / "runs"), str(tmp_path / "serving"), RunSpec(f"run{number}", number))
+    [model] = registry.models()
+    registry.move_alias(model, "production", 1, "first")
+    registry.move_alias(model, "production", 2, "second")
+    rollback_production_alias(model, "accuracy below 0.8", str(tmp_path / "metadata.sqlite"))
+    moved = Registry.open(str(tmp_path / "metadata.sqlite")).aliases(model)["production"]
+    assert moved.version == 1 and "monitor: accuracy below 0.8" in moved.reason
