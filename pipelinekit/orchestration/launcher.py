@@ -87,7 +87,15 @@ class NodeLauncher:
         nothing is skipped (see ``orchestration.resolution``)."""
         started = time.time()
         node = self.plan.nodes[node_id]
-        phase = ResolutionPhase(self.store, self.plan.pipeline_name, self.run_id, finished, self.contexts(node_id), started)
+        phase = ResolutionPhase(
+            self.store,
+            self.plan.pipeline_name,
+            self.run_id,
+            finished,
+            self.contexts(node_id),
+            started,
+            self.plan.runtime_parameters,
+        )
         if isinstance(node, Resolver):
             return phase.resolve(node)
         binding = phase.bind(node)

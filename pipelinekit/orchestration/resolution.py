@@ -19,6 +19,7 @@ from typing import Any
 from pipelinekit.dsl.node import Channel, Node
 from pipelinekit.dsl.placeholder import Placeholder, PlaceholderError
 from pipelinekit.dsl.resolver import ResolutionError, Resolver
+from pipelinekit.dsl.runtime_parameter import RuntimeParameter
 from pipelinekit.errors import ComponentFailedError, RunError
 from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.cache import artifact_fingerprint
@@ -84,6 +85,7 @@ class ResolutionPhase:
         finished: dict[str, NodeResult],
         contexts: list[Any],
         started: float,
+        runtime_parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.pipeline_name = pipeline_name
@@ -91,6 +93,7 @@ class ResolutionPhase:
         self.finished = finished
         self.contexts = contexts
         self.started = started
+        self.runtime_parameters = runtime_parameters or {}
         self._read: dict[int, list[Artifact]] = {}
 
     def read(self, channel: Channel) -> list[Artifact]:
@@ -150,6 +153,9 @@ class ResolutionPhase:
     def _parameters(self, node: Node) -> dict[str, Any]:
         resolved = {}
         for name, value in node.given_parameters.items():
+            if isinstance(value, RuntimeParameter):
+                resolved[name] = value.value_from(self.runtime_parameters)  # checked when compiled
+                continue
             if not isinstance(value, Placeholder):
                 continue
             where = f"node {node.id!r}, parameter {name!r}"
@@ -164,7 +170,9 @@ class ResolutionPhase:
 
     def skip(self, node: Node, reason: str) -> NodeResult:
         """Record that ``node`` did not run and why, as a CANCELED execution."""
-        execution_id = self.store.record_execution(node.definition.name, "CANCELED", self.contexts, {}, self._properties(node, reason))
+        execution_id = self.store.record_execution(
+            node.definition.name, "CANCELED", self.contexts, {}, self._properties(node, reason)
+        )
         return NodeResult(node.id, SKIPPED, reason, "", execution_id, {}, self.started, time.time())
 
     # Resolver nodes ----------------------------------------------------------------------------
@@ -187,7 +195,9 @@ class ResolutionPhase:
             return NodeResult(node.id, FAILED, reason, "", execution_id, {}, self.started, time.time(), failure, trace)
         reason = _describe_choice(node, chosen)
         properties = self._properties(node, reason)
-        execution_id = self.store.record_execution(node.definition.name, "COMPLETE", self.contexts, event_groups(chosen), properties)
+        execution_id = self.store.record_execution(
+            node.definition.name, "COMPLETE", self.contexts, event_groups(chosen), properties
+        )
         return NodeResult(node.id, RAN, reason, "", execution_id, chosen, self.started, time.time())
 
     def _properties(self, node: Node, reason: str) -> dict[str, Any]:

@@ -115,9 +115,7 @@ class RequestLog:
     ) -> None:
         self._submit_pair(model, "classify_log", request, response)
 
-    def regress(
-        self, model: str, request: regression_pb2.RegressionRequest, response: regression_pb2.RegressionResponse
-    ) -> None:
+    def regress(self, model: str, request: regression_pb2.RegressionRequest, response: regression_pb2.RegressionResponse) -> None:
         self._submit_pair(model, "regress_log", request, response)
 
     def _submit_pair(self, model: str, kind: str, request: Any, response: Any) -> None:
