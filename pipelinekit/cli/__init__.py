@@ -44,9 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra beam_pipeline_args for executors, e.g. --beam-arg=--direct_num_workers=2",
     )
     run.add_argument("--no-cache", action="store_true", help="run every node, ignoring cached results")
-    run.add_argument(
-        "--max-parallel", type=int, help="most nodes to run at once on the Beam runner (default: the machine's cores, at least 2)"
-    )
+    run.add_argument("--max-parallel", type=int, help="most nodes to run at once on the Beam runner (default: the machine's cores, at least 2)")
     run.set_defaults(handler=commands.run_command)
 
     check = sub.add_parser("check", help="compile a pipeline file and show its plan, running nothing")

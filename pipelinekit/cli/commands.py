@@ -124,9 +124,7 @@ def _check_output_name(pipeline: Pipeline, node_id: str, key: str) -> None:
         )
     outputs = list(nodes[node_id].outputs)
     if key not in outputs:
-        raise DefinitionError(
-            f"node {node_id!r} has no output {key!r}{did_you_mean(key, outputs)}; its outputs: {', '.join(outputs)}"
-        )
+        raise DefinitionError(f"node {node_id!r} has no output {key!r}{did_you_mean(key, outputs)}; its outputs: {', '.join(outputs)}")
 
 
 def lineage_command(args: argparse.Namespace) -> int:

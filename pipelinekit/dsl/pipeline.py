@@ -104,9 +104,7 @@ def _flag_problems(enable_cache: Any, beam_pipeline_args: Any) -> list[str]:
             "(it would be read one character at a time)"
         )
     elif not isinstance(beam_pipeline_args, Sequence) or not all(isinstance(a, str) for a in beam_pipeline_args):
-        problems.append(
-            f"beam_pipeline_args must be a list of strings such as '--direct_num_workers=2', got {beam_pipeline_args!r}"
-        )
+        problems.append(f"beam_pipeline_args must be a list of strings such as '--direct_num_workers=2', got {beam_pipeline_args!r}")
     return problems
 
 

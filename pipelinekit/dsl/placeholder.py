@@ -225,12 +225,8 @@ class Comparison(Predicate):
     """``left <symbol> right``; false when a side's artifact or value does not exist."""
 
     def __init__(self, symbol: str, left: Placeholder, right: Any) -> None:
-        if isinstance(right, (ChannelPlaceholder, ArtifactPlaceholder)) or isinstance(
-            left, (ChannelPlaceholder, ArtifactPlaceholder)
-        ):
-            raise DefinitionError(
-                f"compare a value, not artifacts: use e.g. .future()[0].value or .custom_property(name) ({left!r})"
-            )
+        if isinstance(right, (ChannelPlaceholder, ArtifactPlaceholder)) or isinstance(left, (ChannelPlaceholder, ArtifactPlaceholder)):
+            raise DefinitionError(f"compare a value, not artifacts: use e.g. .future()[0].value or .custom_property(name) ({left!r})")
         self.symbol = symbol
         self.left = left
         self.right = right

@@ -73,14 +73,8 @@ class LatestArtifactStrategy(ResolverStrategy):
     at all until every channel holds that many."""
 
     def __init__(self, desired_num_of_artifacts: int = 1) -> None:
-        if (
-            not isinstance(desired_num_of_artifacts, int)
-            or isinstance(desired_num_of_artifacts, bool)
-            or desired_num_of_artifacts < 1
-        ):
-            raise ResolverArgumentError(
-                f"LatestArtifactStrategy: desired_num_of_artifacts must be an int >= 1, got {desired_num_of_artifacts!r}"
-            )
+        if not isinstance(desired_num_of_artifacts, int) or isinstance(desired_num_of_artifacts, bool) or desired_num_of_artifacts < 1:
+            raise ResolverArgumentError(f"LatestArtifactStrategy: desired_num_of_artifacts must be an int >= 1, got {desired_num_of_artifacts!r}")
         self.desired_num_of_artifacts = desired_num_of_artifacts
 
     def resolve_artifacts(self, store: Any, input_dict: ArtifactsByKey) -> ArtifactsByKey | None:
@@ -109,9 +103,7 @@ class LatestBlessedModelStrategy(ResolverStrategy):
     def resolve_artifacts(self, store: Any, input_dict: ArtifactsByKey) -> ArtifactsByKey | None:
         strangers = [a for group in input_dict.values() for a in group if not isinstance(a, (Model, ModelBlessing))]
         if strangers:
-            raise ResolutionError(
-                f"LatestBlessedModelStrategy takes only Model and ModelBlessing artifacts, got {strangers[0]!r}"
-            )
+            raise ResolutionError(f"LatestBlessedModelStrategy takes only Model and ModelBlessing artifacts, got {strangers[0]!r}")
         model_key = next((k for k, v in input_dict.items() if v and isinstance(v[0], Model)), None)
         blessing_key = next((k for k, v in input_dict.items() if v and isinstance(v[0], ModelBlessing)), None)
         empty: ArtifactsByKey = {key: [] for key in input_dict}
@@ -234,17 +226,13 @@ class Resolver(Node):
     """A node whose outputs are artifacts chosen by ``strategy_class(**config)`` from what its
     channel arguments hold; one output per channel argument, same key and type."""
 
-    def __init__(
-        self, strategy_class: type[ResolverStrategy] | None = None, config: dict[str, Any] | None = None, **channels: Any
-    ) -> None:
+    def __init__(self, strategy_class: type[ResolverStrategy] | None = None, config: dict[str, Any] | None = None, **channels: Any) -> None:
         if strategy_class is not None and not (isinstance(strategy_class, type) and issubclass(strategy_class, ResolverStrategy)):
             raise InvalidStrategyError(
                 f"Resolver: strategy_class must be a ResolverStrategy subclass such as LatestBlessedModelStrategy, got {strategy_class!r}"
             )
         if config is not None and strategy_class is None:
-            raise ResolverArgumentError(
-                "Resolver: config is given without a strategy_class; config holds the strategy's arguments"
-            )
+            raise ResolverArgumentError("Resolver: config is given without a strategy_class; config holds the strategy's arguments")
         wrong = {k: v for k, v in channels.items() if not isinstance(v, Channel)}
         if wrong:
             raise ResolverArgumentError(

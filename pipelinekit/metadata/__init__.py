@@ -4,14 +4,4 @@ from pipelinekit.dsl.metadata_config import sqlite_metadata  # so a layer above 
 from pipelinekit.metadata.lineage import LineageStep, downstream, latest_output, render, upstream
 from pipelinekit.metadata.store import ExecutionRecord, MetadataStore, RunRecord
 
-__all__ = [
-    "sqlite_metadata",
-    "MetadataStore",
-    "ExecutionRecord",
-    "RunRecord",
-    "LineageStep",
-    "upstream",
-    "downstream",
-    "render",
-    "latest_output",
-]
+__all__ = ["sqlite_metadata", "MetadataStore", "ExecutionRecord", "RunRecord", "LineageStep", "upstream", "downstream", "render", "latest_output"]

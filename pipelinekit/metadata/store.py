@@ -423,18 +423,11 @@ class MetadataStore:
         for value in (pipeline_name, type_name, producer_node, output_key):
             if "'" in value or "\\" in value:
                 raise MetadataError(f"cannot query ML Metadata for the name {value!r}: it contains a quote or backslash")
-        clauses = [
-            f"type = '{type_name}'",
-            "state = LIVE",
-            f"contexts_a.type = '{PIPELINE}'",
-            f"contexts_a.name = '{pipeline_name}'",
-        ]
+        clauses = [f"type = '{type_name}'", "state = LIVE", f"contexts_a.type = '{PIPELINE}'", f"contexts_a.name = '{pipeline_name}'"]
         for key, value in (("producer_node", producer_node), ("output_key", output_key)):
             if value:
                 clauses.append(f"custom_properties.{key}.string_value = '{value}'")
-        options = metadata_store.ListOptions(
-            filter_query=" AND ".join(clauses), order_by=metadata_store.OrderByField.ID, is_asc=False
-        )
+        options = metadata_store.ListOptions(filter_query=" AND ".join(clauses), order_by=metadata_store.OrderByField.ID, is_asc=False)
         return [artifact_from_proto(p, type_name) for p in self._store.get_artifacts(list_options=options)]
 
 

@@ -185,9 +185,7 @@ class _Walker:
         try:
             self._add("value", name, canonical_json(value))
         except Unfingerprintable as error:
-            log.warning(
-                "cannot fingerprint %r (%s): a change to it will not re-run the node; pass it as a parameter", name, error
-            )
+            log.warning("cannot fingerprint %r (%s): a change to it will not re-run the node; pass it as a parameter", name, error)
             self._add("opaque", name, type(value).__qualname__)
         value_type = type(value)
         kind = module_kind(value_type.__module__)
@@ -199,9 +197,7 @@ class _Walker:
         elif kind == "library":
             self.libraries.add(value_type.__module__.split(".")[0])
 
-    def _visit_container(
-        self, value: tuple[Any, ...] | list[Any] | set[Any] | frozenset[Any] | dict[Any, Any], name: str
-    ) -> None:
+    def _visit_container(self, value: tuple[Any, ...] | list[Any] | set[Any] | frozenset[Any] | dict[Any, Any], name: str) -> None:
         """A container holding functions, classes or modules (``HANDLERS = {"a": helper}``):
         each item visited in turn, so the code it holds is hashed, not just its name."""
         if id(value) in self._seen:

@@ -34,9 +34,7 @@ def recover_abandoned(store: MetadataStore, pipeline_name: str, pipeline_root: s
         node_id, run_id = record.properties.get("node_id", "?"), record.properties.get("run_id", "?")
         reason = f"abandoned: process {record.properties.get('owner_pid')} ended before finishing it (killed?)"
         store.fail_execution(record.id, contexts, {"finished_at": time.time(), "error": reason}, state="CANCELED")
-        done.append(
-            f"execution {record.id} of node {node_id!r} (run {run_id}) was left RUNNING by a dead process: marked CANCELED"
-        )
+        done.append(f"execution {record.id} of node {node_id!r} (run {run_id}) was left RUNNING by a dead process: marked CANCELED")
     for run in store.running_runs(pipeline_name):
         if owner_is_gone(run.properties):
             store.update_context(PIPELINE_RUN, run_context_name(pipeline_name, run.run_id), {"status": "ABANDONED"})

@@ -53,6 +53,7 @@ class ReadyQueue:
                     self._ready.append(node)
             self._condition.notify_all()
 
+
     def close(self, error: BaseException | None = None) -> None:
         """Hand out nothing more (the run is stopping); keeps the first ``error`` a worker reports."""
         with self._condition:

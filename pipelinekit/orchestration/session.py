@@ -75,9 +75,7 @@ class RunSession:
         blocked = [u for u in self.plan.upstream[node_id] if not finished[u].ok]
         if blocked:
             now = time.time()
-            result: NodeResult | None = NodeResult(
-                node_id, SKIPPED, _blocked_reason(blocked[0], finished), started_at=now, finished_at=now
-            )
+            result: NodeResult | None = NodeResult(node_id, SKIPPED, _blocked_reason(blocked[0], finished), started_at=now, finished_at=now)
         else:
             result = self._launch(node_id, finished, cached_only)
         if result is None:

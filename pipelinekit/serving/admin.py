@@ -68,7 +68,9 @@ class AdminServer:
     def handle(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         parts = [p for p in path.split("/") if p]
         if method == "GET" and parts == ["routes"]:
-            listing: dict[str, Any] = {"routes": {name: describe_route(r) for name, r in sorted(self._router.routes.items())}}
+            listing: dict[str, Any] = {
+                "routes": {name: describe_route(r) for name, r in sorted(self._router.routes.items())}
+            }
             if self._watcher is not None:
                 listing["route_file"] = {"path": self._watcher.path, "last_error": self._watcher.last_error}
             return listing

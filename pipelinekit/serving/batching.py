@@ -93,7 +93,9 @@ class Batcher:
         """Run batches from the queue's head until ``own`` is answered, then let the next leader in."""
         try:
             with queue.cond:
-                queue.cond.wait_for(lambda: queue.rows >= self.options.max_batch_size, self.options.batch_timeout_micros / 1e6)
+                queue.cond.wait_for(
+                    lambda: queue.rows >= self.options.max_batch_size, self.options.batch_timeout_micros / 1e6
+                )
             while not own.result.done():
                 _execute(servable, signature, output_filter, self._take(queue))
         finally:

@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model server flags (TF Serving's names and defaults, plus a few of ours)."""
     models = parser.add_argument_group("models (as tensorflow_model_server)")
-    models.add_argument("--model_name", default="default", help="name of the model to serve (default: %(default)s)")
+    models.add_argument(
+        "--model_name", default="default", help="name of the model to serve (default: %(default)s)"
+    )
     models.add_argument("--model_base_path", help="folder holding the model's integer version folders")
     models.add_argument(
         "--model_config_file",
@@ -63,8 +65,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="wait between load retries, in microseconds (default: %(default)s, one minute)",
     )
     net = parser.add_argument_group("network")
-    net.add_argument("--port", type=int, default=8500, help="gRPC port; 0 picks a free one (default: %(default)s)")
-    net.add_argument("--rest_api_port", type=int, default=8501, help="REST port; 0 turns REST off (default: %(default)s)")
+    net.add_argument(
+        "--port", type=int, default=8500, help="gRPC port; 0 picks a free one (default: %(default)s)"
+    )
+    net.add_argument(
+        "--rest_api_port", type=int, default=8501, help="REST port; 0 turns REST off (default: %(default)s)"
+    )
     net.add_argument(
         "--host",
         default="127.0.0.1",
@@ -76,7 +82,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=30000,
         help="REST request timeout (default: %(default)s)",
     )
-    net.add_argument("--grpc_max_threads", type=int, default=16, help="gRPC worker threads (default: %(default)s)")
+    net.add_argument(
+        "--grpc_max_threads", type=int, default=16, help="gRPC worker threads (default: %(default)s)"
+    )
     net.add_argument(
         "--num_workers",
         type=int,
@@ -94,7 +102,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--max_tensor_bytes",
         type=int,
         default=256 * 1024 * 1024,
-        help="most bytes a request's input tensors may decode to; more is RESOURCE_EXHAUSTED (default: %(default)s)",
+        help="most bytes a request's input tensors may decode to; more is RESOURCE_EXHAUSTED "
+        "(default: %(default)s)",
     )
     routes = parser.add_argument_group("routes and request logs (docs/SERVING.md, Routes)")
     routes.add_argument("--route_config_file", help="YAML file of routes: splits, shadows, fallbacks")
@@ -104,9 +113,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="re-read --route_config_file this often; 0 reads it once (default: %(default)s)",
     )
-    routes.add_argument("--admin_port", type=int, help="serve the route admin API on 127.0.0.1 at this port (0 picks one)")
-    routes.add_argument("--admin_token_file", help="the admin API's token; created with mode 0600 when missing")
-    routes.add_argument("--route_metadata_path", help="SQLite ML Metadata store recording every route change")
+    routes.add_argument(
+        "--admin_port", type=int, help="serve the route admin API on 127.0.0.1 at this port (0 picks one)"
+    )
+    routes.add_argument(
+        "--admin_token_file", help="the admin API's token; created with mode 0600 when missing"
+    )
+    routes.add_argument(
+        "--route_metadata_path", help="SQLite ML Metadata store recording every route change"
+    )
     routes.add_argument("--request_log_dir", help="write sampled requests here as PredictionLog TFRecords")
     routes.add_argument(
         "--request_log_sample_rate",
@@ -123,7 +138,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=False,
         help="batch concurrent predict requests",
     )
-    batching.add_argument("--max_batch_size", type=int, default=32, help="rows per batch (default: %(default)s)")
+    batching.add_argument(
+        "--max_batch_size", type=int, default=32, help="rows per batch (default: %(default)s)"
+    )
     batching.add_argument(
         "--batch_timeout_micros",
         type=int,
@@ -213,7 +230,9 @@ def _server_options(args: argparse.Namespace):
         route_metadata_path=args.route_metadata_path,
         request_log_dir=args.request_log_dir,
         request_log_sample_rate=args.request_log_sample_rate,
-        batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros) if args.enable_batching else None,
+        batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros)
+        if args.enable_batching
+        else None,
     )
 
 

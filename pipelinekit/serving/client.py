@@ -104,13 +104,17 @@ class Client:
         self, examples: Sequence[ExampleLike], *, signature_name: str = "", context: ExampleLike | None = None
     ) -> list[list[tuple[str, float]]]:
         """Classify tf.Examples (or dicts of feature values); per example, its (label, score) pairs."""
-        return self._transport.classify(_examples(examples), _example(context) if context else None, signature_name)
+        return self._transport.classify(
+            _examples(examples), _example(context) if context else None, signature_name
+        )
 
     def regress(
         self, examples: Sequence[ExampleLike], *, signature_name: str = "", context: ExampleLike | None = None
     ) -> list[float]:
         """Regress tf.Examples (or dicts of feature values); one value per example."""
-        return self._transport.regress(_examples(examples), _example(context) if context else None, signature_name)
+        return self._transport.regress(
+            _examples(examples), _example(context) if context else None, signature_name
+        )
 
     def status(self) -> list[VersionStatus]:
         """The state of each version of the model the server knows, newest first."""
@@ -133,7 +137,8 @@ class Client:
                 last = exc
             time.sleep(poll_s)
         raise DeadlineExceededError(
-            f"model {self.model_name!r} at {self.address} had no AVAILABLE version after {timeout_s} s (last error: {last})"
+            f"model {self.model_name!r} at {self.address} had no AVAILABLE version after {timeout_s} s "
+            f"(last error: {last})"
         )
 
     def model_spec(self, signature_name: str = "") -> model_pb2.ModelSpec:
@@ -178,8 +183,12 @@ class _GrpcTransport:
                 exc.code().name, f"{exc.details()} (gRPC {exc.code().name} from {self._client.address})"
             ) from None
 
-    def predict(self, inputs: dict[str, Any], signature_name: str, output_filter: list[str]) -> dict[str, np.ndarray]:
-        request = predict_pb2.PredictRequest(model_spec=self._client.model_spec(signature_name), output_filter=output_filter)
+    def predict(
+        self, inputs: dict[str, Any], signature_name: str, output_filter: list[str]
+    ) -> dict[str, np.ndarray]:
+        request = predict_pb2.PredictRequest(
+            model_spec=self._client.model_spec(signature_name), output_filter=output_filter
+        )
         for name, value in inputs.items():
             request.inputs[name].CopyFrom(to_tensor_proto(value))
         response = self._call(self._predictions.Predict, request)
@@ -248,7 +257,9 @@ class _RestTransport:
                 message = response.json()["error"]
             except (ValueError, KeyError, TypeError):
                 message = response.text
-            raise error_for_code(code, f"{message} (HTTP {response.status_code} from {self._client.address}{path})")
+            raise error_for_code(
+                code, f"{message} (HTTP {response.status_code} from {self._client.address}{path})"
+            )
         return response.json()
 
     def _signature(self, signature_name: str) -> dict[str, Any]:
@@ -256,7 +267,9 @@ class _RestTransport:
             self._signatures = self.metadata()["metadata"]["signature_def"]["signature_def"]
         return self._signatures.get(signature_name or "serving_default", {"inputs": {}, "outputs": {}})
 
-    def predict(self, inputs: dict[str, Any], signature_name: str, output_filter: list[str]) -> dict[str, np.ndarray]:
+    def predict(
+        self, inputs: dict[str, Any], signature_name: str, output_filter: list[str]
+    ) -> dict[str, np.ndarray]:
         if output_filter:
             raise InvalidInputError(
                 f"model {self._client.model_name!r}: TF Serving's REST predict API has no output_filter; "
@@ -270,24 +283,30 @@ class _RestTransport:
         signature = self._signature(signature_name)
         if not isinstance(outputs, dict) or set(outputs) != set(signature["outputs"]):
             outputs = {next(iter(signature["outputs"])): outputs}  # one output comes back unnamed
-        return {name: _json_output(value, signature["outputs"].get(name, {})) for name, value in outputs.items()}
+        return {
+            name: _json_output(value, signature["outputs"].get(name, {})) for name, value in outputs.items()
+        }
 
     def classify(self, examples, context, signature_name: str) -> list[list[tuple[str, float]]]:
-        result = self._request("POST", f"{self._path()}:classify", _examples_body(examples, context, signature_name))["results"]
+        result = self._request(
+            "POST", f"{self._path()}:classify", _examples_body(examples, context, signature_name)
+        )["results"]
         return [[(label, float(score)) for label, score in row] for row in result]
 
     def regress(self, examples, context, signature_name: str) -> list[float]:
         return [
             float(v)
-            for v in self._request("POST", f"{self._path()}:regress", _examples_body(examples, context, signature_name))[
-                "results"
-            ]
+            for v in self._request(
+                "POST", f"{self._path()}:regress", _examples_body(examples, context, signature_name)
+            )["results"]
         ]
 
     def status(self) -> list[VersionStatus]:
         response = self._request("GET", self._path())
         return [
-            VersionStatus(int(s["version"]), s["state"], s["status"]["error_code"], s["status"]["error_message"])
+            VersionStatus(
+                int(s["version"]), s["state"], s["status"]["error_code"], s["status"]["error_message"]
+            )
             for s in response["model_version_status"]
         ]
 
@@ -327,7 +346,9 @@ def _decode_json_strings(value: Any) -> Any:
     return value.encode("utf-8")
 
 
-def _examples_body(examples: list[tf.train.Example], context: tf.train.Example | None, signature_name: str) -> dict[str, Any]:
+def _examples_body(
+    examples: list[tf.train.Example], context: tf.train.Example | None, signature_name: str
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "signature_name": signature_name,
         "examples": [_example_json(e) for e in examples],

@@ -64,7 +64,9 @@ class InferenceService:
     checked against it, and against the signature, before anything is allocated.
     """
 
-    def __init__(self, resolve: Resolver, runner: Runner = run_direct, max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES) -> None:
+    def __init__(
+        self, resolve: Resolver, runner: Runner = run_direct, max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES
+    ) -> None:
         self._resolve = resolve
         self._run = runner
         self._max_tensor_bytes = max_tensor_bytes
@@ -98,7 +100,9 @@ class InferenceService:
             fill_tensor_proto(response.outputs[name], array)
         return response
 
-    def classify(self, request: classification_pb2.ClassificationRequest) -> classification_pb2.ClassificationResponse:
+    def classify(
+        self, request: classification_pb2.ClassificationRequest
+    ) -> classification_pb2.ClassificationResponse:
         servable = self._resolve(request.model_spec)
         response = classification_pb2.ClassificationResponse()
         _fill_spec(response.model_spec, servable, request.model_spec.signature_name)
@@ -112,7 +116,9 @@ class InferenceService:
         response.result.CopyFrom(self._regress(servable, request.model_spec.signature_name, request.input))
         return response
 
-    def multi_inference(self, request: inference_pb2.MultiInferenceRequest) -> inference_pb2.MultiInferenceResponse:
+    def multi_inference(
+        self, request: inference_pb2.MultiInferenceRequest
+    ) -> inference_pb2.MultiInferenceResponse:
         """Several classify/regress tasks on one model version and one input."""
         if not request.tasks:
             raise InvalidInputError("a MultiInferenceRequest needs at least one task")
@@ -125,9 +131,13 @@ class InferenceService:
             result = response.results.add()
             _fill_spec(result.model_spec, servable, task.model_spec.signature_name)
             if task.method_name == CLASSIFY_METHOD:
-                result.classification_result.CopyFrom(self._classify(servable, task.model_spec.signature_name, request.input))
+                result.classification_result.CopyFrom(
+                    self._classify(servable, task.model_spec.signature_name, request.input)
+                )
             elif task.method_name == REGRESS_METHOD:
-                result.regression_result.CopyFrom(self._regress(servable, task.model_spec.signature_name, request.input))
+                result.regression_result.CopyFrom(
+                    self._regress(servable, task.model_spec.signature_name, request.input)
+                )
             else:
                 raise InvalidInputError(
                     f"{servable.describe(task.model_spec.signature_name)}: MultiInference method_name must "
@@ -183,7 +193,9 @@ class InferenceService:
             result.regressions.add().value = float(value)
         return result
 
-    def _run_examples(self, servable: Servable, signature_name: str, request_input: input_pb2.Input) -> dict[str, np.ndarray]:
+    def _run_examples(
+        self, servable: Servable, signature_name: str, request_input: input_pb2.Input
+    ) -> dict[str, np.ndarray]:
         examples = _input_examples(request_input, servable.describe(signature_name))
         return self._run(servable, signature_name, {"inputs": stack_examples(examples)}, ())
 
@@ -200,11 +212,15 @@ def _checked_signature(servable: Servable, signature_name: str, method: str, out
     signature = servable.signature_def(signature_name, not_found_code="INVALID_ARGUMENT")
     where = servable.describe(signature_name)
     if signature.method_name != method:
-        raise InvalidInputError(f"{where}: expected a signature with method_name {method!r}, got {signature.method_name!r}")
+        raise InvalidInputError(
+            f"{where}: expected a signature with method_name {method!r}, got {signature.method_name!r}"
+        )
     if list(signature.inputs) != ["inputs"] or signature.inputs["inputs"].dtype != tf.string.as_datatype_enum:
         raise InvalidInputError(f"{where}: a {method} signature must have one string input named 'inputs'")
     if not set(outputs) & set(signature.outputs):
-        raise InvalidInputError(f"{where}: a {method} signature must have an output named one of {list(outputs)}")
+        raise InvalidInputError(
+            f"{where}: a {method} signature must have an output named one of {list(outputs)}"
+        )
     return signature_name
 
 
@@ -214,11 +230,15 @@ def _input_examples(request_input: input_pb2.Input, where: str) -> list[tf.train
         examples = list(request_input.example_list.examples)
     elif kind == "example_list_with_context":
         context = request_input.example_list_with_context.context
-        examples = [with_context(example, context) for example in request_input.example_list_with_context.examples]
+        examples = [
+            with_context(example, context) for example in request_input.example_list_with_context.examples
+        ]
     else:
         examples = []
     if not examples:
-        raise InvalidInputError(f"{where}: the request input holds no examples; fill input.example_list.examples")
+        raise InvalidInputError(
+            f"{where}: the request input holds no examples; fill input.example_list.examples"
+        )
     return examples
 
 
@@ -235,7 +255,9 @@ def _add_classes(
     scores: np.ndarray | None,
     row: int,
 ) -> None:
-    labels = [label.decode("utf-8", "replace") for label in np.ravel(classes[row])] if classes is not None else []
+    labels = (
+        [label.decode("utf-8", "replace") for label in np.ravel(classes[row])] if classes is not None else []
+    )
     values = [float(score) for score in np.ravel(scores[row])] if scores is not None else []
     for column in range(max(len(labels), len(values))):
         entry = classifications.classes.add()

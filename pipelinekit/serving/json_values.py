@@ -31,7 +31,8 @@ def json_to_array(value: Any, dtype: int, what: str) -> np.ndarray:
     convert = _CONVERTERS.get(dtype)
     if convert is None:
         raise InvalidInputError(
-            f"{what}: Conversion of JSON Value: {_debug(value)} to type: {dtype_name(dtype)} is not supported"
+            f"{what}: Conversion of JSON Value: {_debug(value)} to type: {dtype_name(dtype)} is not "
+            "supported"
         )
     shape = _shape_of(value, what)
     flat: list[Any] = []
@@ -43,7 +44,8 @@ def json_to_array(value: Any, dtype: int, what: str) -> np.ndarray:
             return np.fromiter(map(convert, flat), dtype=numpy_type, count=len(flat)).reshape(shape)
     except _WrongType as exc:
         raise InvalidInputError(
-            f"{what}: JSON Value: {_debug(exc.value)} Type: {_json_type(exc.value)} is not of expected type: {dtype_name(dtype)}"
+            f"{what}: JSON Value: {_debug(exc.value)} Type: {_json_type(exc.value)} is not of expected type: "
+            f"{dtype_name(dtype)}"
         ) from None
 
 
@@ -71,14 +73,19 @@ def _flatten(value: Any, shape: list[int], level: int, out: list[Any], what: str
         out.append(value)
         return
     if level >= len(shape):
-        raise InvalidInputError(f"{what}: Encountered list at unexpected level: {level} expected < {len(shape)}")
+        raise InvalidInputError(
+            f"{what}: Encountered list at unexpected level: {level} expected < {len(shape)}"
+        )
     if len(value) != shape[level]:
         raise InvalidInputError(
-            f"{what}: Encountered list at unexpected size: {len(value)} at level: {level} expected size: {shape[level]}"
+            f"{what}: Encountered list at unexpected size: {len(value)} at level: {level} expected size: "
+            f"{shape[level]}"
         )
     if level == len(shape) - 1:
         if any(isinstance(item, list) for item in value):
-            raise InvalidInputError(f"{what}: Encountered list at unexpected level: {level + 1} expected < {len(shape)}")
+            raise InvalidInputError(
+                f"{what}: Encountered list at unexpected level: {level + 1} expected < {len(shape)}"
+            )
         out.extend(value)
         return
     for item in value:

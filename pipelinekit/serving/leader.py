@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 class LeaderManager(VersionLifecycle[str]):
     """Decides for every worker of ``pool``; keeps each serving version's folder."""
 
-    def __init__(self, config: ModelServerConfig, pool: WorkerPool, poll_wait_seconds: float, retry: LoadRetryPolicy) -> None:
+    def __init__(
+        self, config: ModelServerConfig, pool: WorkerPool, poll_wait_seconds: float, retry: LoadRetryPolicy
+    ) -> None:
         super().__init__(config, poll_wait_seconds, enable_warmup=False, retry=retry)  # the workers warm up
         self._pool = pool
 

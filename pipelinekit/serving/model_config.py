@@ -46,7 +46,8 @@ def read_model_config_file(path: str) -> ModelServerConfig:
             text = handle.read()
     except OSError as exc:
         raise ModelConfigError(
-            f"cannot read the model config file {path!r}: {exc.strerror}. Pass an existing file to --model_config_file."
+            f"cannot read the model config file {path!r}: {exc.strerror}. Pass an existing file to "
+            "--model_config_file."
         ) from exc
     try:
         config = text_format.Parse(text, ModelServerConfig())
@@ -83,5 +84,8 @@ def _model_problems(model: ModelConfig, seen: set[str]) -> list[str]:
     elif not os.path.isdir(model.base_path):
         problems.append(f"model {model.name!r}: base_path {model.base_path!r} is not a directory")
     if model.model_platform not in ("", "tensorflow"):
-        problems.append(f"model {model.name!r}: model_platform {model.model_platform!r} is not supported (use 'tensorflow')")
+        problems.append(
+            f"model {model.name!r}: model_platform {model.model_platform!r} is not supported (use "
+            "'tensorflow')"
+        )
     return problems

@@ -98,7 +98,9 @@ class VersionLifecycle(Generic[V]):
         except ModelConfigError as exc:
             logger.error("%s", exc)
         if self._poll_wait_seconds > 0 or self._retry.max_retries > 0:
-            self._thread = threading.Thread(target=self._poll_loop, name="pipelinekit-model-poller", daemon=True)
+            self._thread = threading.Thread(
+                target=self._poll_loop, name="pipelinekit-model-poller", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -119,7 +121,8 @@ class VersionLifecycle(Generic[V]):
         versions = self._serving.get(spec.name)
         if versions is None:
             raise ModelNotFoundError(
-                f"Servable not found for request: model {spec.name!r} is not served. Served models: {self.model_names}."
+                f"Servable not found for request: model {spec.name!r} is not served. Served models: "
+                f"{self.model_names}."
             )
         choice = spec.WhichOneof("version_choice")
         if choice == "version":
@@ -162,7 +165,9 @@ class VersionLifecycle(Generic[V]):
             statuses = self._statuses.get(name) or {}
             if version is None:
                 if not statuses:
-                    raise ModelNotFoundError(f"Could not find any versions of model {name}. Served models: {self.model_names}.")
+                    raise ModelNotFoundError(
+                        f"Could not find any versions of model {name}. Served models: {self.model_names}."
+                    )
                 return [statuses[v] for v in sorted(statuses, reverse=True)]
             if version not in statuses:
                 raise VersionNotFoundError(
@@ -170,7 +175,9 @@ class VersionLifecycle(Generic[V]):
                 )
             return [statuses[version]]
 
-    def status_response(self, request: get_model_status_pb2.GetModelStatusRequest) -> get_model_status_pb2.GetModelStatusResponse:
+    def status_response(
+        self, request: get_model_status_pb2.GetModelStatusRequest
+    ) -> get_model_status_pb2.GetModelStatusResponse:
         """GetModelStatus's answer: one version if the spec names a number, else every version.
 
         As in TF Serving, a version label does not narrow the answer, and a request without a
@@ -412,6 +419,7 @@ def _configs_by_name(config: ModelServerConfig) -> dict[str, ModelConfig]:
     configs = {model.name: model for model in config.model_config_list.config}
     if not configs:
         raise ModelConfigError(
-            "the model server config names no model; pass --model_name and --model_base_path or --model_config_file"
+            "the model server config names no model; pass --model_name and --model_base_path or "
+            "--model_config_file"
         )
     return configs

@@ -115,7 +115,9 @@ class RequestLog:
     ) -> None:
         self._submit_pair(model, "classify_log", request, response)
 
-    def regress(self, model: str, request: regression_pb2.RegressionRequest, response: regression_pb2.RegressionResponse) -> None:
+    def regress(
+        self, model: str, request: regression_pb2.RegressionRequest, response: regression_pb2.RegressionResponse
+    ) -> None:
         self._submit_pair(model, "regress_log", request, response)
 
     def _submit_pair(self, model: str, kind: str, request: Any, response: Any) -> None:

@@ -196,7 +196,9 @@ class _RestHandlers:
         return {"results": to_json_value(np.array(values, dtype=np.float32))}
 
     def _metadata(self, spec: model_pb2.ModelSpec) -> dict[str, Any]:
-        request = get_model_metadata_pb2.GetModelMetadataRequest(model_spec=spec, metadata_field=["signature_def"])
+        request = get_model_metadata_pb2.GetModelMetadataRequest(
+            model_spec=spec, metadata_field=["signature_def"]
+        )
         return metadata_json(self._service.metadata(request))
 
     async def prometheus(self, request: Request) -> Response:

@@ -47,7 +47,8 @@ class RouteFileWatcher:
                 text = handle.read()
         except OSError as exc:
             raise RouteConfigError(
-                f"cannot read the route file {self.path!r}: {exc.strerror}; pass an existing file to --route_config_file"
+                f"cannot read the route file {self.path!r}: {exc.strerror}; pass an existing file to "
+                "--route_config_file"
             ) from exc
         if text == self._text:
             return False

@@ -59,7 +59,9 @@ class Servable:
         text = f"model {self.name!r} version {self.version}"
         return f"{text} signature {signature_name!r}" if signature_name else text
 
-    def signature_def(self, signature_name: str, not_found_code: str = "FAILED_PRECONDITION") -> meta_graph_pb2.SignatureDef:
+    def signature_def(
+        self, signature_name: str, not_found_code: str = "FAILED_PRECONDITION"
+    ) -> meta_graph_pb2.SignatureDef:
         """The SignatureDef of ``signature_name`` (empty means ``serving_default``)."""
         key = signature_name or DEFAULT_SIGNATURE
         signature = self.signature_defs.get(key)
@@ -80,14 +82,18 @@ class Servable:
         where = self.describe(key)
         function = self._functions.get(key)
         if function is None:
-            raise SignatureNotFoundError(f"{where}: the signature is in saved_model.pb but TensorFlow did not load it")
+            raise SignatureNotFoundError(
+                f"{where}: the signature is in saved_model.pb but TensorFlow did not load it"
+            )
         _check_input_names(where, signature, inputs)
         wanted = _check_output_filter(where, signature, output_filter)
         tensors = _to_tensors(where, signature, [(name, inputs[name]) for name in sorted(inputs)])
         try:
             outputs = function(tensors)
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as exc:
-            raise InvalidInputError(f"{where}: the inputs do not fit the signature: {_first_line(exc)}") from exc
+            raise InvalidInputError(
+                f"{where}: the inputs do not fit the signature: {_first_line(exc)}"
+            ) from exc
         except tf.errors.OpError as exc:
             error = StatusError(f"{where}: running the model failed: {_first_line(exc)}")
             error.code = _code_name(exc)
@@ -106,9 +112,7 @@ def _fast_caller(where: str, function: Callable, signature: meta_graph_pb2.Signa
     names = sorted(signature.inputs)
     specs = [tf.TensorSpec(shape=None, dtype=signature.inputs[name].dtype) for name in names]
     try:
-        concrete = tf.function(lambda *tensors: function(**dict(zip(names, tensors))), autograph=False).get_concrete_function(
-            *specs
-        )
+        concrete = tf.function(lambda *tensors: function(**dict(zip(names, tensors))), autograph=False).get_concrete_function(*specs)
     except (TypeError, ValueError, tf.errors.OpError) as exc:
         raise ModelLoadError(
             f"{where}: the signature cannot be traced for serving: {_first_line(exc)}", "INVALID_ARGUMENT"
@@ -140,7 +144,9 @@ def _read_signature_defs(path: str, name: str, version: int) -> dict[str, meta_g
     )
 
 
-def _check_input_names(where: str, signature: meta_graph_pb2.SignatureDef, inputs: Mapping[str, np.ndarray]) -> None:
+def _check_input_names(
+    where: str, signature: meta_graph_pb2.SignatureDef, inputs: Mapping[str, np.ndarray]
+) -> None:
     expected, sent = set(signature.inputs), set(inputs)
     if expected != sent:
         raise InvalidInputError(
@@ -149,7 +155,9 @@ def _check_input_names(where: str, signature: meta_graph_pb2.SignatureDef, input
         )
 
 
-def _check_output_filter(where: str, signature: meta_graph_pb2.SignatureDef, output_filter: Sequence[str]) -> list[str]:
+def _check_output_filter(
+    where: str, signature: meta_graph_pb2.SignatureDef, output_filter: Sequence[str]
+) -> list[str]:
     duplicates = sorted({name for name in output_filter if list(output_filter).count(name) > 1})
     if duplicates:
         raise InvalidInputError(f"{where}: duplicate output tensor alias: {duplicates[0]}")
@@ -162,7 +170,9 @@ def _check_output_filter(where: str, signature: meta_graph_pb2.SignatureDef, out
     return list(output_filter) or list(signature.outputs)
 
 
-def _to_tensors(where: str, signature: meta_graph_pb2.SignatureDef, inputs: Sequence[tuple[str, np.ndarray]]) -> list[tf.Tensor]:
+def _to_tensors(
+    where: str, signature: meta_graph_pb2.SignatureDef, inputs: Sequence[tuple[str, np.ndarray]]
+) -> list[tf.Tensor]:
     """The tensors of the named input arrays, in the given order, each checked against the signature's dtype.
 
     Made by one IdentityN op on all the arrays, whose C fast path converts them: an
@@ -188,7 +198,8 @@ def _checked_array(where: str, name: str, value: np.ndarray, dtype_enum: int) ->
         raise InvalidInputError(f"{where}: input {name!r} has unsupported dtype {value.dtype}") from exc
     if actual != expected:
         raise InvalidInputError(
-            f"{where}: input {name!r} is {actual.name} but the signature expects {expected.name}; send a {expected.name} tensor."
+            f"{where}: input {name!r} is {actual.name} but the signature expects {expected.name}; "
+            f"send a {expected.name} tensor."
         )
     return value
 

@@ -77,16 +77,16 @@ class ModelServer:
 
     def __init__(self, options: ServerOptions, manager: ModelManager | None = None) -> None:
         self.options = options
-        self.manager = (
-            manager
-            if manager is not None
-            else ModelManager(options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry)
+        self.manager = manager if manager is not None else ModelManager(
+            options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry
         )
         self.metrics = ServerMetrics(self.manager.available_versions, self._known_name, options.worker)
         recorder = RouteChangeRecorder(options.route_metadata_path, options.worker) if options.route_metadata_path else None
         self.router = Router(self.manager.serves, self.metrics.routes, recorder)
         self.request_log = (
-            RequestLog(options.request_log_dir, options.request_log_sample_rate, self.metrics.request_log, worker=options.worker)
+            RequestLog(
+                options.request_log_dir, options.request_log_sample_rate, self.metrics.request_log, worker=options.worker
+            )
             if options.request_log_dir
             else None
         )
@@ -167,7 +167,9 @@ class ModelServer:
             no_delay=True,
         )
         self.rest_port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10
+        )
         self._rest_server = uvicorn.Server(config)
         self._rest_thread = threading.Thread(
             target=self._rest_server.run, kwargs={"sockets": [sock]}, name="pipelinekit-rest", daemon=True
@@ -176,7 +178,10 @@ class ModelServer:
         deadline = time.monotonic() + 30
         while not self._rest_server.started:
             if not self._rest_thread.is_alive() or time.monotonic() > deadline:
-                raise OSError(f"the REST server on {self.options.host}:{self.rest_port} did not start; see the log above")
+                raise OSError(
+                    f"the REST server on {self.options.host}:{self.rest_port} did not start; see the log "
+                    "above"
+                )
             time.sleep(0.01)
 
     def stop(self, grace_s: float = 5.0) -> None:

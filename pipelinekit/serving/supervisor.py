@@ -154,7 +154,9 @@ class Supervisor:
             worker_control.close()  # so that each side sees the other's end close when it exits
             worker_upcall.close()
             link = self._links[index] = WorkerLink(index, process, control, upcall)
-        threading.Thread(target=self._answer_upcalls, args=(link,), name=f"pipelinekit-upcalls-{index}", daemon=True).start()
+        threading.Thread(
+            target=self._answer_upcalls, args=(link,), name=f"pipelinekit-upcalls-{index}", daemon=True
+        ).start()
         logger.info("worker %d started (pid %d)", index, process.pid)
         return link
 
@@ -183,10 +185,7 @@ class Supervisor:
     def _restart(self, link: WorkerLink) -> None:
         link.process.join()
         logger.warning(
-            "worker %d (pid %d) exited with %s; restarting it",
-            link.index,
-            link.process.pid,
-            _describe_exit(link.process.exitcode),
+            "worker %d (pid %d) exited with %s; restarting it", link.index, link.process.pid, _describe_exit(link.process.exitcode)
         )
         self._pool.leave(link.index)
         link.close()

@@ -120,18 +120,22 @@ def json_to_inputs(
     has_rows, has_columns = "instances" in body, "inputs" in body
     if has_rows == has_columns:
         raise InvalidInputError(
-            f"{where}: a predict request must have exactly one of 'instances' (row format) or 'inputs' (columnar format)."
+            f"{where}: a predict request must have exactly one of 'instances' (row format) or 'inputs' "
+            "(columnar format)."
         )
     names = list(signature.inputs)
     if has_rows:
         columns = _rows_to_columns(body["instances"], names, where)
         unknown = sorted(set(columns) - set(names))
         if unknown:
-            raise InvalidInputError(f"{where}: unexpected inputs {unknown}; the signature's inputs are {sorted(names)}.")
+            raise InvalidInputError(
+                f"{where}: unexpected inputs {unknown}; the signature's inputs are {sorted(names)}."
+            )
     else:
         columns = _columns(body["inputs"], names, where)
     return {
-        name: json_to_array(value, signature.inputs[name].dtype, f"{where}: input {name!r}") for name, value in columns.items()
+        name: json_to_array(value, signature.inputs[name].dtype, f"{where}: input {name!r}")
+        for name, value in columns.items()
     }, has_rows
 
 
@@ -141,7 +145,8 @@ def _rows_to_columns(instances: Any, names: list[str], where: str) -> dict[str, 
     if not all(isinstance(row, dict) and "b64" not in row for row in instances):
         if len(names) != 1:
             raise InvalidInputError(
-                f"{where}: the signature has inputs {sorted(names)}, so each instance must be an object naming them."
+                f"{where}: the signature has inputs {sorted(names)}, so each instance must be an object "
+                "naming them."
             )
         return {names[0]: instances}
     keys = set(instances[0])
@@ -159,7 +164,8 @@ def _columns(inputs: Any, names: list[str], where: str) -> dict[str, Any]:
     if not isinstance(inputs, dict) or _is_b64(inputs):
         if len(names) != 1:
             raise InvalidInputError(
-                f"{where}: the signature has inputs {sorted(names)}, so 'inputs' must be an object naming them."
+                f"{where}: the signature has inputs {sorted(names)}, so 'inputs' must be an object naming "
+                "them."
             )
         return {names[0]: inputs}
     missing = [name for name in names if name not in inputs]
@@ -266,11 +272,15 @@ def _as_bytes(value: Any) -> bytes:
     raise TypeError(f"values must be numbers, strings, bytes or {{'b64': ...}}, got {value!r}")
 
 
-def examples_from_json(body: Mapping[str, Any], where: str) -> tuple[list[tf.train.Example], tf.train.Example | None]:
+def examples_from_json(
+    body: Mapping[str, Any], where: str
+) -> tuple[list[tf.train.Example], tf.train.Example | None]:
     """The examples and the optional shared context of a REST classify or regress body."""
     examples = body.get("examples")
     if not isinstance(examples, list) or not all(isinstance(e, dict) for e in examples):
-        raise InvalidInputError(f"{where}: the request needs 'examples', a list of objects mapping feature names to values.")
+        raise InvalidInputError(
+            f"{where}: the request needs 'examples', a list of objects mapping feature names to values."
+        )
     context = body.get("context")
     if context is not None and not isinstance(context, dict):
         raise InvalidInputError(f"{where}: 'context' must be an object mapping feature names to values.")
@@ -282,7 +292,9 @@ def stack_examples(examples: Sequence[tf.train.Example]) -> np.ndarray:
     return np.array([example.SerializeToString() for example in examples], dtype=object)
 
 
-def request_input(examples: Sequence[tf.train.Example], context: tf.train.Example | None = None) -> input_pb2.Input:
+def request_input(
+    examples: Sequence[tf.train.Example], context: tf.train.Example | None = None
+) -> input_pb2.Input:
     """The ``Input`` of a classify or regress request: the examples, with the shared context if any."""
     result = input_pb2.Input()
     if context is None:
@@ -295,7 +307,9 @@ def request_input(examples: Sequence[tf.train.Example], context: tf.train.Exampl
 
 def proto_json(message: Message) -> dict[str, Any]:
     """A proto as TF Serving's REST API writes it: field names as in the .proto, defaults included."""
-    return json_format.MessageToDict(message, preserving_proto_field_name=True, including_default_value_fields=True)
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, including_default_value_fields=True
+    )
 
 
 def metadata_json(response: get_model_metadata_pb2.GetModelMetadataResponse) -> dict[str, Any]:

@@ -14,7 +14,9 @@ from tensorflow_serving.config import file_system_storage_path_source_pb2
 
 __all__ = ["ServableVersionPolicy", "describe_policy", "list_version_dirs", "select_versions"]
 
-ServableVersionPolicy: TypeAlias = file_system_storage_path_source_pb2.FileSystemStoragePathSourceConfig.ServableVersionPolicy
+ServableVersionPolicy: TypeAlias = (
+    file_system_storage_path_source_pb2.FileSystemStoragePathSourceConfig.ServableVersionPolicy
+)
 
 
 def list_version_dirs(base_path: str) -> dict[int, str]:

@@ -46,7 +46,9 @@ def warm_up(servable: Servable) -> int:
     return count
 
 
-def _replay(service: InferenceService, log: prediction_log_pb2.PredictionLog, servable: Servable, index: int) -> None:
+def _replay(
+    service: InferenceService, log: prediction_log_pb2.PredictionLog, servable: Servable, index: int
+) -> None:
     kind = log.WhichOneof("log_type")
     calls = {
         "predict_log": lambda: service.predict(log.predict_log.request),
@@ -62,4 +64,6 @@ def _replay(service: InferenceService, log: prediction_log_pb2.PredictionLog, se
     try:
         calls[kind]()
     except StatusError as exc:
-        raise ModelLoadError(f"{servable.describe()}: warmup record {index} ({kind}) failed: {exc}", exc.code) from exc
+        raise ModelLoadError(
+            f"{servable.describe()}: warmup record {index} ({kind}) failed: {exc}", exc.code
+        ) from exc
