@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pipelinekit.compile.plan import InputWiring, Plan
@@ -11,6 +12,7 @@ from pipelinekit.dsl.node import Channel, Node, did_you_mean
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.dsl.placeholder import ArtifactPlaceholder, ChannelPlaceholder, Placeholder
 from pipelinekit.dsl.resolver import Resolver
+from pipelinekit.dsl.runtime_parameter import RuntimeParameter
 from pipelinekit.dsl.spec import type_name
 from pipelinekit.errors import CompileError
 from pipelinekit.types.annotations import ExternalPath, ModuleFile
@@ -22,12 +24,15 @@ _NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 """Node ids take no '.': it joins pipeline name and node id in ML Metadata's node contexts."""
 
 
-def compile_pipeline(pipeline: Pipeline) -> Plan:
-    """Check ``pipeline`` and return its Plan, or raise CompileError listing every problem."""
+def compile_pipeline(pipeline: Pipeline, runtime_parameters: Mapping[str, Any] | None = None) -> Plan:
+    """Check ``pipeline`` and return its Plan, or raise CompileError listing every problem.
+    ``runtime_parameters`` gives the values of its ``RuntimeParameter``s, by name."""
     nodes = pipeline.all_nodes()
     problems = _name_problems(pipeline, nodes)
     for node in nodes:
         problems.extend(_node_problems(node))
+    runtime_values = dict(runtime_parameters or {})
+    problems.extend(_runtime_parameter_problems(nodes, runtime_values))
     dependencies = _dependencies(nodes)
     layers, cycle_problem = _layers(nodes, dependencies)
     if cycle_problem:
@@ -45,7 +50,33 @@ def compile_pipeline(pipeline: Pipeline) -> Plan:
         upstream={n.id: tuple(u.id for u in dependencies[id(n)]) for n in nodes},
         wiring={n.id: _wiring(n) for n in nodes},
         layers=layers,
+        runtime_parameters=runtime_values,
     )
+
+
+def _runtime_parameter_problems(nodes: list[Node], values: dict[str, Any]) -> list[str]:
+    """Every RuntimeParameter needs a value that fits it (given, or its default), and every
+    given value a RuntimeParameter of that name."""
+    declared: dict[str, RuntimeParameter] = {}
+    problems = []
+    for node in nodes:
+        for name, value in node.given_parameters.items():
+            if not isinstance(value, RuntimeParameter):
+                continue
+            where = f"node {node.id!r}, parameter {name!r}"
+            other = declared.setdefault(value.name, value)
+            if other.ptype is not value.ptype:
+                problems.append(
+                    f"{where}: RuntimeParameter {value.name!r} is declared as both {other.ptype.__name__} and {value.ptype.__name__}"
+                )
+            resolved = value.value_from(values)
+            problem = "no value given and no default" if resolved is None else value.problem_with(resolved)
+            problem = problem or node.definition.spec.parameters[name].problem_with(resolved)
+            if problem:
+                problems.append(f"{where}: {value!r}: {problem}; pass runtime_parameters={{{value.name!r}: ...}} to run()")
+    for name in sorted(set(values) - set(declared)):
+        problems.append(f"runtime parameter {name!r} was given but no node uses it (declared: {sorted(declared) or 'none'})")
+    return problems
 
 
 def _dependencies(nodes: list[Node]) -> dict[int, list[Node]]:
@@ -133,6 +164,8 @@ def _parameter_problems(where: str, name: str, parameter: Any, given: dict[str, 
         return []
     if isinstance(value, Placeholder):
         return _placeholder_problems(where, name, value)
+    if isinstance(value, RuntimeParameter):
+        return []  # checked with the run's values by _runtime_parameter_problems
     problem = parameter.problem_with(value)
     if not problem and parameter.type is ModuleFile and value and not os.path.isfile(value):
         problem = f"module file {os.path.abspath(value)} does not exist"

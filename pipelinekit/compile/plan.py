@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipelinekit.dsl.metadata_config import MetadataConfig
@@ -32,6 +32,7 @@ class Plan:
     upstream: dict[str, tuple[str, ...]]
     wiring: dict[str, dict[str, InputWiring]]
     layers: tuple[tuple[str, ...], ...]
+    runtime_parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def order(self) -> list[str]:

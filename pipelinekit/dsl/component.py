@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.dsl.function_io import FunctionIO, returned_outputs_of, value_type_of
 from pipelinekit.dsl.node import Node
 from pipelinekit.dsl.spec import (
     REQUIRED,
@@ -42,7 +43,8 @@ class ComponentDefinition:
     ``executor`` is a callable, or a ``"package.module:function"`` path imported only when the
     node runs, so declaring a pipeline never pays for heavy imports. ``external_output`` names
     the parameter whose path becomes the URI of the single output, registered where it is
-    instead of in a fresh folder (how an importer works).
+    instead of in a fresh folder (how an importer works). ``function_io`` says how a function
+    component takes values, returns outputs and gets a Beam pipeline, TFX's conventions.
     """
 
     name: str
@@ -51,6 +53,7 @@ class ComponentDefinition:
     context_argument: str | None = None
     libraries: tuple[str, ...] = ()
     external_output: str | None = None
+    function_io: FunctionIO | None = None
 
     def load_executor(self) -> Executor:
         """The executor callable, importing its module if it was given as a path."""
@@ -103,10 +106,25 @@ class FunctionComponent:
         return f"<component {self.definition.name}>"
 
 
-def component(fn: Callable[..., Any] | None = None, *, name: str | None = None, libraries: tuple[str, ...] = ()) -> Any:
+def component(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    libraries: tuple[str, ...] = (),
+    use_beam: bool = False,
+    component_annotation: Any = None,
+) -> Any:
     """Turn a function whose arguments are annotated ``InputArtifact[T]``, ``OutputArtifact[T]`` or
     ``Parameter[T]`` into a component. ``libraries`` names extra distributions whose versions
-    belong in the cache key."""
+    belong in the cache key.
+
+    TFX's forms work too: a bare ``int``/``float``/``str``/``bytes``/``bool``/``dict``/``list``
+    argument takes the value of an upstream value artifact, ``-> OutputDict(name=type)`` returns
+    values as outputs, and a ``BeamComponentParameter`` argument gets a Beam pipeline made from
+    the pipeline's ``beam_pipeline_args``. ``use_beam`` and ``component_annotation`` are
+    accepted for TFX's sake: a Beam pipeline is given wherever one is declared, and the
+    annotation only labels the execution type in TFX."""
+    del use_beam, component_annotation
 
     def wrap(func: Callable[..., Any]) -> FunctionComponent:
         if not inspect.isfunction(func):
@@ -114,14 +132,16 @@ def component(fn: Callable[..., Any] | None = None, *, name: str | None = None, 
                 f"@component needs a function written with def, got {type(func).__name__} {func!r}; "
                 "for a functools.partial or a callable object, write a small def that calls it with the fixed arguments"
             )
-        spec, context_argument = _spec_from_signature(func)
-        definition = ComponentDefinition(name or func.__name__, spec, func, context_argument, tuple(libraries))
+        spec, context_argument, function_io = _spec_from_signature(func)
+        definition = ComponentDefinition(
+            name or func.__name__, spec, func, context_argument, tuple(libraries), function_io=function_io
+        )
         return FunctionComponent(func, definition)
 
     return wrap(fn) if fn is not None else wrap
 
 
-def _spec_from_signature(func: Callable[..., Any]) -> tuple[ComponentSpec, str | None]:
+def _spec_from_signature(func: Callable[..., Any]) -> tuple[ComponentSpec, str | None, FunctionIO | None]:
     where = f"component {func.__name__!r} ({func.__module__})"
     try:
         hints = typing.get_type_hints(func)
@@ -129,22 +149,61 @@ def _spec_from_signature(func: Callable[..., Any]) -> tuple[ComponentSpec, str |
         raise ComponentDefinitionError(f"{where}: cannot read its annotations: {error}") from error
     spec = ComponentSpec()
     context_argument = None
+    value_inputs: list[str] = []
+    beam_argument = None
     for argument in inspect.signature(func).parameters.values():
         hint = hints.get(argument.name)
+        label = f"{where}, argument {argument.name!r}"
         if hint is ExecutionContext:
             context_argument = argument.name
-            continue
-        _add_argument(spec, where, argument, hint)
-    return spec, context_argument
+        elif _add_value_input(spec, label, argument, hint):
+            value_inputs.append(argument.name)
+        elif _is_beam_parameter(label, argument, hint):
+            beam_argument = argument.name
+        else:
+            _add_argument(spec, label, argument, hint)
+    returned = returned_outputs_of(hints.get("return"), where)
+    clashes = sorted(set(returned) & set(spec.argument_names()))
+    if clashes:
+        raise ComponentDefinitionError(f"{where}: returned outputs {clashes} are also arguments; rename one of them")
+    spec.outputs.update({name: OutputSpec(value_type) for name, (value_type, _) in returned.items()})
+    if not (value_inputs or returned or beam_argument):
+        return spec, context_argument, None
+    returned_outputs = tuple((name, optional) for name, (_, optional) in returned.items())
+    return spec, context_argument, FunctionIO(tuple(value_inputs), returned_outputs, beam_argument)
 
 
-def _add_argument(spec: ComponentSpec, where: str, argument: inspect.Parameter, hint: Any) -> None:
+def _add_value_input(spec: ComponentSpec, label: str, argument: inspect.Parameter, hint: Any) -> bool:
+    """Add a TFX value input (``accuracy: float``); ``False`` when ``hint`` is not a value type."""
+    value_type = value_type_of(hint)
+    if value_type is None:
+        return False
+    artifact_type, optional = value_type
+    has_default = argument.default is not inspect.Parameter.empty
+    if has_default and argument.default is not None and value_type_of(type(argument.default)) != (artifact_type, False):
+        raise ComponentDefinitionError(
+            f"{label}: default {argument.default!r} is not a {hint!r}; use a value of that type or None"
+        )
+    spec.inputs[argument.name] = InputSpec(artifact_type, optional=optional or has_default)
+    return True
+
+
+def _is_beam_parameter(label: str, argument: inspect.Parameter, hint: Any) -> bool:
     parsed = parse_annotation(hint)
-    label = f"{where}, argument {argument.name!r}"
+    if parsed is None or parsed.role != "beam":
+        return False
+    if argument.default not in (None, inspect.Parameter.empty):
+        raise ComponentDefinitionError(f"{label}: a BeamComponentParameter may only default to None")
+    return True
+
+
+def _add_argument(spec: ComponentSpec, label: str, argument: inspect.Parameter, hint: Any) -> None:
+    parsed = parse_annotation(hint)
     has_default = argument.default is not inspect.Parameter.empty
     if parsed is None:
         raise ComponentDefinitionError(
-            f"{label}: annotate it as InputArtifact[T], OutputArtifact[T], Parameter[T] or ExecutionContext (got {hint!r})"
+            f"{label}: annotate it as InputArtifact[T], OutputArtifact[T], Parameter[T], a value type (int, float, str, bytes, "
+            f"bool, dict, list), BeamComponentParameter[beam.Pipeline] or ExecutionContext (got {hint!r})"
         )
     if parsed.role != "parameter" and not (isinstance(parsed.value_type, type) and issubclass(parsed.value_type, Artifact)):
         raise ComponentDefinitionError(f"{label}: {parsed.value_type!r} is not an Artifact subclass")
@@ -172,7 +231,9 @@ def _parameter_spec(label: str, value_type: Any, default: Any) -> ParameterSpec:
     return parameter
 
 
-_NODE_ATTRIBUTES = frozenset({"id", "inputs", "outputs", "parameters", "definition", "given_parameters", "with_id", "omit_outputs"})
+_NODE_ATTRIBUTES = frozenset(
+    {"id", "inputs", "outputs", "parameters", "definition", "given_parameters", "with_id", "omit_outputs"}
+)
 _SPECS = (InputSpec, OutputSpec, ParameterSpec)
 
 
@@ -213,7 +274,9 @@ class Component(Node):
         wrong = sorted(set(omit_outputs) - {k for k, v in outputs.items() if v.optional})
         if wrong:
             optional = ", ".join(k for k, v in outputs.items() if v.optional) or "none"
-            raise ComponentDefinitionError(f"component {definition.name!r}: outputs {wrong} cannot be omitted; its optional ones: {optional}")
+            raise ComponentDefinitionError(
+                f"component {definition.name!r}: outputs {wrong} cannot be omitted; its optional ones: {optional}"
+            )
         if omit_outputs:
             spec = replace(definition.spec, outputs={k: v for k, v in outputs.items() if k not in omit_outputs})
             definition = replace(definition, spec=spec)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.pipeline import Pipeline
@@ -69,9 +70,10 @@ class BeamDagRunner:
         self.listener = listener
         self.options = parse_orchestrator_options(beam_orchestrator_args, max_parallel)
 
-    def run(self, pipeline: Pipeline | Plan) -> RunResult:
-        """Run every node; a fully cached rerun settles from the store without starting Beam."""
-        return drive(pipeline, self.listener, self._settle)
+    def run(self, pipeline: Pipeline | Plan, runtime_parameters: Mapping[str, Any] | None = None) -> RunResult:
+        """Run every node; a fully cached rerun settles from the store without starting Beam.
+        ``runtime_parameters`` gives the values of the pipeline's ``RuntimeParameter``s."""
+        return drive(pipeline, self.listener, self._settle, runtime_parameters)
 
     def _settle(self, session: RunSession) -> None:
         remaining = session.reuse_cached_nodes()

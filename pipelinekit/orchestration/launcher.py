@@ -88,7 +88,15 @@ class NodeLauncher:
         nothing is skipped (see ``orchestration.resolution``)."""
         started = time.time()
         node = self.plan.nodes[node_id]
-        phase = ResolutionPhase(self.store, self.plan.pipeline_name, self.run_id, finished, self.contexts(node_id), started)
+        phase = ResolutionPhase(
+            self.store,
+            self.plan.pipeline_name,
+            self.run_id,
+            finished,
+            self.contexts(node_id),
+            started,
+            self.plan.runtime_parameters,
+        )
         if isinstance(node, Resolver):
             return phase.resolve(node)
         binding = phase.bind(node)
@@ -194,7 +202,9 @@ class NodeLauncher:
                 del self._in_flight[execution_id]
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM in this thread: the whole run stops
             if self._in_flight.pop(execution_id, None) is not None:
-                self.store.fail_execution(execution_id, contexts, {"finished_at": time.time(), "error": "interrupted"}, "CANCELED")
+                self.store.fail_execution(
+                    execution_id, contexts, {"finished_at": time.time(), "error": "interrupted"}, "CANCELED"
+                )
             raise
         except BaseException as error:  # noqa: BLE001 - sys.exit() in user code fails the node, not the run
             return self._fail(node_id, execution_id, contexts, key, reason, started, error)
@@ -263,24 +273,28 @@ class NodeLauncher:
         node = self.plan.nodes[node_id]
         definition = node.definition
         arguments: dict[str, Any] = {**effective_parameters(node), **inputs, **outputs}
+        tmp_dir = os.path.join(staging, ".tmp")
+        context = ExecutionContext(
+            self.plan.pipeline_name,
+            self.plan.pipeline_root,
+            node_id,
+            self.run_id,
+            execution_id,
+            tmp_dir,
+            list(self.plan.beam_pipeline_args),
+            _size_of(inputs) if definition.context_argument or definition.function_io else 0,
+        )
         if definition.context_argument:
-            tmp_dir = os.path.join(staging, ".tmp")
             os.makedirs(tmp_dir, exist_ok=True)
-            arguments[definition.context_argument] = ExecutionContext(
-                self.plan.pipeline_name,
-                self.plan.pipeline_root,
-                node_id,
-                self.run_id,
-                execution_id,
-                tmp_dir,
-                list(self.plan.beam_pipeline_args),
-                _size_of(inputs),
-            )
+            arguments[definition.context_argument] = context
         executor = definition.executor
         if not callable(executor):
             executor = load_executor(definition.name, executor, key.parts.get("code_modules") or {})
         with frozen_heap():
-            executor(**arguments)
+            if definition.function_io:
+                definition.function_io.call(executor, arguments, context.make_beam_pipeline)
+            else:
+                executor(**arguments)
 
     def _publish(
         self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]

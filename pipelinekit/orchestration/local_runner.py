@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.orchestration.driver import drive
@@ -21,8 +24,8 @@ class LocalDagRunner:
     def __init__(self, listener: RunListener | None = None) -> None:
         self.listener = listener
 
-    def run(self, pipeline: Pipeline | Plan) -> RunResult:
-        return drive(pipeline, self.listener, _run_in_order)
+    def run(self, pipeline: Pipeline | Plan, runtime_parameters: Mapping[str, Any] | None = None) -> RunResult:
+        return drive(pipeline, self.listener, _run_in_order, runtime_parameters)
 
 
 def _run_in_order(session: RunSession) -> None:

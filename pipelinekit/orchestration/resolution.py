@@ -19,6 +19,7 @@ from typing import Any
 from pipelinekit.dsl.node import Channel, Node
 from pipelinekit.dsl.placeholder import Placeholder, PlaceholderError
 from pipelinekit.dsl.resolver import ResolutionError, Resolver
+from pipelinekit.dsl.runtime_parameter import RuntimeParameter
 from pipelinekit.errors import ComponentFailedError, RunError
 from pipelinekit.metadata.names import execution_type_name
 from pipelinekit.metadata.store import MetadataStore
@@ -85,6 +86,7 @@ class ResolutionPhase:
         finished: dict[str, NodeResult],
         contexts: list[Any],
         started: float,
+        runtime_parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.pipeline_name = pipeline_name
@@ -92,6 +94,7 @@ class ResolutionPhase:
         self.finished = finished
         self.contexts = contexts
         self.started = started
+        self.runtime_parameters = runtime_parameters or {}
         self._read: dict[int, list[Artifact]] = {}
 
     def read(self, channel: Channel) -> list[Artifact]:
@@ -151,6 +154,9 @@ class ResolutionPhase:
     def _parameters(self, node: Node) -> dict[str, Any]:
         resolved = {}
         for name, value in node.given_parameters.items():
+            if isinstance(value, RuntimeParameter):
+                resolved[name] = value.value_from(self.runtime_parameters)  # checked when compiled
+                continue
             if not isinstance(value, Placeholder):
                 continue
             where = f"node {node.id!r}, parameter {name!r}"

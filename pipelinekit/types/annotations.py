@@ -11,7 +11,18 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["InputArtifact", "OutputArtifact", "Parameter", "ModuleFile", "ExternalPath", "ParsedAnnotation", "parse_annotation"]
+__all__ = [
+    "InputArtifact",
+    "OutputArtifact",
+    "AsyncOutputArtifact",
+    "Parameter",
+    "BeamComponentParameter",
+    "OutputDict",
+    "ModuleFile",
+    "ExternalPath",
+    "ParsedAnnotation",
+    "parse_annotation",
+]
 
 A = TypeVar("A")
 P = TypeVar("P")
@@ -25,8 +36,29 @@ class OutputArtifact(Generic[A]):
     """Marks an argument as an output artifact of type ``A``; write files under its ``uri``."""
 
 
+class AsyncOutputArtifact(Generic[A]):
+    """TFX's output that a long-running component may publish before it finishes. pipelinekit
+    publishes every output when the node finishes, so this is an ``OutputArtifact``."""
+
+
 class Parameter(Generic[P]):
     """Marks an argument as a parameter: a JSON-like value fixed when the pipeline is defined."""
+
+
+class BeamComponentParameter(Generic[P]):
+    """Marks an argument (default ``None``) that receives a ``beam.Pipeline`` made from the
+    pipeline's ``beam_pipeline_args``; use it in a ``with`` block."""
+
+
+class OutputDict:
+    """A function component's return annotation, ``-> OutputDict(accuracy=float)``: each name is
+    an output holding the returned value as a value artifact (``Float``, ``Integer``, ...)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"OutputDict({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
 
 
 class ExternalPath(str):
@@ -42,12 +74,18 @@ class ModuleFile(ExternalPath):
 class ParsedAnnotation:
     """What an annotation says: the role, the wrapped type and whether ``None`` is allowed."""
 
-    role: str  # "input", "output" or "parameter"
+    role: str  # "input", "output", "parameter" or "beam"
     value_type: Any
     optional: bool
 
 
-_ROLES = {InputArtifact: "input", OutputArtifact: "output", Parameter: "parameter"}
+_ROLES = {
+    InputArtifact: "input",
+    OutputArtifact: "output",
+    AsyncOutputArtifact: "output",
+    Parameter: "parameter",
+    BeamComponentParameter: "beam",
+}
 
 
 def parse_annotation(annotation: Any) -> ParsedAnnotation | None:

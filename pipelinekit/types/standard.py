@@ -8,6 +8,7 @@ is where TFX's strategies and ``Cond`` predicates read them, so they are kept th
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -195,6 +196,10 @@ class InferenceResult(Artifact):
     """Predictions of a model over examples (PredictionLog records)."""
 
 
+NULL_MARK = "__is_null__"
+"""TFX's custom property marking a value artifact whose value is ``None``."""
+
+
 class ValueArtifact(Artifact):
     """A small value kept in the file ``<uri>/value``; read and write it with ``.value``.
 
@@ -210,13 +215,17 @@ class ValueArtifact(Artifact):
 
     @property
     def value(self) -> Any:
-        """The decoded value; raises FileNotFoundError (naming the file) if none was written."""
+        """The decoded value (``None`` when ``None`` was written, marked as TFX marks it: an empty
+        file and the custom property ``__is_null__`` = 1); raises FileNotFoundError (naming the
+        file) if none was written."""
         with open(self.value_path, "rb") as handle:
-            return self.decode(handle.read())
+            data = handle.read()
+        return None if self.custom_properties.get(NULL_MARK) == 1 else self.decode(data)
 
     @value.setter
     def value(self, value: Any) -> None:
-        data = self.encode(value)
+        data = b"" if value is None else self.encode(value)
+        self.set_custom_property(NULL_MARK, int(value is None))
         os.makedirs(self.uri, exist_ok=True)
         with open(self.value_path, "wb") as handle:
             handle.write(data)
@@ -256,11 +265,17 @@ class Integer(ValueArtifact):
 
 
 class Float(ValueArtifact):
-    """A float value, stored as its shortest repr (``inf`` and ``nan`` included)."""
+    """A float value, stored as TFX stores it: its shortest repr, with ``Infinity``,
+    ``-Infinity`` and ``NaN`` for the values other languages spell that way."""
 
     def encode(self, value: Any) -> bytes:
         self._check(value, float, int)
-        return repr(float(value)).encode()
+        number = float(value)
+        if math.isnan(number):
+            return b"NaN"
+        if math.isinf(number):
+            return b"Infinity" if number > 0 else b"-Infinity"
+        return repr(number).encode()
 
     def decode(self, data: bytes) -> float:
         return float(data)

@@ -65,7 +65,7 @@ def test_unannotated_argument_names_the_component_and_argument():
     with pytest.raises(ComponentDefinitionError, match=r"component 'bad'.*argument 'x': annotate it as InputArtifact"):
 
         @component
-        def bad(x: int) -> None: ...
+        def bad(x: set) -> None: ...
 
 
 def test_parameter_default_of_the_wrong_type_is_refused():
