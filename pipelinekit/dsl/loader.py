@@ -10,11 +10,17 @@ import shutil
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
+from typing import TypeVar
 
+from pipelinekit.dsl.deferred_tfma import defer_tfma
 from pipelinekit.dsl.pipeline import Pipeline
+from pipelinekit.dsl.script_pipeline import run_script, script_code
 from pipelinekit.errors import DefinitionError
 
 __all__ = ["load_pipeline"]
+
+_T = TypeVar("_T")
 
 
 def load_pipeline(path: str, variable: str | None = None) -> Pipeline:
@@ -26,6 +32,11 @@ def load_pipeline(path: str, variable: str | None = None) -> Pipeline:
     Beam workers. The file is imported under its own name when that name is free, so functions
     defined in it can be pickled by reference; otherwise (``my-pipe.py``, a name already taken)
     under a private name that a generated module makes importable in those processes too.
+
+    A file with an ``if __name__ == "__main__":`` block that builds a Pipeline and hands it to a
+    runner (TFX's style) runs with that block enabled up to the runner's ``run``, which hands the
+    Pipeline over (``script_pipeline``). TFMA's package import is deferred (``defer_tfma``): files
+    import it for ``tfma.EvalConfig``, and a fully cached run then never imports TensorFlow.
     """
     path = os.path.abspath(path)
     if not os.path.isfile(path):
@@ -39,13 +50,28 @@ def load_pipeline(path: str, variable: str | None = None) -> Pipeline:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    defer_tfma()
+    with open(path, encoding="utf-8") as handle:
+        source = handle.read()
+    code = _execute(path, lambda: script_code(source, path))
+    if code is None:
+        loader = spec.loader
+        _execute(path, lambda: loader.exec_module(module))
+    else:
+        handed = _execute(path, lambda: run_script(code, vars(module)))
+        if variable is None and isinstance(handed, Pipeline):
+            return handed
+    return _pick(path, vars(module), variable)
+
+
+def _execute(path: str, load: Callable[[], _T]) -> _T:
+    """``load()``, its failures raised as a DefinitionError naming the file and line."""
     try:
-        spec.loader.exec_module(module)
+        return load()
     except DefinitionError:
         raise
     except Exception as error:
         raise DefinitionError(f"pipeline file {path}{_line_of(error, path)} raised {type(error).__name__}: {error}") from error
-    return _pick(path, vars(module), variable)
 
 
 def _make_importable(folder: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.pipeline import Pipeline
+from pipelinekit.dsl.script_pipeline import offer_to_loader
 from pipelinekit.orchestration.listener import RunListener
 from pipelinekit.orchestration.result import RunResult
 from pipelinekit.orchestration.session import RunSession
@@ -28,6 +29,7 @@ def drive(
     KeyboardInterrupt goes on as itself with the runner's internals cut from its traceback, so
     the caller (the CLI) can answer Ctrl-C with one short line. ``runtime_parameters`` gives the
     values of the pipeline's ``RuntimeParameter``s (a Plan has them already)."""
+    offer_to_loader(pipeline)
     plan = pipeline if isinstance(pipeline, Plan) else compile_pipeline(pipeline, runtime_parameters)
     session = RunSession(plan, listener)
     try:

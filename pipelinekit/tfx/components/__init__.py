@@ -6,7 +6,7 @@ from __future__ import annotations
 from pipelinekit.tfx._lazy import lazy_names
 
 _HOMES = {
-    name: "components"
+    name: "pipelinekit.components"
     for name in (
         "CsvExampleGen",
         "ImportExampleGen",
