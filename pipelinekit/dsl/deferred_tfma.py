@@ -39,7 +39,8 @@ without the full package, so a name TFMA does not export at the top fails as it 
 
 def defer_tfma() -> None:
     """Make a later ``import tensorflow_model_analysis`` in this process cheap (see the module
-    docstring); does nothing when TFMA is already imported or not installed."""
+    docstring); does nothing when TFMA is already imported or not installed. ``absl.logging``,
+    which a plain TFMA import brings along (tens of milliseconds), is imported here."""
     if _PACKAGE in sys.modules:
         return
     try:
@@ -48,6 +49,9 @@ def defer_tfma() -> None:
         spec = None
     if spec is None or spec.loader is None or spec.submodule_search_locations is None:
         return
+    # A plain TFMA import imports absl.logging (TensorFlow does), and files lean on it: TFX's
+    # penguin example does ``import absl`` and then ``absl.logging.set_verbosity(...)``.
+    importlib.import_module("absl.logging")
     module = importlib.util.module_from_spec(spec)
     module.__getattr__ = _Completion(module)  # type: ignore[method-assign]  # PEP 562: names not yet set
     sys.modules[_PACKAGE] = module
