@@ -8,6 +8,7 @@ later (Beam workers unpickling its functions) do not run those blocks."""
 from __future__ import annotations
 
 import ast
+import sys
 from contextvars import ContextVar
 from types import CodeType
 from typing import Any
@@ -47,13 +48,16 @@ def script_code(source: str, path: str) -> CodeType | None:
 
 def run_script(code: CodeType, namespace: dict[str, Any]) -> Any | None:
     """Execute ``code`` in ``namespace`` and return what it hands to a runner's ``run``; None
-    when it runs none."""
+    when it runs none. ``sys.argv`` holds only the file's path meanwhile, as under ``python FILE``:
+    the CLI's own arguments are not the script's flags (TFX's files parse theirs with absl)."""
     token = _loading_script.set(True)
+    argv, sys.argv = sys.argv, [code.co_filename]
     try:
         exec(code, namespace)  # noqa: S102  # the user's own pipeline file, as importing it would
     except _Handed as handed:
         return handed.pipeline
     finally:
+        sys.argv = argv
         _loading_script.reset(token)
     return None
 

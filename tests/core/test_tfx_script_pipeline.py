@@ -181,3 +181,53 @@ def test_deferred_tfma_gives_the_very_objects_of_a_full_import():
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "OK y", result.stderr[-4000:]
+
+
+OWN_RUNNER_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pipelinekit.dsl import Pipeline
+    from pipelinekit.orchestration import LocalDagRunner
+
+    ARGV = list(sys.argv)
+
+
+    def build(name):
+        return Pipeline(name, "/nonexistent/root", [])
+
+
+    if "__main__" == __name__:
+        LocalDagRunner().run(build("handed"))
+        raise AssertionError("the loader let the script's runner run")
+    """
+)
+
+
+def test_a_script_hands_its_pipeline_once_with_only_its_path_in_argv(tmp_path, monkeypatch):
+    """pipelinekit's own runner hands over too; the script sees ``sys.argv == [path]`` (the CLI's
+    ``--runner local`` is not its flag), and the CLI's argv comes back afterwards."""
+    from pipelinekit.dsl.loader import load_pipeline
+
+    path = tmp_path / "own_runner_script.py"
+    path.write_text(OWN_RUNNER_SCRIPT)
+    monkeypatch.setattr(sys, "argv", ["pipelinekit", "run", "--runner", "local", str(path)])
+    pipeline = load_pipeline(str(path))
+    assert pipeline.pipeline_name == "handed"
+    assert sys.modules["own_runner_script"].ARGV == [str(path)]
+    assert sys.argv == ["pipelinekit", "run", "--runner", "local", str(path)]
+
+
+def test_a_script_that_runs_no_runner_falls_back_to_its_top_level_pipeline(tmp_path):
+    from pipelinekit.dsl.loader import load_pipeline
+    from pipelinekit.errors import DefinitionError
+
+    path = tmp_path / "plain_script.py"
+    path.write_text(
+        "from pipelinekit.dsl import Pipeline\npipeline = Pipeline('top', '/nonexistent', [])\n"
+        "if __name__ == '__main__':\n    print('main block')\n"
+    )
+    assert load_pipeline(str(path)).pipeline_name == "top"
+    broken = tmp_path / "broken_script.py"
+    broken.write_text("import os\n\nif __name__ == '__main__':\n    raise ValueError('no data folder')\n")
+    with pytest.raises(DefinitionError, match=r"broken_script.py, line 4 raised ValueError: no data folder"):
+        load_pipeline(str(broken))
