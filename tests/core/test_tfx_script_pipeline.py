@@ -231,3 +231,24 @@ def test_a_script_that_runs_no_runner_falls_back_to_its_top_level_pipeline(tmp_p
     broken.write_text("import os\n\nif __name__ == '__main__':\n    raise ValueError('no data folder')\n")
     with pytest.raises(DefinitionError, match=r"broken_script.py, line 4 raised ValueError: no data folder"):
         load_pipeline(str(broken))
+
+
+def test_the_deferred_config_names_are_those_tfma_exports_from_its_config_protos():
+    """TFMA's ``sdk.py`` lists what ``tfma.`` re-exports from ``proto.config_pb2``; a TFMA upgrade
+    that changes it shows here (read as text: importing TFMA would import TensorFlow)."""
+    import ast
+    import importlib.util
+
+    from pipelinekit.dsl.deferred_tfma import CONFIG_NAMES
+
+    spec = importlib.util.find_spec("tensorflow_model_analysis")
+    assert spec is not None and spec.submodule_search_locations
+    with open(os.path.join(spec.submodule_search_locations[0], "sdk.py")) as handle:
+        tree = ast.parse(handle.read())
+    exported = {
+        alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module == "tensorflow_model_analysis.proto.config_pb2"
+        for alias in node.names
+    }
+    assert exported == CONFIG_NAMES
