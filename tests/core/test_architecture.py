@@ -10,7 +10,7 @@ import sys
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "pipelinekit"
 
 # Each layer may import itself and the layers after it in this list, never one before it.
-LAYERS = ["cli", "serving", "orchestration", "metadata", "compile", "dsl", "types", "errors"]
+LAYERS = ["cli", "serving", "registry", "orchestration", "metadata", "compile", "dsl", "types", "errors"]
 
 
 def test_import_and_compile_load_no_heavy_library():
