@@ -75,12 +75,17 @@ class Registry:
 
     @classmethod
     def open(cls, config: MetadataConfig | str) -> Registry:
-        """The registry of a pipeline's store: its MetadataConfig, or a metadata.sqlite path."""
+        """The registry of a pipeline's store: its MetadataConfig, or an existing metadata.sqlite path."""
         if isinstance(config, str):
             if not os.path.isfile(config):
                 raise RegistryError(f"metadata store {config} does not exist; give the metadata.sqlite a pipeline wrote")
             config = sqlite_metadata(os.path.abspath(config))
         return cls(MetadataStore(config))
+
+    @classmethod
+    def open_new(cls, path: str) -> Registry:
+        """The registry in the SQLite store at ``path``, created if missing."""
+        return cls(MetadataStore(sqlite_metadata(os.path.abspath(path))))
 
     # Versions -----------------------------------------------------------------------------------
 
