@@ -5,6 +5,7 @@ The serving helpers (half_plus_two) and the penguin model fixtures are reused fr
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Callable
@@ -16,6 +17,18 @@ for folder in ("serving", "components"):
     path = os.path.join(HERE, os.pardir, folder)
     if path not in sys.path:
         sys.path.append(path)
+
+
+def _serving_fixtures():
+    """tests/serving/conftest.py, whose ``start_server`` fixture the serving tests here share."""
+    spec = importlib.util.spec_from_file_location("serving_conftest", os.path.join(HERE, os.pardir, "serving", "conftest.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+start_server = _serving_fixtures().start_server
 
 
 @pytest.fixture
@@ -33,3 +46,4 @@ def history(tmp_path) -> Callable[..., object]:
         return registry, base
 
     return make
+

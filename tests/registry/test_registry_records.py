@@ -15,6 +15,8 @@ from registry_records import RunSpec
 from pipelinekit.errors import RegistryError
 from pipelinekit.registry import PRODUCTION, Registry
 
+pytestmark = pytest.mark.slow  # registering a version reads its SavedModel's signatures with TensorFlow
+
 
 def _three(history):
     return history(
