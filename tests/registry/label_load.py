@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import numpy as np
@@ -23,13 +24,14 @@ class Answer:
 
 @dataclass
 class LabelLoad:
-    """``clients`` threads, each with its own channel, sending Predict({"x": [[1.0]]}) to
-    ``model`` at ``label`` without pause until stopped (half_plus_two's signature)."""
+    """``clients`` threads, each with its own channel, sending Predict to ``model`` at ``label``
+    without pause until stopped: ``inputs`` (default half_plus_two's ``{"x": [[1.0]]}``)."""
 
     address: str
     model: str
     label: str
     clients: int = 8
+    inputs: dict[str, Any] | None = None
     answers: list[Answer] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -39,7 +41,8 @@ class LabelLoad:
         self._request = predict_pb2.PredictRequest()
         self._request.model_spec.name = self.model
         self._request.model_spec.version_label = self.label
-        self._request.inputs["x"].CopyFrom(make_tensor_proto(np.array([[1.0]], dtype=np.float32)))
+        for name, value in (self.inputs or {"x": np.array([[1.0]], dtype=np.float32)}).items():
+            self._request.inputs[name].CopyFrom(make_tensor_proto(value))
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(self.clients)]
 
@@ -66,7 +69,10 @@ class LabelLoad:
             if len(recent) == self.clients and set(recent) == {version}:
                 return time.monotonic() - started
             time.sleep(0.01)
-        raise AssertionError(f"{self.model}@{self.label} did not answer with version {version} within {timeout_s} s")
+        raise AssertionError(
+            f"{self.model}@{self.label} did not answer with version {version} within {timeout_s} s; "
+            f"{len(self.failures)} failed requests, the first: {self.failures[:1]}"
+        )
 
     def p99(self, since: float, until: float) -> float:
         latencies = sorted(a.seconds for a in self.answers if since <= a.at <= until)
