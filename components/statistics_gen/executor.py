@@ -7,9 +7,9 @@ import json
 import os
 from typing import Any
 
+from pipelinekit.components.statistics_gen.summary import statistics_summary
 from pipelinekit.components.util.errors import InputDataError
 from pipelinekit.components.util.examples_io import in_process, make_tfxio, read_record_batch, split_files
-from pipelinekit.components.statistics_gen.summary import statistics_summary
 from pipelinekit.components.util.tfdv_io import STATS_FILE, load_schema, selected_splits, write_stats
 
 from pipelinekit.dsl.context import ExecutionContext

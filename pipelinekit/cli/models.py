@@ -31,7 +31,9 @@ def add_models_arguments(parser: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", parents=[store], help="the registered models, or one model's versions")
     listing.add_argument("model", nargs="?", help="list this model's versions")
     show = actions.add_parser("show", parents=[store], help="one version: lineage, data, metrics, code")
-    show.add_argument("reference", metavar="MODEL[@VERSION]", help="e.g. penguin, penguin@1.3.0, penguin@1712345678, penguin@production")
+    show.add_argument(
+        "reference", metavar="MODEL[@VERSION]", help="e.g. penguin, penguin@1.3.0, penguin@1712345678, penguin@production"
+    )
     show.add_argument("--json", action="store_true", help="print the version's full record as JSON")
     alias = actions.add_parser("alias", parents=[store], help="point an alias (production, staging, ...) at a version")
     alias.add_argument("model")
@@ -154,14 +156,19 @@ def _history(registry: Registry, args: argparse.Namespace) -> int:
     at = parse_time(args.at) if args.at else None
     moves = registry.history(args.model, args.alias, at)
     if args.alias is not None and not moves and at is None:
-        raise RegistryError(f"model {args.model!r} has no alias {args.alias!r}; its aliases: {', '.join(sorted(registry.aliases(args.model))) or 'none'}")
+        raise RegistryError(
+            f"model {args.model!r} has no alias {args.alias!r}; its aliases: {', '.join(sorted(registry.aliases(args.model))) or 'none'}"
+        )
     for move in moves:
         out.print(_move_line(move), markup=False)
     if at is not None:
         state = {m.alias: m for m in moves}
         out.print(f"at {_when(at)}:" + ("" if state else " no alias was set yet"), markup=False)
         for alias, move in sorted(state.items()):
-            out.print(f"  {alias} = version {move.version} ({move.semver}), set {_when(move.at)} by {move.who}: {move.reason}", markup=False)
+            out.print(
+                f"  {alias} = version {move.version} ({move.semver}), set {_when(move.at)} by {move.who}: {move.reason}",
+                markup=False,
+            )
     return 0
 
 

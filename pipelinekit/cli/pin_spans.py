@@ -33,10 +33,14 @@ def pin_spans(pipeline: Pipeline, pins: list[str]) -> None:
         if not span.isdigit():
             raise DefinitionError(f"--pin-span {pin!r}: write NODE=SPAN with a whole-number span, e.g. CsvExampleGen=3")
         if node_id not in nodes:
-            raise DefinitionError(f"--pin-span {pin!r}: pipeline {pipeline.pipeline_name!r} has no node {node_id!r}{did_you_mean(node_id, list(nodes))}")
+            raise DefinitionError(
+                f"--pin-span {pin!r}: pipeline {pipeline.pipeline_name!r} has no node {node_id!r}{did_you_mean(node_id, list(nodes))}"
+            )
         node = nodes[node_id]
         if "range_config" not in node.definition.spec.parameters:
-            raise DefinitionError(f"--pin-span {pin!r}: node {node_id!r} ({node.definition.name}) is not an ExampleGen; it has no range_config")
+            raise DefinitionError(
+                f"--pin-span {pin!r}: node {node_id!r} ({node.definition.name}) is not an ExampleGen; it has no range_config"
+            )
         config = range_config_pb2.RangeConfig()
         config.static_range.start_span_number = config.static_range.end_span_number = int(span)
         node.given_parameters["range_config"] = json_format.MessageToJson(config, indent=None)

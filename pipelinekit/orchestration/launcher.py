@@ -17,7 +17,13 @@ from pipelinekit.dsl.node import bound_parameters
 from pipelinekit.dsl.resolver import Resolver
 from pipelinekit.errors import ComponentFailedError, RunError, RunInterrupted
 from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore, node_context_name, run_context_name
-from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change, effective_parameters, recorded_parameters
+from pipelinekit.orchestration.cache import (
+    CacheKey,
+    compute_cache_key,
+    describe_change,
+    effective_parameters,
+    recorded_parameters,
+)
 from pipelinekit.orchestration.executor_loader import load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
 from pipelinekit.orchestration.frozen_heap import frozen_heap

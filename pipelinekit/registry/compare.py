@@ -73,7 +73,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def compare_runs(store: MetadataStore, pipeline: str, run_ids: list[str]) -> tuple[list[RunFacts], list[tuple[str, str, list[Any], bool]]]:
+def compare_runs(
+    store: MetadataStore, pipeline: str, run_ids: list[str]
+) -> tuple[list[RunFacts], list[tuple[str, str, list[Any], bool]]]:
     """Each run's facts, and the rows ``(section, name, values per run, differs)`` side by side."""
     if len(run_ids) < 2:
         raise RegistryError(f"runs compare needs at least two run ids, got {len(run_ids)}")

@@ -106,7 +106,9 @@ def alias_moves(store: MetadataStore, model: str, alias: str | None = None) -> l
     return [AliasMove.from_properties(e.id, {k: from_value(v) for k, v in e.custom_properties.items()}) for e in executions]
 
 
-def record_alias_move(store: MetadataStore, model: str, version_number: int, pushed_model_id: int, properties: dict[str, Any]) -> int:
+def record_alias_move(
+    store: MetadataStore, model: str, version_number: int, pushed_model_id: int, properties: dict[str, Any]
+) -> int:
     """Append one alias move; returns its execution id (larger than every earlier move's)."""
     contexts = [
         store.context(MODEL_CONTEXT, model),

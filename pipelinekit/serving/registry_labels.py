@@ -14,9 +14,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from pipelinekit.errors import PipelineKitError
 from pipelinekit.serving.model_manager import VersionLifecycle
+
+if TYPE_CHECKING:
+    from pipelinekit.registry import Registry
 
 __all__ = ["RegistryLabelFollower"]
 
@@ -30,7 +34,7 @@ class RegistryLabelFollower:
         self._path = os.path.abspath(metadata_path)
         self._manager = manager
         self._poll_wait_seconds = poll_wait_seconds
-        self._registry = None
+        self._registry: Registry | None = None
         self._seen: dict[str, dict[str, int]] = {}
         self._last_error = ""
         self._stop = threading.Event()

@@ -46,4 +46,3 @@ def history(tmp_path) -> Callable[..., object]:
         return registry, base
 
     return make
-

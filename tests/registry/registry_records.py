@@ -77,7 +77,9 @@ def _schema_file(folder: str, required: tuple[str, ...]) -> None:
         handle.write(features)
 
 
-def record_run(store: MetadataStore, root: str, serving_base: str, spec: RunSpec, pipeline: str = "penguin_pipeline") -> PushedModel:
+def record_run(
+    store: MetadataStore, root: str, serving_base: str, spec: RunSpec, pipeline: str = "penguin_pipeline"
+) -> PushedModel:
     """Record one run that pushes ``serving_base/<spec.version>``; copy half_plus_two there if asked."""
     run_dir = os.path.join(root, spec.run_id)
     store.context(PIPELINE_RUN, run_context_name(pipeline, spec.run_id), {"run_id": spec.run_id, "status": "COMPLETE"})
@@ -87,7 +89,9 @@ def record_run(store: MetadataStore, root: str, serving_base: str, spec: RunSpec
     raw.set_custom_property("input_fingerprint", spec.fingerprint)
     _node(store, pipeline, spec.run_id, "CsvExampleGen", "CsvExampleGen", {}, {"examples": [raw]}, {"input_base": "/data"})
     statistics = ExampleStatistics(os.path.join(run_dir, "statistics"))
-    statistics.set_custom_property("summary", {"train": {"num_examples": 100 + spec.span, "features": {"x": {"mean": spec.span / 2, "missing": 0}}}})
+    statistics.set_custom_property(
+        "summary", {"train": {"num_examples": 100 + spec.span, "features": {"x": {"mean": spec.span / 2, "missing": 0}}}}
+    )
     _node(store, pipeline, spec.run_id, "StatisticsGen", "StatisticsGen", {"examples": [raw]}, {"statistics": [statistics]})
     schema = Schema(os.path.join(run_dir, "schema"))
     _schema_file(schema.uri, spec.required)
@@ -98,7 +102,16 @@ def record_run(store: MetadataStore, root: str, serving_base: str, spec: RunSpec
           {"transformed_examples": [transformed], "transform_graph": [graph]})  # fmt: skip
     model = Model(os.path.join(run_dir, "model"))
     trainer_inputs = {"examples": [transformed], "schema": [schema], "transform_graph": [graph]}
-    _node(store, pipeline, spec.run_id, "Trainer", "Trainer", trainer_inputs, {"model": [model]}, {"learning_rate": spec.learning_rate})
+    _node(
+        store,
+        pipeline,
+        spec.run_id,
+        "Trainer",
+        "Trainer",
+        trainer_inputs,
+        {"model": [model]},
+        {"learning_rate": spec.learning_rate},
+    )
     evaluation, blessing = ModelEvaluation(os.path.join(run_dir, "evaluation")), ModelBlessing(os.path.join(run_dir, "blessing"))
     evaluation.set_custom_property("metrics", {"sparse_categorical_accuracy": spec.accuracy, "example_count": 60.0})
     blessing.set_custom_property("blessed", spec.blessed)
@@ -110,5 +123,13 @@ def record_run(store: MetadataStore, root: str, serving_base: str, spec: RunSpec
         shutil.copytree(HALF_PLUS_TWO_VERSION, destination)
     pushed = PushedModel(os.path.join(run_dir, "pushed"))
     pushed.pushed, pushed.pushed_version, pushed.pushed_destination = 1, str(spec.version), destination
-    _node(store, pipeline, spec.run_id, "Pusher", "Pusher", {"model": [model], "model_blessing": [blessing]}, {"pushed_model": [pushed]})
+    _node(
+        store,
+        pipeline,
+        spec.run_id,
+        "Pusher",
+        "Pusher",
+        {"model": [model], "model_blessing": [blessing]},
+        {"pushed_model": [pushed]},
+    )
     return pushed

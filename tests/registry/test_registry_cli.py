@@ -32,7 +32,9 @@ def _run(capsys, *argv):
 def test_list_show_alias_history_rollback(store, capsys):
     code, out, _ = _run(capsys, "models", "list", "--metadata", store)
     assert code == 0 and "penguin" in out and "penguin@102 (1.1.0)" in out
-    assert _run(capsys, "models", "alias", "penguin", "production", "101", "--reason", "first release", "--metadata", store)[0] == 0
+    assert (
+        _run(capsys, "models", "alias", "penguin", "production", "101", "--reason", "first release", "--metadata", store)[0] == 0
+    )
     code, out, _ = _run(capsys, "models", "alias", "penguin", "production", "1.1.0", "--reason", "span 2", "--metadata", store)
     assert code == 0 and "penguin@production: version 101 -> version 102 (1.1.0)" in out
     code, out, _ = _run(capsys, "models", "list", "penguin", "--metadata", store)

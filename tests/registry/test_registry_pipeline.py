@@ -20,7 +20,7 @@ from pipelinekit.registry import PRODUCTION, Registry
 
 pytestmark = pytest.mark.slow
 
-PIPELINE_FILE = '''
+PIPELINE_FILE = """
 import sys
 sys.path.insert(0, {fixtures!r})
 from model_fixtures import penguin_trainer
@@ -44,7 +44,7 @@ pusher = Pusher(
     push_destination=proto.PushDestination(filesystem=proto.PushDestination.Filesystem(base_directory={serving!r})),
 )
 pipeline = Pipeline("penguin_spans", {root!r}, [pusher])
-'''
+"""
 
 
 def _write_span(data: str, csv_folder: str, span: int, every: int) -> None:
@@ -73,7 +73,9 @@ def _penguin_request() -> dict[str, np.ndarray]:
     ints = {"flipper_length_mm": 181, "body_mass_g": 3750}
     feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in floats.items()}
     feature |= {k: tf.train.Feature(int64_list=tf.train.Int64List(value=[v])) for k, v in (ints | {"year": 2007}).items()}
-    feature |= {k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v])) for k, v in {"island": b"Torgersen", "sex": b"male"}.items()}
+    feature |= {
+        k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v])) for k, v in {"island": b"Torgersen", "sex": b"male"}.items()
+    }
     example = tf.train.Example(features=tf.train.Features(feature=feature))
     return {"examples": np.array([example.SerializeToString()])}
 
@@ -96,13 +98,17 @@ def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_
     assert main(["run", pipeline_file, "--runner", "local"]) == 0
     registry = Registry.open(store)
     first, second = registry.versions("penguin")
-    assert (first.semver, second.semver) == ("1.0.0", "1.1.0"), [(v.record["semver_reason"], v.record["required_features"]) for v in (first, second)]
+    assert (first.semver, second.semver) == ("1.0.0", "1.1.0"), [
+        (v.record["semver_reason"], v.record["required_features"]) for v in (first, second)
+    ]
     assert [e["span"] for e in first.raw_examples] == [1] and [e["span"] for e in second.raw_examples] == [2]
     assert first.record["parameters"]["custom_config"] == {"epochs": 1} and first.record["code"]
     assert first.record["required_features"] and first.record["transform_graph"]["uri"]
 
     for version in (first, second):
-        assert main(["models", "alias", "penguin", PRODUCTION, str(version.number), "--reason", "release", "--metadata", store]) == 0
+        assert (
+            main(["models", "alias", "penguin", PRODUCTION, str(version.number), "--reason", "release", "--metadata", store]) == 0
+        )
     server = start_server(single_model_config("penguin", serving), registry_metadata_path=store, registry_poll_wait_seconds=0.2)
     capsys.readouterr()
     with LabelLoad(server.grpc_address, "penguin", PRODUCTION, clients=8, inputs=_penguin_request()) as load:
@@ -126,9 +132,9 @@ def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_
 
 def _latest_run_examples(store_path: str):
     """The Examples the Transform of the newest run read (published or reused)."""
+    from pipelinekit.dsl.metadata_config import sqlite_metadata
     from pipelinekit.metadata import MetadataStore
     from pipelinekit.metadata.store import PIPELINE_RUN, run_context_name
-    from pipelinekit.dsl.metadata_config import sqlite_metadata
 
     store = MetadataStore(sqlite_metadata(store_path))
     run = store.runs("penguin_spans")[0]

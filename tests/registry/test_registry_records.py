@@ -40,7 +40,9 @@ def test_every_push_becomes_a_version_with_its_lineage(history):
     assert r["trainer"]["node"] == "Trainer" and r["required_features"] == ["x"]
     assert r["schema"]["uri"].endswith("run-3/schema") and r["transform_graph"]["uri"].endswith("run-3/graph")
     raw = v.raw_examples
-    assert [(e["node"], e["span"], e["fingerprint"], e["splits"]) for e in raw] == [("CsvExampleGen", 2, "data-2", ["train", "eval"])]
+    assert [(e["node"], e["span"], e["fingerprint"], e["splits"]) for e in raw] == [
+        ("CsvExampleGen", 2, "data-2", ["train", "eval"])
+    ]
     derived = [e for e in r["examples"] if e["role"] == "derived"]
     assert [e["node"] for e in derived] == ["Transform"]  # the Trainer read Transform's output, made from the raw span
     assert r["signature_digest"]  # read from the pushed SavedModel
@@ -81,7 +83,11 @@ def test_aliases_move_with_an_append_only_history_and_answer_for_any_moment(hist
     registry.move_alias("penguin", PRODUCTION, "staging", "staging looks good")
     assert registry.version("penguin", PRODUCTION).number == 103
     moves = registry.history("penguin")
-    assert [(m.alias, m.from_version, m.version) for m in moves] == [(PRODUCTION, None, 101), ("staging", None, 103), (PRODUCTION, 101, 103)]
+    assert [(m.alias, m.from_version, m.version) for m in moves] == [
+        (PRODUCTION, None, 101),
+        ("staging", None, 103),
+        (PRODUCTION, 101, 103),
+    ]
     assert all(m.who and m.reason and m.at for m in moves) and moves[0].id == first.id
     then = registry.aliases_at("penguin", between)
     assert {a: m.version for a, m in then.items()} == {PRODUCTION: 101}
