@@ -29,12 +29,11 @@ def data_lines(version: ModelVersion) -> list[str]:
     examples = sorted(version.record.get("examples", []), key=lambda e: (e.get("role") != "raw", e.get("id", 0)))
     lines = []
     for e in examples:
-        data_version = "" if e.get("data_version") is None else f" version {e['data_version']}"
-        fingerprint = f" fingerprint {e['fingerprint']}" if e.get("fingerprint") else ""
-        lines.append(
-            f"{e['role']:<7} Examples #{int(e['id'])} from {e['node'] or '?'} (run {e['run_id'] or '?'}): "
-            f"span {e.get('span')}{data_version}, splits {', '.join(e.get('splits') or []) or '?'}{fingerprint}, {e['uri']}"
-        )
+        facts = [f"{name} {int(e[key])}" for name, key in (("span", "span"), ("version", "data_version")) if e.get(key) is not None]
+        facts.append(f"splits {'/'.join(e.get('splits') or []) or '?'}")
+        if e.get("fingerprint"):
+            facts.append(f"fingerprint {e['fingerprint']}")
+        lines.append(f"{e['role']:<7} Examples #{int(e['id'])} from {e['node'] or '?'} (run {e['run_id'] or '?'}): {', '.join(facts)}, {e['uri']}")
     return lines
 
 

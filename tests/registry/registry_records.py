@@ -1,7 +1,7 @@
 """Pipeline histories written straight through pipelinekit's metadata layer, as runs record them.
 
-Each :func:`record_run` writes one run of ExampleGen -> SchemaGen -> Transform -> Trainer ->
-Evaluator -> Pusher: the executions (with their contexts, parameters and cache parts) and the
+Each :func:`record_run` writes one run of ExampleGen -> StatisticsGen -> SchemaGen -> Transform ->
+Trainer -> Evaluator -> Pusher (7 executions, 10 artifacts): the executions (with their contexts, parameters and cache parts) and the
 artifacts (spans, fingerprints, schema, metrics, blessing, the PushedModel) a real run writes,
 without TensorFlow or Beam. The registry tests and ``bench/registry_bench.py`` build their
 stores with it; a real pipeline run is tested in test_registry_pipeline.py.
@@ -23,6 +23,7 @@ from pipelinekit.types.standard import (
     Model,
     ModelBlessing,
     ModelEvaluation,
+    ModelRun,
     PushedModel,
     Schema,
     TransformGraph,
@@ -100,18 +101,10 @@ def record_run(
     transformed.splits = ["train", "eval"]
     _node(store, pipeline, spec.run_id, "Transform", "Transform", {"examples": [raw], "schema": [schema]},
           {"transformed_examples": [transformed], "transform_graph": [graph]})  # fmt: skip
-    model = Model(os.path.join(run_dir, "model"))
+    model, model_run = Model(os.path.join(run_dir, "model")), ModelRun(os.path.join(run_dir, "model_run"))
     trainer_inputs = {"examples": [transformed], "schema": [schema], "transform_graph": [graph]}
-    _node(
-        store,
-        pipeline,
-        spec.run_id,
-        "Trainer",
-        "Trainer",
-        trainer_inputs,
-        {"model": [model]},
-        {"learning_rate": spec.learning_rate},
-    )
+    trainer_outputs = {"model": [model], "model_run": [model_run]}
+    _node(store, pipeline, spec.run_id, "Trainer", "Trainer", trainer_inputs, trainer_outputs, {"learning_rate": spec.learning_rate})
     evaluation, blessing = ModelEvaluation(os.path.join(run_dir, "evaluation")), ModelBlessing(os.path.join(run_dir, "blessing"))
     evaluation.set_custom_property("metrics", {"sparse_categorical_accuracy": spec.accuracy, "example_count": 60.0})
     blessing.set_custom_property("blessed", spec.blessed)

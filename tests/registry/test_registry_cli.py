@@ -46,7 +46,7 @@ def test_list_show_alias_history_rollback(store, capsys):
     assert code == 0 and out.count("penguin@production") == 2 and "first release" in out
     code, out, _ = _run(capsys, "models", "rollback", "penguin", "--metadata", store)
     assert code == 0 and "version 102 -> version 101" in out
-    assert "raw     Examples" in out and "span 1" in out and "fingerprint data-1" in out
+    assert "raw     Examples" in out and "span 1, splits train/eval, fingerprint data-1" in out
     assert "pipelinekit run '<the pipeline file of penguin_pipeline>' --pin-span CsvExampleGen=1" in out
     code, out, _ = _run(capsys, "models", "history", "penguin", "--at", "2000-01-01T00:00:00Z", "--metadata", store)
     assert code == 0 and "no alias was set yet" in out
