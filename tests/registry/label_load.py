@@ -25,7 +25,7 @@ class Answer:
 @dataclass
 class LabelLoad:
     """``clients`` threads, each with its own channel, sending Predict to ``model`` at ``label``
-    without pause until stopped: ``inputs`` (default half_plus_two's ``{"x": [[1.0]]}``)."""
+    (or at no label: a route's name) without pause until stopped: ``inputs`` (default half_plus_two's ``{"x": [[1.0]]}``)."""
 
     address: str
     model: str
@@ -40,7 +40,8 @@ class LabelLoad:
 
         self._request = predict_pb2.PredictRequest()
         self._request.model_spec.name = self.model
-        self._request.model_spec.version_label = self.label
+        if self.label:
+            self._request.model_spec.version_label = self.label
         for name, value in (self.inputs or {"x": np.array([[1.0]], dtype=np.float32)}).items():
             self._request.inputs[name].CopyFrom(make_tensor_proto(value))
         self._stop = threading.Event()

@@ -23,8 +23,11 @@ def served(history, start_server, tmp_path):
 
     registry, base = history(RunSpec("run-1", 101), RunSpec("run-2", 102, fingerprint="data-2"), RunSpec("run-3", 103))
     registry.move_alias("penguin", PRODUCTION, 101, "first release")
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - name: penguin-live\n    split: [{model: penguin, label: production}]\n")
     server = start_server(
         single_model_config("penguin", base),
+        route_config_file=str(routes),
         registry_metadata_path=str(tmp_path / "metadata.sqlite"),
         registry_poll_wait_seconds=0.1,
         poll_wait_seconds=0.2,
@@ -46,9 +49,11 @@ def test_the_production_label_follows_alias_moves_under_load_with_no_failed_requ
         load.wait_for_version(101, timeout_s=10)
         registry.move_alias("penguin", PRODUCTION, 102, "span 2")
         load.wait_for_version(102, timeout_s=10)
+        with LabelLoad(server.grpc_address, "penguin-live", "", clients=1) as routed:  # a route to penguin@production
+            routed.wait_for_version(102, timeout_s=10)
         registry.rollback("penguin")
         load.wait_for_version(101, timeout_s=10)
-    assert load.failures == []
+    assert load.failures == [] and routed.failures == []
     assert {a.version for a in load.answers} == {101, 102}
     assert server.manager.label_problems() == {}
 
