@@ -105,19 +105,26 @@ class Registry:
             name = version_context_name(model, int(number)) if number.isdigit() and model else ""
             if name and name not in registered and name not in new:
                 new[name] = (model, pushed)
-        added = []
+        added: list[ModelVersion] = []
+        registered_records: dict[str, list[dict[str, Any]]] = {}
         for model, pushed in sorted(new.values(), key=lambda pair: int(pair[1].custom_properties["pushed_version"])):
-            added.append(self._register(model, pushed))
+            if model not in registered_records:
+                registered_records[model] = [p for _, p in version_contexts(self.store, model)]
+            added.append(self._register(model, pushed, registered_records[model]))
         return added
 
-    def _register(self, model: str, pushed: Any) -> ModelVersion:
+    def _register(self, model: str, pushed: Any, registered: list[dict[str, Any]]) -> ModelVersion:
+        """Register one push; ``registered`` (the model's versions, by number) gains its record."""
         record = describe_push(self.store, pushed)
-        earlier = [p for _, p in version_contexts(self.store, model) if int(p["version"]) < record["version"]]
+        earlier = [p for p in registered if int(p["version"]) < record["version"]]
         semver, reason = next_semver(earlier[-1] if earlier else None, record)
         record |= {"model": model, "semver": semver, "semver_reason": reason, "registered_at": time.time()}
         context = self.store.context(VERSION_CONTEXT, version_context_name(model, record["version"]), record)
         logger.info("registered %s@%s as %s (%s)", model, record["version"], semver, reason)
-        return self._version(model, context)
+        version = self._version(model, context)
+        registered.append(version.record)
+        registered.sort(key=lambda p: int(p["version"]))
+        return version
 
     def _version(self, model: str, context: Any) -> ModelVersion:
         from pipelinekit.metadata.convert import from_value
