@@ -26,6 +26,8 @@ __all__ = [
     "alias_moves",
     "checked_name",
     "record_alias_move",
+    "set_sync_mark",
+    "sync_mark",
     "version_context_name",
     "version_contexts",
 ]
@@ -33,6 +35,7 @@ __all__ = [
 VERSION_CONTEXT = "pipelinekit.ModelVersion"
 MODEL_CONTEXT = "pipelinekit.RegisteredModel"
 ALIAS_MOVE = "pipelinekit.AliasMove"
+SYNC_CONTEXT = "pipelinekit.RegistrySync"
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,11 @@ def version_context_name(model: str, number: int) -> str:
     return f"{model}@{number}"
 
 
-def version_contexts(store: MetadataStore, model: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-    """``(context id, properties)`` of the registered versions (of ``model``), oldest push first."""
+def version_contexts(
+    store: MetadataStore, model: str | None = None, number: int | None = None, semver: str | None = None, limit: int | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """``(context id, properties)`` of the registered versions (of ``model``; the one with pushed
+    ``number`` or ``semver``; at most ``limit``), oldest push first. MLMD filters them."""
     from ml_metadata.metadata_store import metadata_store
 
     from pipelinekit.metadata.convert import from_value
@@ -87,9 +93,25 @@ def version_contexts(store: MetadataStore, model: str | None = None) -> list[tup
     query = f"type = '{VERSION_CONTEXT}'"
     if model is not None:
         query += f" AND custom_properties.model.string_value = '{checked_name(model, 'model')}'"
-    contexts = store.raw.get_contexts(list_options=metadata_store.ListOptions(filter_query=query))
+    if number is not None:
+        query += f" AND custom_properties.version.int_value = {int(number)}"
+    if semver is not None:
+        query += f" AND custom_properties.semver.string_value = '{checked_name(semver, 'version')}'"
+    options = metadata_store.ListOptions(filter_query=query, limit=limit)
+    contexts = store.raw.get_contexts(list_options=options)
     found = [(c.id, {k: from_value(v) for k, v in c.custom_properties.items()}) for c in contexts]
     return sorted(found, key=lambda pair: int(pair[1]["version"]))
+
+
+def sync_mark(store: MetadataStore) -> int:
+    """The id of the newest PushedModel a registry sync has looked at (0 before the first)."""
+    context = store.raw.get_context_by_type_and_name(SYNC_CONTEXT, SYNC_CONTEXT)
+    return int(context.custom_properties["last_artifact_id"].int_value) if context is not None else 0
+
+
+def set_sync_mark(store: MetadataStore, artifact_id: int) -> None:
+    store.context(SYNC_CONTEXT, SYNC_CONTEXT)
+    store.update_context(SYNC_CONTEXT, SYNC_CONTEXT, {"last_artifact_id": artifact_id})
 
 
 def alias_moves(store: MetadataStore, model: str, alias: str | None = None) -> list[AliasMove]:

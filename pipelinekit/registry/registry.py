@@ -25,6 +25,8 @@ from pipelinekit.registry.records import (
     alias_moves,
     checked_name,
     record_alias_move,
+    set_sync_mark,
+    sync_mark,
     version_context_name,
     version_contexts,
 )
@@ -90,20 +92,26 @@ class Registry:
     # Versions -----------------------------------------------------------------------------------
 
     def sync(self) -> list[ModelVersion]:
-        """Register every push not registered yet (oldest first); returns the new versions."""
+        """Register every push not registered yet (oldest first); returns the new versions.
+
+        Only PushedModels newer than the sync mark are read (an artifact gets its id when it is
+        published, so later pushes have larger ids); a mark left behind by a racing process only
+        makes the next sync look at a few pushes again, which are then found registered."""
         from ml_metadata.metadata_store import metadata_store
 
         from pipelinekit.metadata.convert import artifact_from_proto
 
-        query = "type = 'PushedModel' AND state = LIVE AND custom_properties.pushed.int_value = 1"
+        mark = sync_mark(self.store)
+        query = f"type = 'PushedModel' AND state = LIVE AND custom_properties.pushed.int_value = 1 AND id > {mark}"
         options = metadata_store.ListOptions(filter_query=query, order_by=metadata_store.OrderByField.ID, is_asc=True)
-        registered = {c.name for c in self.store.raw.get_contexts_by_type(VERSION_CONTEXT)}
         new: dict[str, Any] = {}
+        newest = mark
         for proto in self.store.raw.get_artifacts(list_options=options):
+            newest = max(newest, proto.id)
             pushed = artifact_from_proto(proto, "PushedModel")
             model, number = model_name_of(pushed), str(pushed.custom_properties.get("pushed_version", ""))
             name = version_context_name(model, int(number)) if number.isdigit() and model else ""
-            if name and name not in registered and name not in new:
+            if name and name not in new and self.store.raw.get_context_by_type_and_name(VERSION_CONTEXT, name) is None:
                 new[name] = (model, pushed)
         added: list[ModelVersion] = []
         registered_records: dict[str, list[dict[str, Any]]] = {}
@@ -111,6 +119,8 @@ class Registry:
             if model not in registered_records:
                 registered_records[model] = [p for _, p in version_contexts(self.store, model)]
             added.append(self._register(model, pushed, registered_records[model]))
+        if newest > mark:
+            set_sync_mark(self.store, newest)
         return added
 
     def _register(self, model: str, pushed: Any, registered: list[dict[str, Any]]) -> ModelVersion:
@@ -142,33 +152,40 @@ class Registry:
         self.sync()
         found = [ModelVersion(model, int(p["version"]), str(p["semver"]), p) for _, p in version_contexts(self.store, model)]
         if not found:
-            known = self.models()
-            raise RegistryError(f"unknown model {model!r}; registered models: {', '.join(known) or 'none (push a model first)'}")
+            raise self._unknown_model(model)
         return found
+
+    def _unknown_model(self, model: str) -> RegistryError:
+        known = self.models()
+        return RegistryError(f"unknown model {model!r}; registered models: {', '.join(known) or 'none (push a model first)'}")
 
     def version(self, model: str, ref: str | int | None = None) -> ModelVersion:
         """A version by pushed number (``1712345678``), semantic version (``1.3.0``) or alias
-        (``production``); the newest without ``ref``."""
-        versions = self.versions(model)
+        (``production``); the newest without ``ref``. Reads only that version's record."""
         if ref is None or ref == "":
-            return versions[-1]
+            return self.versions(model)[-1]
+        self.sync()
         text = str(ref)
         if text.isdigit():
-            found = [v for v in versions if v.number == int(text)]
+            found = version_contexts(self.store, model, number=int(text))
         elif SEMVER.match(text):
-            found = [v for v in versions if v.semver == text]
+            found = version_contexts(self.store, model, semver=text)
         else:
             move = self.aliases(model).get(checked_name(text, "alias"))
             if move is None:
+                if not version_contexts(self.store, model, limit=1):
+                    raise self._unknown_model(model)
                 raise RegistryError(
                     f"model {model!r} has no alias {text!r}; its aliases: {', '.join(sorted(self.aliases(model))) or 'none'}. "
                     f"Set one with: pipelinekit models alias {model} {text} VERSION --reason TEXT"
                 )
-            found = [v for v in versions if v.number == move.version]
+            found = version_contexts(self.store, model, number=move.version)
         if not found:
+            versions = self.versions(model)  # an unknown model is named as such
             listing = ", ".join(f"{v.number} ({v.semver})" for v in versions[-10:])
             raise RegistryError(f"model {model!r} has no version {text!r}; its latest versions: {listing}")
-        return found[-1]
+        properties = found[-1][1]
+        return ModelVersion(model, int(properties["version"]), str(properties["semver"]), properties)
 
     def resolve(self, reference: str) -> ModelVersion:
         """``MODEL[@VERSION|@SEMVER|@ALIAS]`` as users write it, e.g. ``penguin@production``."""
@@ -186,7 +203,9 @@ class Registry:
 
     def history(self, model: str, alias: str | None = None, at: float | None = None) -> list[AliasMove]:
         """Every alias move of the model (of one alias), oldest first; with ``at``, those made by then."""
-        self.versions(model)  # an unknown model is an error, not an empty history
+        self.sync()
+        if not version_contexts(self.store, model, limit=1):
+            raise self._unknown_model(model)  # an unknown model is an error, not an empty history
         moves = alias_moves(self.store, model, alias)
         return [m for m in moves if at is None or m.at <= at]
 

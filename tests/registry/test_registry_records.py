@@ -74,6 +74,16 @@ def test_versions_are_registered_once_even_when_two_registries_sync(history, tmp
     assert [v.semver for v in registry.versions("penguin")] == ["1.0.0", "1.0.1", "1.1.0"]
 
 
+def test_a_push_made_after_a_read_is_registered_by_the_next_read(history, tmp_path):
+    from registry_records import record_run
+
+    registry, base = _three(history)
+    assert len(registry.versions("penguin")) == 3
+    record_run(registry.store, str(tmp_path / "runs"), base, RunSpec("run-4", 104, span=2, fingerprint="data-2"))
+    assert registry.version("penguin", 104).semver == "1.1.1"
+    assert registry.sync() == [] and len(registry.versions("penguin")) == 4
+
+
 def test_aliases_move_with_an_append_only_history_and_answer_for_any_moment(history):
     registry, _ = _three(history)
     first = registry.move_alias("penguin", PRODUCTION, 101, "first release")
