@@ -29,11 +29,15 @@ def data_lines(version: ModelVersion) -> list[str]:
     examples = sorted(version.record.get("examples", []), key=lambda e: (e.get("role") != "raw", e.get("id", 0)))
     lines = []
     for e in examples:
-        facts = [f"{name} {int(e[key])}" for name, key in (("span", "span"), ("version", "data_version")) if e.get(key) is not None]
+        facts = [
+            f"{name} {int(e[key])}" for name, key in (("span", "span"), ("version", "data_version")) if e.get(key) is not None
+        ]
         facts.append(f"splits {'/'.join(e.get('splits') or []) or '?'}")
         if e.get("fingerprint"):
             facts.append(f"fingerprint {e['fingerprint']}")
-        lines.append(f"{e['role']:<7} Examples #{int(e['id'])} from {e['node'] or '?'} (run {e['run_id'] or '?'}): {', '.join(facts)}, {e['uri']}")
+        lines.append(
+            f"{e['role']:<7} Examples #{int(e['id'])} from {e['node'] or '?'} (run {e['run_id'] or '?'}): {', '.join(facts)}, {e['uri']}"
+        )
     return lines
 
 

@@ -104,7 +104,9 @@ def record_run(
     model, model_run = Model(os.path.join(run_dir, "model")), ModelRun(os.path.join(run_dir, "model_run"))
     trainer_inputs = {"examples": [transformed], "schema": [schema], "transform_graph": [graph]}
     trainer_outputs = {"model": [model], "model_run": [model_run]}
-    _node(store, pipeline, spec.run_id, "Trainer", "Trainer", trainer_inputs, trainer_outputs, {"learning_rate": spec.learning_rate})
+    _node(
+        store, pipeline, spec.run_id, "Trainer", "Trainer", trainer_inputs, trainer_outputs, {"learning_rate": spec.learning_rate}
+    )
     evaluation, blessing = ModelEvaluation(os.path.join(run_dir, "evaluation")), ModelBlessing(os.path.join(run_dir, "blessing"))
     evaluation.set_custom_property("metrics", {"sparse_categorical_accuracy": spec.accuracy, "example_count": 60.0})
     blessing.set_custom_property("blessed", spec.blessed)

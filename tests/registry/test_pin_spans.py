@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from pipelinekit.components import CsvExampleGen
 from toy_components import generate
 
 from pipelinekit import Pipeline
 from pipelinekit.cli.pin_spans import pin_spans
-from pipelinekit.components import CsvExampleGen
 from pipelinekit.errors import DefinitionError
 
 
