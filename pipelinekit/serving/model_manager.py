@@ -74,6 +74,7 @@ class VersionLifecycle(Generic[V]):
         self._configs = _configs_by_name(config)
         self._labels: dict[str, dict[str, int]] = {}  # applied once their versions serve
         self._followed: dict[str, dict[str, int]] = {}  # labels a registry asks for (follow_labels)
+        self._standby: dict[str, set[int]] = {}  # versions kept loaded for an instant rollback
         self._followed_applied: dict[str, dict[str, int]] = {}  # those of them in force
         self._label_problems: dict[tuple[str, str], str] = {}  # why a followed label waits
         self._poll_wait_seconds = poll_wait_seconds
@@ -267,16 +268,18 @@ class VersionLifecycle(Generic[V]):
                 code="FAILED_PRECONDITION",
             )
 
-    def follow_labels(self, name: str, labels: dict[str, int]) -> None:
+    def follow_labels(self, name: str, labels: dict[str, int], standby: set[int] | None = None) -> None:
         """Serve ``labels`` (label -> version) for model ``name``, as a registry's aliases say.
 
         The next poll loads (and warms up) each labelled version, even one the version policy
         would not pick, and moves a label only once its version serves: until then, and for good
         if it fails to load, the label keeps answering with the version it named before, and
-        :meth:`label_problems` (and the log) say why.
+        :meth:`label_problems` (and the log) say why. ``standby`` versions (the ones the labels
+        named before) are kept loaded too, so that moving a label back to one is only a swap.
         """
         with self._lock:
             self._followed[name] = dict(labels)
+            self._standby[name] = set(standby or ())
 
     def label_problems(self) -> dict[str, str]:
         """``{"model@label": why it still names its old version}`` for followed labels that wait."""
@@ -313,7 +316,7 @@ class VersionLifecycle(Generic[V]):
     def _poll_model(self, config: ModelConfig, retries_only: bool = False) -> None:
         on_disk = list_version_dirs(config.base_path)
         self._attempts.forget_missing(config.name, on_disk)
-        followed = {v for v in self._followed.get(config.name, {}).values() if v in on_disk}
+        followed = {v for v in [*self._followed.get(config.name, {}).values(), *self._standby.get(config.name, ())] if v in on_disk}
         wanted = select_versions(config.model_version_policy, on_disk) | followed
         wanted |= set(self._followed_applied.get(config.name, {}).values())  # kept until its label moves
         self._cancel_unwanted_retries(config.name, wanted)

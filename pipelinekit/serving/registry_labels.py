@@ -35,7 +35,7 @@ class RegistryLabelFollower:
         self._manager = manager
         self._poll_wait_seconds = poll_wait_seconds
         self._registry: Registry | None = None
-        self._seen: dict[str, dict[str, int]] = {}
+        self._seen: dict[str, tuple[dict[str, int], set[int]]] = {}
         self._last_error = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,22 +69,31 @@ class RegistryLabelFollower:
             return False
         self._last_error = ""
         if changed:
-            for name, labels in changed.items():
-                logger.info("model %r: registry aliases %s", name, labels)
-                self._manager.follow_labels(name, labels)
+            for name, (labels, standby) in changed.items():
+                logger.info("model %r: registry aliases %s (kept loaded for a rollback: %s)", name, labels, sorted(standby))
+                self._manager.follow_labels(name, labels, standby)
             self._manager.poll_once()
         return bool(changed)
 
-    def _read_changes(self) -> dict[str, dict[str, int]]:
+    def _read_changes(self) -> dict[str, tuple[dict[str, int], set[int]]]:
+        """Per model whose aliases changed: each alias's version, and the versions they named
+        just before (what a rollback would go back to, kept loaded)."""
         from pipelinekit.registry import Registry
+        from pipelinekit.registry.records import alias_moves
 
         if self._registry is None:
             self._registry = Registry.open(self._path)
         changed = {}
         for name in self._manager.model_names:
-            aliases = {alias: move.version for alias, move in self._registry.aliases(name).items()}
-            if aliases != self._seen.get(name, {}):
-                changed[name] = self._seen[name] = aliases
+            current: dict[str, int] = {}
+            previous: dict[str, int] = {}
+            for move in alias_moves(self._registry.store, name):
+                if current.get(move.alias, move.version) != move.version:
+                    previous[move.alias] = current[move.alias]
+                current[move.alias] = move.version
+            state = (current, set(previous.values()))
+            if current and state != self._seen.get(name, ({}, set())):
+                changed[name] = self._seen[name] = state
         return changed
 
     def _report(self, message: str) -> None:

@@ -49,6 +49,7 @@ def test_the_production_label_follows_alias_moves_under_load_with_no_failed_requ
         load.wait_for_version(101, timeout_s=10)
         registry.move_alias("penguin", PRODUCTION, 102, "span 2")
         load.wait_for_version(102, timeout_s=10)
+        assert server.manager.available_versions()["penguin"] == [101, 102, 103]  # 101 stays loaded for a rollback
         with LabelLoad(server.grpc_address, "penguin-live", "", clients=1) as routed:  # a route to penguin@production
             routed.wait_for_version(102, timeout_s=10)
         registry.rollback("penguin")
