@@ -9,13 +9,14 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from label_load import LabelLoad
 from model_fixtures import copy_module_file, write_penguins_csv
 
-from pipelinekit.cli import main
 from pipelinekit.registry import PRODUCTION, Registry
 
 pytestmark = pytest.mark.slow
@@ -58,6 +59,14 @@ def _write_span(data: str, csv_folder: str, span: int, every: int) -> None:
         handle.write("\n".join([header, *chosen]) + "\n")
 
 
+def _pipelinekit(*argv: str) -> str:
+    """Run the ``pipelinekit`` command as a user does, in its own process; its output."""
+    runner = ["--runner", "local"] if argv[0] == "run" else []
+    done = subprocess.run([sys.executable, "-m", "pipelinekit", *argv, *runner], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def _records(uri: str) -> list[bytes]:
     """Every serialized example of an Examples artifact, all splits, sorted: its content, order aside."""
     import tensorflow as tf
@@ -80,7 +89,7 @@ def _penguin_request() -> dict[str, np.ndarray]:
     return {"examples": np.array([example.SerializeToString()])}
 
 
-def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_path, capsys, start_server):
+def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_path, start_server):
     from pipelinekit.serving.model_config import single_model_config
 
     csv_folder = write_penguins_csv(str(tmp_path / "csv"))
@@ -93,9 +102,9 @@ def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_
     store = os.path.join(root, "metadata.sqlite")
 
     _write_span(data, csv_folder, 1, 2)
-    assert main(["run", pipeline_file, "--runner", "local"]) == 0
+    _pipelinekit("run", pipeline_file)
     _write_span(data, csv_folder, 2, 1)
-    assert main(["run", pipeline_file, "--runner", "local"]) == 0
+    _pipelinekit("run", pipeline_file)
     registry = Registry.open(store)
     first, second = registry.versions("penguin")
     assert (first.semver, second.semver) == ("1.0.0", "1.1.0"), [
@@ -106,17 +115,16 @@ def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_
     assert first.record["required_features"] and first.record["transform_graph"]["uri"]
 
     for version in (first, second):
-        assert (
-            main(["models", "alias", "penguin", PRODUCTION, str(version.number), "--reason", "release", "--metadata", store]) == 0
-        )
+        _pipelinekit("models", "alias", "penguin", PRODUCTION, str(version.number), "--reason", "release", "--metadata", store)
     server = start_server(single_model_config("penguin", serving), registry_metadata_path=store, registry_poll_wait_seconds=0.2)
-    capsys.readouterr()
-    with LabelLoad(server.grpc_address, "penguin", PRODUCTION, clients=8, inputs=_penguin_request()) as load:
-        load.wait_for_version(second.number, timeout_s=20)
-        assert main(["models", "rollback", "penguin", "--metadata", store]) == 0
-        switch_s = load.wait_for_version(first.number, timeout_s=20)
+    try:
+        with LabelLoad(server.grpc_address, "penguin", PRODUCTION, clients=8, inputs=_penguin_request()) as load:
+            load.wait_for_version(second.number, timeout_s=20)
+            printed = _pipelinekit("models", "rollback", "penguin", "--metadata", store)
+            switch_s = load.wait_for_version(first.number, timeout_s=20)
+    finally:
+        server.stop(grace_s=1)
     assert load.failures == [] and switch_s < 5
-    printed = capsys.readouterr().out
     assert f"version {second.number} -> version {first.number}" in printed and "span 1" in printed
     command = re.search(r"^\s*(pipelinekit run .*)$", printed, re.MULTILINE)[1]  # type: ignore[index]
     assert command == f"pipelinekit run {shlex.quote(pipeline_file)} --pin-span CsvExampleGen=1"
@@ -124,7 +132,7 @@ def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_
     shutil.copy(os.path.join(data, "span-2", "penguins.csv"), os.path.join(data, "span-1", "extra.csv"))
     _assert_rerun_reads_other_data_once_span_1_changed(pipeline_file, command, first, store)
     os.remove(os.path.join(data, "span-1", "extra.csv"))
-    assert main(shlex.split(command)[1:] + ["--runner", "local"]) == 0
+    _pipelinekit(*shlex.split(command)[1:])
     rerun = _latest_run_examples(store)
     assert rerun.custom_properties["input_fingerprint"] == first.raw_examples[0]["fingerprint"]
     assert _records(rerun.uri) == _records(first.raw_examples[0]["uri"])  # the same model inputs
@@ -145,7 +153,7 @@ def _latest_run_examples(store_path: str):
 
 def _assert_rerun_reads_other_data_once_span_1_changed(pipeline_file: str, command: str, first, store: str) -> None:
     """The check can fail: with span 1's files changed, the pinned rerun's fingerprint differs."""
-    assert main(shlex.split(command)[1:] + ["--runner", "local"]) == 0
+    _pipelinekit(*shlex.split(command)[1:])
     changed = _latest_run_examples(store)
     assert changed.custom_properties["span"] == 1
     assert changed.custom_properties["input_fingerprint"] != first.raw_examples[0]["fingerprint"]
