@@ -14,7 +14,7 @@ from pipelinekit.compile.plan import Plan
 from pipelinekit.dsl.node import did_you_mean
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.errors import DefinitionError, MetadataError
-from pipelinekit.metadata.store import PIPELINE_RUN, MetadataStore, run_context_name
+from pipelinekit.metadata.store import PIPELINE_RUN, MetadataStore
 
 __all__ = ["pin_spans", "record_pipeline_file"]
 
@@ -48,11 +48,13 @@ def pin_spans(pipeline: Pipeline, pins: list[str]) -> None:
 
 def record_pipeline_file(plan: Plan, run_id: str, path: str) -> None:
     """Note the pipeline file in the run's context (best effort: the run itself is already recorded)."""
+    from pipelinekit.registry.records import run_context
     from pipelinekit.registry.rerun import PIPELINE_FILE
 
     try:
-        MetadataStore(plan.metadata).update_context(
-            PIPELINE_RUN, run_context_name(plan.pipeline_name, run_id), {PIPELINE_FILE: os.path.abspath(path)}
-        )
+        store = MetadataStore(plan.metadata)
+        context = run_context(store, plan.pipeline_name, run_id)
+        if context is not None:
+            store.update_context(PIPELINE_RUN, context.name, {PIPELINE_FILE: os.path.abspath(path)})
     except MetadataError as error:
         logger.warning("could not record the pipeline file of run %s: %s", run_id, error)

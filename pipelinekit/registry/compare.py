@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelinekit.errors import RegistryError
-from pipelinekit.metadata.store import PIPELINE_RUN, MetadataStore, run_context_name
+from pipelinekit.metadata.store import PIPELINE_RUN, MetadataStore
+from pipelinekit.registry.records import run_context
 
 __all__ = ["RunFacts", "compare_runs", "run_facts"]
 
@@ -33,7 +34,7 @@ def run_facts(store: MetadataStore, pipeline: str, run_id: str) -> RunFacts:
     """The parameters, metrics, data and statistics of one run; a RegistryError naming an unknown run."""
     from pipelinekit.metadata.convert import from_value
 
-    context = store.raw.get_context_by_type_and_name(PIPELINE_RUN, run_context_name(pipeline, run_id))
+    context = run_context(store, pipeline, run_id)
     if context is None:
         recent = ", ".join(r.run_id for r in store.runs(pipeline)[:5]) or "none"
         raise RegistryError(f"pipeline {pipeline!r} has no run {run_id!r}; its latest runs: {recent}")

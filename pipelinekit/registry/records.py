@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelinekit.errors import RegistryError
-from pipelinekit.metadata.store import MetadataStore
+from pipelinekit.metadata.store import PIPELINE, PIPELINE_RUN, MetadataStore
 
 __all__ = [
     "ALIAS_MOVE",
@@ -26,6 +26,7 @@ __all__ = [
     "alias_moves",
     "checked_name",
     "record_alias_move",
+    "run_context",
     "set_sync_mark",
     "sync_mark",
     "version_context_name",
@@ -101,6 +102,22 @@ def version_contexts(
     contexts = store.raw.get_contexts(list_options=options)
     found = [(c.id, {k: from_value(v) for k, v in c.custom_properties.items()}) for c in contexts]
     return sorted(found, key=lambda pair: int(pair[1]["version"]))
+
+
+def run_context(store: MetadataStore, pipeline: str, run_id: str) -> Any | None:
+    """A run's ``pipeline_run`` context, found through one of the run's executions (how that
+    context is named is the metadata layer's business); None for an unknown run."""
+    from ml_metadata.metadata_store import metadata_store
+
+    query = (
+        f"custom_properties.run_id.string_value = '{checked_name(run_id, 'run')}' "
+        f"AND contexts_a.type = '{PIPELINE}' AND contexts_a.name = '{checked_name(pipeline, 'pipeline')}'"
+    )
+    executions = store.raw.get_executions(list_options=metadata_store.ListOptions(filter_query=query, limit=1))
+    if not executions:
+        return None
+    run_type = store.raw.get_context_type(PIPELINE_RUN).id
+    return next((c for c in store.raw.get_contexts_by_execution(executions[0].id) if c.type_id == run_type), None)
 
 
 def sync_mark(store: MetadataStore) -> int:

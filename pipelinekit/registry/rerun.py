@@ -10,7 +10,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from pipelinekit.metadata.store import PIPELINE_RUN, MetadataStore, run_context_name
+from pipelinekit.metadata.store import MetadataStore
+from pipelinekit.registry.records import run_context
 from pipelinekit.registry.registry import ModelVersion
 
 __all__ = ["PIPELINE_FILE", "data_lines", "pinned_spans", "rerun_command"]
@@ -52,7 +53,7 @@ def rerun_command(store: MetadataStore, version: ModelVersion) -> str:
 def _pipeline_file(store: MetadataStore, pipeline: str, run_id: str) -> str:
     if not pipeline or not run_id:
         return ""
-    context: Any = store.raw.get_context_by_type_and_name(PIPELINE_RUN, run_context_name(pipeline, run_id))
+    context: Any = run_context(store, pipeline, run_id)
     if context is None or PIPELINE_FILE not in context.custom_properties:
         return ""
     return str(context.custom_properties[PIPELINE_FILE].string_value)

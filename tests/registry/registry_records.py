@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore, node_context_name, run_context_name
+from pipelinekit.metadata.store import NODE, PIPELINE, PIPELINE_RUN, MetadataStore, node_context_name
 from pipelinekit.types.artifact import Artifact
 from pipelinekit.types.standard import (
     Examples,
@@ -51,7 +51,7 @@ def _node(store: MetadataStore, pipeline: str, run_id: str, node_id: str, type_n
           outputs: dict[str, list[Artifact]], parameters: dict[str, Any] | None = None) -> int:  # fmt: skip
     contexts = [
         store.context(PIPELINE, pipeline),
-        store.context(PIPELINE_RUN, run_context_name(pipeline, run_id)),
+        store.context(PIPELINE_RUN, run_id),
         store.context(NODE, node_context_name(pipeline, node_id)),
     ]
     now = time.time()
@@ -83,7 +83,7 @@ def record_run(
 ) -> PushedModel:
     """Record one run that pushes ``serving_base/<spec.version>``; copy half_plus_two there if asked."""
     run_dir = os.path.join(root, spec.run_id)
-    store.context(PIPELINE_RUN, run_context_name(pipeline, spec.run_id), {"run_id": spec.run_id, "status": "COMPLETE"})
+    store.context(PIPELINE_RUN, spec.run_id, {"run_id": spec.run_id, "status": "COMPLETE"})
     raw = Examples(os.path.join(run_dir, "examples"))
     raw.span, raw.splits = spec.span, ["train", "eval"]
     raw.set_custom_property("span", spec.span)

@@ -139,15 +139,15 @@ def test_push_alias_serve_roll_back_under_load_and_retrain_on_the_same_data(tmp_
 
 
 def _latest_run_examples(store_path: str):
-    """The Examples the Transform of the newest run read (published or reused)."""
+    """The Examples the newest Transform execution read (it ran, or reused a result)."""
     from pipelinekit.dsl.metadata_config import sqlite_metadata
     from pipelinekit.metadata import MetadataStore
-    from pipelinekit.metadata.store import PIPELINE_RUN, run_context_name
+    from pipelinekit.metadata.store import NODE, node_context_name
 
     store = MetadataStore(sqlite_metadata(store_path))
-    run = store.runs("penguin_spans")[0]
-    executions = store.executions_in_context(PIPELINE_RUN, run_context_name("penguin_spans", run.run_id))
-    [transform] = [e for e in executions if e.node_id == "Transform"]
+    [transform] = store.executions_in_context(
+        NODE, node_context_name("penguin_spans", "Transform"), ("COMPLETE", "CACHED"), limit=1
+    )
     return store.artifacts_of_execution(transform.id, "INPUT")["examples"][0]
 
 
