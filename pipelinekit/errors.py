@@ -13,6 +13,7 @@ __all__ = [
     "ComponentDefinitionError",
     "UnknownOutputError",
     "CompileError",
+    "RegistryError",
     "RunError",
     "RunInterrupted",
     "ComponentFailedError",
@@ -50,6 +51,11 @@ class CompileError(DefinitionError):
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"pipeline {pipeline_name!r} has {count} {noun}:\n{lines}")
+
+
+class RegistryError(DefinitionError):
+    """A model registry request names a model, version or alias that does not exist, or asks for a
+    move the registry refuses (a version whose files are gone); nothing was changed."""
 
 
 class RunError(PipelineKitError):

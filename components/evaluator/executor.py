@@ -19,6 +19,7 @@ from pipelinekit.components.evaluator.eval_config import (
     parse_eval_config,
     signature_output_names,
 )
+from pipelinekit.components.evaluator.summary import overall_metrics
 from pipelinekit.components.evaluator.verdict import bless
 from pipelinekit.components.util.keras3 import use_keras3
 from pipelinekit.components.util.module_loader import load_module_file
@@ -67,6 +68,7 @@ def run_evaluator(
             tensor_adapter_config=adapter_config,
         )
     has_thresholds = bool(tfma.metrics.metric_thresholds_from_metrics_specs(config.metrics_specs, eval_config=config))
+    evaluation.set_custom_property("metrics", overall_metrics(evaluation.uri))
     bless(blessing, evaluation.uri, has_thresholds, model, baseline_model, context.logger)
 
 

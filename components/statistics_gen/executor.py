@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from pipelinekit.components.statistics_gen.summary import statistics_summary
 from pipelinekit.components.util.errors import InputDataError
 from pipelinekit.components.util.examples_io import in_process, make_tfxio, read_record_batch, split_files
 from pipelinekit.components.util.tfdv_io import STATS_FILE, load_schema, selected_splits, write_stats
@@ -38,6 +39,7 @@ def run_statistics_gen(
         statistics.span = examples.span
     statistics.set_custom_property("stats_dashboard_link", "")
     statistics.set_custom_property("sample_rate_by_split", json.dumps({}))
+    statistics.set_custom_property("summary", statistics_summary({split: statistics.split_uri(split) for split in splits}))
 
 
 def _options(stats_options_json: str | None, schema: Schema | None) -> Any:

@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-cache", action="store_true", help="run every node, ignoring cached results")
     run.add_argument("--max-parallel", type=int, help="most nodes to run at once on the Beam runner (default: the machine's cores, at least 2)")
+    run.add_argument(
+        "--pin-span",
+        action="append",
+        metavar="NODE=SPAN",
+        help="make ExampleGen NODE read only span SPAN (range_config static_range), e.g. to retrain on a rolled-back version's data",
+    )
     run.set_defaults(handler=commands.run_command)
 
     check = sub.add_parser("check", help="compile a pipeline file and show its plan, running nothing")
@@ -62,9 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--downstream", action="store_true", help="show what used the artifact instead")
         else:
             command.add_argument("--limit", type=int, default=20, help="most runs to list (default 20)")
+            command.add_argument("run_ids", nargs="*", metavar="RUN", help="with `runs compare RUN RUN...`: the runs to compare")
+            command.add_argument("--only-differences", action="store_true", help="runs compare: show only the rows that differ")
         command.add_argument("--metadata", help="path of a metadata.sqlite store, instead of a pipeline file")
         command.add_argument("--pipeline-name", help="which pipeline, when the store holds several")
         command.set_defaults(handler=handler)
+
+    from pipelinekit.cli.models import add_models_arguments, models_command
+
+    models = sub.add_parser("models", help="the model registry: versions, aliases, history, rollback")
+    add_models_arguments(models)
+    models.set_defaults(handler=models_command)
 
     serve = sub.add_parser(
         "serve", help="serve SavedModels over TensorFlow Serving's gRPC and REST APIs (tensorflow_model_server's flags)"

@@ -50,10 +50,17 @@ def run_command(args: argparse.Namespace) -> int:
     if args.no_cache:
         pipeline.enable_cache = False
     pipeline.beam_pipeline_args.extend(args.beam_arg or [])
+    if args.pin_span:
+        from pipelinekit.cli.pin_spans import pin_spans
+
+        pin_spans(pipeline, args.pin_span)
     plan = compile_pipeline(pipeline)
     with LiveProgress(plan.order, err) as progress:
         runner = LocalDagRunner(progress) if args.runner == "local" else BeamDagRunner(progress, max_parallel=args.max_parallel)
         result = runner.run(plan)
+    from pipelinekit.cli.pin_spans import record_pipeline_file
+
+    record_pipeline_file(plan, result.run_id, args.file)
     _report(result)
     return 0 if result.succeeded else 1
 
@@ -98,7 +105,14 @@ def _sqlite(path: str) -> MetadataConfig:
 
 
 def runs_command(args: argparse.Namespace) -> int:
-    """List a pipeline's runs, newest first, with status, duration and node counts."""
+    """List a pipeline's runs, newest first, with status, duration and node counts
+    (``runs compare RUN RUN...``: see :func:`pipelinekit.cli.models.compare_runs_command`)."""
+    if args.file == "compare":
+        from pipelinekit.cli.models import compare_runs_command
+
+        return compare_runs_command(args)
+    if args.run_ids:
+        raise DefinitionError(f"runs takes one pipeline file, got {[args.file, *args.run_ids]}; to compare runs: runs compare RUN RUN")
     store, name = _store_and_name(args)
     table = Table(title=f"runs of {name}")
     for column in ("run", "status", "started", "duration", "ran", "cached", "failed", "skipped", "problem"):

@@ -95,6 +95,26 @@ def effective_parameters(node: Node) -> dict[str, Any]:
     }
 
 
+_RECORDED_PARAMETER_CHARS = 4000
+
+
+def recorded_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameter values an execution records in ML Metadata (what ``models show`` and ``runs
+    compare`` print): plain values only, long texts cut, placeholders and objects left out."""
+    return {
+        name: value[:_RECORDED_PARAMETER_CHARS] if isinstance(value, str) else value
+        for name, value in sorted(parameters.items())
+        if isinstance(value, (str, int, float, bool)) or (isinstance(value, (dict, list)) and _is_json(value))
+    }
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        return len(json.dumps(value)) <= _RECORDED_PARAMETER_CHARS
+    except (TypeError, ValueError):
+        return False
+
+
 def _external_fingerprint(path: str, is_module_file: bool) -> str:
     """Content digest of an external file or folder; for a module file, of it and of the modules
     beside it that it imports (``import penguin_utils_base``), found by reading its imports."""

@@ -18,7 +18,13 @@ from pipelinekit.dsl.resolver import Resolver
 from pipelinekit.errors import ComponentFailedError, RunError, RunInterrupted
 from pipelinekit.metadata.names import NODE, PIPELINE, PIPELINE_RUN, execution_type_name, node_context_name
 from pipelinekit.metadata.store import MetadataStore
-from pipelinekit.orchestration.cache import CacheKey, compute_cache_key, describe_change, effective_parameters
+from pipelinekit.orchestration.cache import (
+    CacheKey,
+    compute_cache_key,
+    describe_change,
+    effective_parameters,
+    recorded_parameters,
+)
 from pipelinekit.orchestration.executor_loader import load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
 from pipelinekit.orchestration.frozen_heap import frozen_heap
@@ -176,6 +182,7 @@ class NodeLauncher:
             "pipeline_name": self.plan.pipeline_name,
             "cache_key": key.digest,
             "cache_parts": key.parts,
+            "parameters": recorded_parameters(effective_parameters(self.plan.nodes[node_id])),
             "started_at": started,
             **self._owner,
         }

@@ -122,6 +122,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     routes.add_argument(
         "--route_metadata_path", help="SQLite ML Metadata store recording every route change"
     )
+    routes.add_argument(
+        "--registry_metadata_path",
+        help="the model registry's ML Metadata store (metadata.sqlite): version labels follow its aliases "
+        "(pipelinekit models alias|rollback), each version loaded and warmed up before its label moves",
+    )
+    routes.add_argument(
+        "--registry_poll_wait_seconds",
+        type=float,
+        default=1.0,
+        help="how often to read the registry's aliases (default: %(default)s)",
+    )
     routes.add_argument("--request_log_dir", help="write sampled requests here as PredictionLog TFRecords")
     routes.add_argument(
         "--request_log_sample_rate",
@@ -211,6 +222,13 @@ def _server_options(args: argparse.Namespace):
             "so a change made through one worker's admin API would not reach the others. Change routes in "
             "--route_config_file (every worker watches it), or serve with --num_workers 1."
         )
+    if args.num_workers > 1 and args.registry_metadata_path:
+        raise ModelConfigError(
+            "--registry_metadata_path cannot be used with --num_workers above 1 yet: serve with --num_workers 1 "
+            "to follow the registry's aliases"
+        )
+    if args.registry_poll_wait_seconds <= 0:
+        raise ModelConfigError(f"--registry_poll_wait_seconds must be above 0, got {args.registry_poll_wait_seconds}")
     return ServerOptions(
         config=config,
         host=args.host,
@@ -228,6 +246,8 @@ def _server_options(args: argparse.Namespace):
         admin_port=args.admin_port,
         admin_token_file=args.admin_token_file,
         route_metadata_path=args.route_metadata_path,
+        registry_metadata_path=args.registry_metadata_path,
+        registry_poll_wait_seconds=args.registry_poll_wait_seconds,
         request_log_dir=args.request_log_dir,
         request_log_sample_rate=args.request_log_sample_rate,
         batching=BatchingOptions(args.max_batch_size, args.batch_timeout_micros)

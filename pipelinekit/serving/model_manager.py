@@ -73,6 +73,10 @@ class VersionLifecycle(Generic[V]):
     ) -> None:
         self._configs = _configs_by_name(config)
         self._labels: dict[str, dict[str, int]] = {}  # applied once their versions serve
+        self._followed: dict[str, dict[str, int]] = {}  # labels a registry asks for (follow_labels)
+        self._standby: dict[str, set[int]] = {}  # versions kept loaded for an instant rollback
+        self._followed_applied: dict[str, dict[str, int]] = {}  # those of them in force
+        self._label_problems: dict[tuple[str, str], str] = {}  # why a followed label waits
         self._poll_wait_seconds = poll_wait_seconds
         self._enable_warmup = enable_warmup
         self._retry = retry or LoadRetryPolicy()
@@ -152,7 +156,8 @@ class VersionLifecycle(Generic[V]):
             raise InvalidInputError(
                 f"Unrecognized servable version label {label!r} for model {name!r}; known labels: "
                 f"{sorted(labels)}. "
-                "Labels are set with version_labels in the model config file."
+                "Labels are set with version_labels in the model config file, or are the registry's aliases "
+                "(serve --registry_metadata_path; pipelinekit models alias)."
             )
         return labels[label]
 
@@ -255,13 +260,31 @@ class VersionLifecycle(Generic[V]):
                 ]
                 continue
             with self._lock:
-                self._labels[name] = dict(config.version_labels)
+                self._labels[name] = {**config.version_labels, **self._followed_applied.get(name, {})}
             self._changed()
         if problems:
             raise ModelConfigError(
                 "; ".join(problems) + ". Load the version first, or point the label at a serving version.",
                 code="FAILED_PRECONDITION",
             )
+
+    def follow_labels(self, name: str, labels: dict[str, int], standby: set[int] | None = None) -> None:
+        """Serve ``labels`` (label -> version) for model ``name``, as a registry's aliases say.
+
+        The next poll loads (and warms up) each labelled version, even one the version policy
+        would not pick, and moves a label only once its version serves: until then, and for good
+        if it fails to load, the label keeps answering with the version it named before, and
+        :meth:`label_problems` (and the log) say why. ``standby`` versions (the ones the labels
+        named before) are kept loaded too, so that moving a label back to one is only a swap.
+        """
+        with self._lock:
+            self._followed[name] = dict(labels)
+            self._standby[name] = set(standby or ())
+
+    def label_problems(self) -> dict[str, str]:
+        """``{"model@label": why it still names its old version}`` for followed labels that wait."""
+        with self._lock:
+            return {f"{name}@{label}": why for (name, label), why in self._label_problems.items()}
 
     def poll_once(self, retries_only: bool = False) -> None:
         """Scan every model's base path once and load or unload versions to match its policy.
@@ -293,7 +316,9 @@ class VersionLifecycle(Generic[V]):
     def _poll_model(self, config: ModelConfig, retries_only: bool = False) -> None:
         on_disk = list_version_dirs(config.base_path)
         self._attempts.forget_missing(config.name, on_disk)
-        wanted = select_versions(config.model_version_policy, on_disk)
+        followed = {v for v in [*self._followed.get(config.name, {}).values(), *self._standby.get(config.name, ())] if v in on_disk}
+        wanted = select_versions(config.model_version_policy, on_disk) | followed
+        wanted |= set(self._followed_applied.get(config.name, {}).values())  # kept until its label moves
         self._cancel_unwanted_retries(config.name, wanted)
         if not wanted:
             if config.name not in self._empty:  # say it once, not on every poll
@@ -303,10 +328,44 @@ class VersionLifecycle(Generic[V]):
             return
         self._empty.discard(config.name)
         for version in sorted(wanted, reverse=True):
-            if self._needs_load(config.name, version, on_disk[version], retries_only):
+            if version in on_disk and self._needs_load(config.name, version, on_disk[version], retries_only):
                 self._load(config.name, version, on_disk[version])
+        self._apply_followed_labels(config.name, on_disk)
         if not retries_only:
-            self._unload_unwanted(config.name, wanted)
+            applied = set(self._followed_applied.get(config.name, {}).values())
+            self._unload_unwanted(config.name, select_versions(config.model_version_policy, on_disk) | followed | applied)
+
+    def _apply_followed_labels(self, name: str, on_disk: dict[int, str]) -> None:
+        """Move each followed label whose version now serves; note why the others wait."""
+        serving = self._serving.get(name, {})
+        applied = dict(self._followed_applied.get(name, {}))
+        for label, version in sorted(self._followed.get(name, {}).items()):
+            key = (name, label)
+            if version in serving:
+                applied[label] = version
+                self._label_problems.pop(key, None)
+                continue
+            why = self._why_not_serving(name, version, on_disk)
+            if why and self._label_problems.get(key) != why:
+                self._label_problems[key] = why
+                kept = f"still answers with version {applied[label]}" if label in applied else "is not served yet"
+                logger.error("model %r: label %r %s: version %d %s", name, label, kept, version, why)
+        if applied != self._followed_applied.get(name, {}):
+            with self._lock:
+                self._followed_applied[name] = applied
+                self._labels[name] = {**self._labels.get(name, {}), **applied}
+            self._changed()
+            logger.info("model %r: labels now %s", name, applied)
+
+    def _why_not_serving(self, name: str, version: int, on_disk: dict[int, str]) -> str:
+        """Why a version is not serving ("" while it is still loading)."""
+        config = self._configs[name]
+        if version not in on_disk:
+            return f"has no folder under {config.base_path!r}"
+        status = self._statuses[name].get(version)
+        if status is not None and status.state == "END" and status.error_code != "OK":
+            return f"failed to load: {status.error_message}"
+        return ""
 
     def _cancel_unwanted_retries(self, name: str, wanted: set[int]) -> None:
         """A version waiting for a retry that the policy no longer wants (a newer one came) ends."""

@@ -21,6 +21,7 @@ from pipelinekit.serving.load_retries import LoadRetryPolicy
 from pipelinekit.serving.metrics import ServerMetrics
 from pipelinekit.serving.model_config import ModelServerConfig
 from pipelinekit.serving.model_manager import ModelManager
+from pipelinekit.serving.registry_labels import RegistryLabelFollower
 from pipelinekit.serving.request_log import RequestLog
 from pipelinekit.serving.rest_app import create_rest_app
 from pipelinekit.serving.review_queue import ReviewQueue
@@ -63,6 +64,8 @@ class ServerOptions:
     admin_port: int | None = None
     admin_token_file: str | None = None
     route_metadata_path: str | None = None
+    registry_metadata_path: str | None = None  # labels follow the aliases of this registry's store
+    registry_poll_wait_seconds: float = 1.0
     request_log_dir: str | None = None
     request_log_sample_rate: float = 1.0
     worker: int | None = None  # the index of this worker process under `serve --num_workers N`
@@ -98,6 +101,7 @@ class ModelServer:
             self.manager.servable, self.router, runner, options.max_tensor_bytes, self.request_log, self.review
         )
         self.route_watcher: RouteFileWatcher | None = None
+        self.registry_labels: RegistryLabelFollower | None = None
         self.admin: AdminServer | None = None
         self.grpc_port = 0
         self.rest_port: int | None = None
@@ -131,6 +135,10 @@ class ModelServer:
 
     def _start(self) -> ModelServer:
         self.manager.start()
+        if self.options.registry_metadata_path:
+            self.registry_labels = RegistryLabelFollower(
+                self.options.registry_metadata_path, self.manager, self.options.registry_poll_wait_seconds
+            ).start()
         if self.options.route_config_file:
             self.route_watcher = RouteFileWatcher(
                 self.options.route_config_file, self.router, self.options.route_poll_wait_seconds
@@ -204,6 +212,8 @@ class ModelServer:
             self.admin.stop()
         if self.route_watcher is not None:
             self.route_watcher.stop()
+        if self.registry_labels is not None:
+            self.registry_labels.stop()
         self.router.close()
         if self.request_log is not None:
             self.request_log.close()

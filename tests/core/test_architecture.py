@@ -13,7 +13,7 @@ PACKAGE = ROOT / "pipelinekit"
 SOURCES = {PACKAGE: "pipelinekit", ROOT / "components": "pipelinekit.components"}
 
 # Each layer may import itself and the layers after it in this list, never one before it.
-LAYERS = ["cli", "ui", "report", "monitor", "tfx", "components", "serving", "orchestration", "metadata", "compile", "dsl", "types", "proto", "errors"]
+LAYERS = ["cli", "ui", "report", "monitor", "tfx", "components", "serving", "registry", "orchestration", "metadata", "compile", "dsl", "types", "proto", "errors"]
 
 
 def test_import_compile_and_the_component_classes_load_no_heavy_library():

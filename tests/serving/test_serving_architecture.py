@@ -1,4 +1,5 @@
-"""Serving's dependencies: its own modules, the error hierarchy and the metadata layer's public API."""
+"""Serving's dependencies: its own modules, the error hierarchy and the public APIs of the metadata layer
+and the registry (whose aliases the server follows)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import ast
 import pathlib
 
 import pipelinekit.metadata
+import pipelinekit.registry
 
 SERVING = pathlib.Path(__file__).resolve().parents[2] / "pipelinekit" / "serving"
-ALLOWED = {"pipelinekit.serving", "pipelinekit.errors", "pipelinekit.metadata"}
+PUBLIC = {"pipelinekit.metadata": pipelinekit.metadata, "pipelinekit.registry": pipelinekit.registry}
+ALLOWED = {"pipelinekit.serving", "pipelinekit.errors", *PUBLIC}
 
 
 def _pipelinekit_imports(path: pathlib.Path) -> list[tuple[int, str, list[str]]]:
@@ -22,19 +25,20 @@ def _pipelinekit_imports(path: pathlib.Path) -> list[tuple[int, str, list[str]]]
     return found
 
 
-def test_serving_imports_only_the_public_metadata_api():
+def test_serving_imports_only_the_public_metadata_and_registry_apis():
     wrong = []
     for path in sorted(SERVING.rglob("*.py")):
         for line, module, names in _pipelinekit_imports(path):
             where = f"{path.relative_to(SERVING.parents[1])}:{line}"
             if module == "pipelinekit" or not any(module == a or module.startswith(a + ".") for a in ALLOWED):
-                wrong.append(f"{where}: imports {module} (serving may use pipelinekit.errors and pipelinekit.metadata)")
-            elif module.startswith("pipelinekit.metadata."):
-                wrong.append(f"{where}: imports {module}, an internal of the metadata layer; import from pipelinekit.metadata")
-            elif module == "pipelinekit.metadata":
-                wrong += [
-                    f"{where}: {n} is not in pipelinekit.metadata.__all__" for n in names if n not in pipelinekit.metadata.__all__
-                ]
+                wrong.append(
+                    f"{where}: imports {module} (serving may use pipelinekit.errors, pipelinekit.metadata, pipelinekit.registry)"
+                )
+            for layer, package in PUBLIC.items():
+                if module.startswith(layer + "."):
+                    wrong.append(f"{where}: imports {module}, an internal of {layer}; import from {layer}")
+                elif module == layer:
+                    wrong += [f"{where}: {n} is not in {layer}.__all__" for n in names if n not in package.__all__]
     assert wrong == []
 
 
