@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 pytestmark = pytest.mark.slow
-
-HAS_REGISTRY = importlib.util.find_spec("pipelinekit.registry") is not None
-
 
 def test_a_rollback_that_fails_is_an_error_naming_the_command(tmp_path):
     from pipelinekit.errors import ServingError
@@ -19,16 +14,10 @@ def test_a_rollback_that_fails_is_an_error_naming_the_command(tmp_path):
         rollback_production_alias("nosuchmodel", "test", str(tmp_path / "missing.sqlite"))
 
 
-@pytest.mark.skipif(not HAS_REGISTRY, reason="needs pipelinekit.registry")
 def test_rollback_moves_production_back_to_the_previous_version(tmp_path):
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "registry"))
-    from pipelinekit.registry import Registry
-    from registry_records import RunSpec, record_run  # the registry tests' helper
-
     from pipelinekit.monitor.actions import rollback_production_alias
+    from pipelinekit.registry import Registry
+    from tests.registry.registry_records import RunSpec, record_run
 
     registry = Registry.open_new(str(tmp_path / "metadata.sqlite"))
     for number in (1, 2):
