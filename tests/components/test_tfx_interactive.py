@@ -116,3 +116,37 @@ def test_defaults_are_tfx_s(tmp_path):
     assert context.pipeline_name.startswith("interactive-")
     assert os.path.basename(context.pipeline_root).startswith("tfx-interactive-")
     os.rmdir(context.pipeline_root)
+
+
+def test_a_failed_component_raises_and_leaves_its_channels_empty(tmp_path):
+    from pipelinekit.tfx.orchestration.experimental.interactive.interactive_context import InteractiveContext
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("a,b\n")
+    context = InteractiveContext(pipeline_root=str(tmp_path / "root"))
+    example_gen = tfx.components.CsvExampleGen(input_base=str(tmp_path / "data"))
+    with pytest.raises(RunError, match=r"x.csv has a header but no rows"):
+        context.run(example_gen)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    with pytest.raises(RunError, match=r"upstream component 'CsvExampleGen' has not been run"):
+        context.run(statistics_gen)
+
+
+def test_show_in_a_notebook_displays_an_escaped_html_table(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("IPython")
+    import IPython.display
+
+    from pipelinekit.tfx.orchestration.experimental.interactive import interactive_context
+
+    shown: list = []
+    monkeypatch.setattr(interactive_context, "_in_ipython", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    (tmp_path / "Split-train").mkdir()
+    artifact = tfx.types.standard_artifacts.Examples(uri=str(tmp_path))
+    artifact.split_names = '["train"]'
+    artifact.set_custom_property("note", "<b>&")
+    interactive_context.InteractiveContext(pipeline_root=str(tmp_path / "root")).show([artifact])
+    assert len(shown) == 1 and capsys.readouterr().out == ""
+    html = shown[0].data
+    assert "<td><b>type</b></td><td>Examples</td>" in html and "Split-train" in html
+    assert "&lt;b&gt;&amp;" in html and "<b>&" not in html  # a property's value is escaped
