@@ -53,7 +53,16 @@ def run_import_example_gen(
     output_data_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
     output_file_format: int = example_gen_pb2.FORMAT_TFRECORDS_GZIP,
 ) -> None:
-    """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written."""
+    """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written;
+    with ``output_data_format=FORMAT_PARQUET`` (TFX's ``payload_format``), Parquet files are,
+    in this process (``parquet_io``)."""
+    if output_data_format == example_gen_pb2.FORMAT_PARQUET:
+        from pipelinekit.components.example_gen.parquet_io import write_parquet_splits
+
+        resolved, plan, files = _prepare(input_base, input_config, output_config, range_config)
+        write_parquet_splits(examples, plan, files)
+        _record(examples, resolved, plan, "FORMAT_PARQUET", "parquet")
+        return
     _generate(context, examples, input_base, input_config, output_config, range_config, _tfrecord_records, _tfrecord_beam)
 
 
@@ -67,11 +76,7 @@ def _generate(
     reader: Reader,
     beam_reader: Any,
 ) -> None:
-    input_config = parse_proto(input_config_json, example_gen_pb2.Input)
-    output_config = parse_proto(output_config_json, example_gen_pb2.Output)
-    resolved = resolve_input(input_base, _input_splits(input_config), _static_span(range_config_json))
-    plan = _output_plan(resolved, output_config)
-    files = {name: _files(pattern) for name, pattern in resolved.patterns.items()}
+    resolved, plan, files = _prepare(input_base, input_config_json, output_config_json, range_config_json)
     size = sum(os.path.getsize(f) for fs in files.values() for f in fs)
     if in_process(context, size):
         _write_in_process(examples, plan, files, reader)
@@ -79,6 +84,17 @@ def _generate(
         _write_with_beam(context, examples, plan, files, beam_reader)
     _record(examples, resolved, plan)
     _warn_about_empty_splits(context, examples)
+
+
+def _prepare(
+    input_base: str, input_config_json: str | None, output_config_json: str | None, range_config_json: str | None
+) -> tuple[ResolvedInput, dict[str, Splitter | None], dict[str, list[str]]]:
+    """The resolved input (span, patterns), the output plan and each input split's files."""
+    input_config = parse_proto(input_config_json, example_gen_pb2.Input)
+    output_config = parse_proto(output_config_json, example_gen_pb2.Output)
+    resolved = resolve_input(input_base, _input_splits(input_config), _static_span(range_config_json))
+    plan = _output_plan(resolved, output_config)
+    return resolved, plan, {name: _files(pattern) for name, pattern in resolved.patterns.items()}
 
 
 def _input_splits(input_config: Any) -> dict[str, str]:
@@ -158,7 +174,13 @@ def _write_with_beam(
                 write_split(parts[index] | f"Shuffle {name}" >> beam.Reshuffle(), examples.split_uri(name))
 
 
-def _record(examples: Examples, resolved: ResolvedInput, plan: dict[str, Splitter | None]) -> None:
+def _record(
+    examples: Examples,
+    resolved: ResolvedInput,
+    plan: dict[str, Splitter | None],
+    payload_format: str = "FORMAT_TF_EXAMPLE",
+    file_format: str = "tfrecords_gzip",
+) -> None:
     examples.splits = _output_names(plan)
     examples.span = resolved.span
     examples.set_custom_property("span", resolved.span)
@@ -166,8 +188,8 @@ def _record(examples: Examples, resolved: ResolvedInput, plan: dict[str, Splitte
         examples.version = resolved.version
         examples.set_custom_property("version", resolved.version)
     examples.set_custom_property("input_fingerprint", resolved.fingerprint)
-    examples.set_custom_property("payload_format", "FORMAT_TF_EXAMPLE")
-    examples.set_custom_property("file_format", "tfrecords_gzip")
+    examples.set_custom_property("payload_format", payload_format)
+    examples.set_custom_property("file_format", file_format)
 
 
 def _warn_about_empty_splits(context: ExecutionContext, examples: Examples) -> None:

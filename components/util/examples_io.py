@@ -21,6 +21,8 @@ __all__ = [
     "split_files",
     "split_pattern",
     "make_tfxio",
+    "is_parquet",
+    "require_tf_examples",
     "read_record_batch",
     "decode_examples",
     "write_split",
@@ -53,11 +55,31 @@ def split_files(examples: Examples, split: str) -> list[str]:
     return files
 
 
+def is_parquet(examples: Examples) -> bool:
+    """Whether the artifact holds Parquet files (``payload_format`` FORMAT_PARQUET), not tf.Examples."""
+    return examples.custom_properties.get("payload_format") == "FORMAT_PARQUET"
+
+
+def require_tf_examples(examples: Examples, component: str) -> None:
+    """Refuse a payload other than tf.Example, naming the component and the artifact."""
+    payload = examples.custom_properties.get("payload_format") or "FORMAT_TF_EXAMPLE"
+    if payload != "FORMAT_TF_EXAMPLE":
+        raise InputDataError(
+            f"{component} reads FORMAT_TF_EXAMPLE examples; those at {examples.uri} have payload_format {payload}. "
+            "Import the data as tf.Examples (CsvExampleGen, or ImportExampleGen on TFRecords)"
+        )
+
+
 def make_tfxio(examples: Examples, split: str, schema: Any = None, telemetry: str = "pipelinekit") -> Any:
-    """A TFXIO over one split's tf.Examples (``schema``: a tensorflow_metadata Schema or None)."""
+    """A TFXIO over one split (``schema``: a tensorflow_metadata Schema or None): tfx-bsl's
+    ParquetTFXIO for Parquet payloads, TFExampleRecord otherwise."""
     from tfx_bsl.public import tfxio
 
     split_files(examples, split)
+    if is_parquet(examples):
+        from tfx_bsl.tfxio.parquet_tfxio import ParquetTFXIO
+
+        return ParquetTFXIO(split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry])
     return tfxio.TFExampleRecord(
         file_pattern=split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry]
     )
@@ -68,6 +90,8 @@ def read_record_batch(examples: Examples, split: str, batch_size: int = 4096) ->
     the split is empty). tf.data reads the
     gzipped records while tfx-bsl's C++ decoder turns small chunks into Arrow on two
     threads (it releases the GIL); this is several times faster than TFXIO's tf.data parsing."""
+    if is_parquet(examples):
+        return _read_parquet_batch(split_files(examples, split))
     import tensorflow as tf
 
     def chunks() -> Iterator[list[bytes]]:
@@ -77,6 +101,16 @@ def read_record_batch(examples: Examples, split: str, batch_size: int = 4096) ->
                 yield list(chunk.numpy())
 
     return decode_examples(chunks())
+
+
+def _read_parquet_batch(files: list[str]) -> Any:
+    """Parquet files (list columns, as ImportExampleGen writes them) as one Arrow RecordBatch."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(path) for path in files]).combine_chunks()
+    batches = table.to_batches()
+    return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
 
 
 def decode_examples(chunks: Iterable[list[bytes]]) -> Any:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelinekit.dsl.conditional import active_conditions
 from pipelinekit.dsl.placeholder import ChannelPlaceholder, Placeholder
-from pipelinekit.errors import DefinitionError, UnknownOutputError
+from pipelinekit.errors import DefinitionError, RunError, UnknownOutputError
 from pipelinekit.types.artifact import Artifact
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ class Channel:
         self.output_key = output_key
         self.type: builtins.type[Artifact] = chosen
         self._producer_component_id = producer_component_id
+        self._artifacts: list[Artifact] | None = None
 
     @property
     def producer_component_id(self) -> str | None:
@@ -96,6 +97,18 @@ class Channel:
         """A placeholder for this channel's artifacts at run time: ``.future()[0].value``,
         ``.uri``, ``.property(name)``, ``.custom_property(name)``, comparisons for ``Cond``."""
         return ChannelPlaceholder(self)
+
+    def get(self) -> list[Artifact]:
+        """TFX's ``Channel.get()``: the artifacts an interactive run (``InteractiveContext.run``)
+        of the producer gave this channel. In a pipeline run, use ``RunResult.output`` instead."""
+        if self._artifacts is None:
+            raise RunError(f"{self.label} has no artifacts yet: run its producer first with InteractiveContext.run")
+        return list(self._artifacts)
+
+    def set_artifacts(self, artifacts: list[Artifact]) -> Channel:
+        """Record ``artifacts`` as what ``get()`` returns (TFX's name; the interactive runner calls it)."""
+        self._artifacts = list(artifacts)
+        return self
 
     def __repr__(self) -> str:
         return f"Channel({self.label}: {self.type.TYPE_NAME})" if self.producer is not None else self.label
