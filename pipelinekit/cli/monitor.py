@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_monitor_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("policy", help="the monitor's policy file (YAML): logs, baselines, labels, rules; see docs/MONITORING.md")
+    parser.add_argument("policy", help="the monitor's policy file (YAML): logs, baselines, labels, rules; see docs/LIFECYCLE.md")
     parser.add_argument("--every", type=float, metavar="MINUTES", help="run a window every MINUTES until stopped (default: once)")
     parser.add_argument("--max_files", type=int, help="at most this many new log files per window (default: all)")
     parser.add_argument("--metrics_port", type=int, help="with --every: serve the monitor's Prometheus metrics on this port")

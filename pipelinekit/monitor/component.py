@@ -12,7 +12,7 @@ __all__ = ["ModelMonitor"]
 
 class ModelMonitor(Component):
     """Monitors the request logs not seen yet (one window) with the policy file ``policy_file``
-    (see docs/MONITORING.md). ``statistics`` (its ``split``) and ``schema`` are the baseline of
+    (see docs/LIFECYCLE.md). ``statistics`` (its ``split``) and ``schema`` are the baseline of
     every served version the policy names no baseline for. Outputs, per served version ``v``
     (``model_N``): ``served_statistics`` split ``v`` and ``anomalies`` splits ``v`` (drift and
     schema) and ``v-skew``; ``anomalies`` has the window's report as custom property ``report``
