@@ -96,6 +96,12 @@ taskmanager:
       size: ${FLINK_TM_MEMORY:-1024m}
     managed:
       fraction: 0.1
+    network:
+      min: 96mb
+      max: 96mb
+  network:
+    sort-shuffle:
+      min-buffers: 128
 restart-strategy:
   type: none
 parallelism:
