@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real Flink 1.19 session cluster on localhost, for running the executors' Beam pipelines on
-# Flink: a JobManager, N TaskManagers (separate JVMs), Beam's Flink job server and a Beam SDK
-# worker pool (EXTERNAL environment) that runs the Python side with this project's .venv.
+# Flink: a JobManager, N TaskManagers (separate JVMs) and Beam's Flink job server. Each
+# TaskManager starts the Python side itself (PROCESS environment: scripts/beam_sdk_worker.sh,
+# this project's .venv); `args` prints the beam_pipeline_args that say so.
 #
 #   scripts/flink_cluster.sh start [TASKMANAGERS]   # default 2; waits until all are registered
 #   scripts/flink_cluster.sh status                 # what runs, and the Flink jobs
@@ -11,8 +12,8 @@
 # Downloads (once, cached in $PIPELINEKIT_FLINK_CACHE, default ~/.cache/pipelinekit/flink):
 # Flink's distribution from PyPI (apache-flink-libraries: lib/; the apache-flink wheel: bin/,
 # conf/; neither is installed), and Beam's Flink runner with its dependencies from Maven Central,
-# shaded by Maven into one job-server jar. Ports: FLINK_REST_PORT (8081), BEAM_JOB_PORT (8099),
-# BEAM_WORKER_POOL_PORT (50000). Memory: FLINK_JM_MEMORY (768m), FLINK_TM_MEMORY (1024m) per JVM.
+# shaded by Maven into one job-server jar. Ports: FLINK_REST_PORT (8081), BEAM_JOB_PORT (8099).
+# Memory: FLINK_JM_MEMORY (768m), FLINK_TM_MEMORY (1024m) per JVM.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${PIPELINEKIT_FLINK_CACHE:-$HOME/.cache/pipelinekit/flink}"
@@ -23,7 +24,6 @@ FLINK_HOME="$CACHE/flink-$FLINK_VERSION"
 JOB_SERVER_JAR="$CACHE/jobserver/target/flink-job-server-$BEAM_RUNNER_VERSION.jar"
 REST_PORT="${FLINK_REST_PORT:-8081}"
 JOB_PORT="${BEAM_JOB_PORT:-8099}"
-POOL_PORT="${BEAM_WORKER_POOL_PORT:-50000}"
 PYTHON="${PIPELINEKIT_PYTHON:-$ROOT/.venv/bin/python}"
 
 log() { echo "flink_cluster: $*" >&2; }
@@ -142,7 +142,7 @@ start() {
     local taskmanagers="${1:-2}"
     [[ "$taskmanagers" =~ ^[1-9][0-9]*$ ]] || die "start takes a number of TaskManagers (at least 1), got '$taskmanagers'"
     command -v java >/dev/null || die "Java (17) is needed: apt-get install openjdk-17-jre-headless"
-    [ -x "$PYTHON" ] || die "$PYTHON not found: run scripts/bootstrap.sh first (the worker pool uses the project's venv)"
+    [ -x "$PYTHON" ] || die "$PYTHON not found: run scripts/bootstrap.sh first (the SDK workers use the project's venv)"
     if port_open "$REST_PORT"; then
         die "something already listens on localhost:$REST_PORT; run '$0 stop' first (or set FLINK_REST_PORT)"
     fi
@@ -155,14 +155,10 @@ start() {
     cd "$RUN"
     launch job-server java -Xmx384m -jar "$JOB_SERVER_JAR" --flink-master "localhost:$REST_PORT" --job-port "$JOB_PORT" \
         --artifact-port 0 --expansion-port 0 --artifacts-dir "$RUN/artifacts"
-    # the pool starts each SDK harness as plain "python": the venv's must come first on PATH
-    launch worker-pool env PATH="$(dirname "$PYTHON"):$PATH" PYTHONWARNINGS=ignore::FutureWarning \
-        "$PYTHON" -m apache_beam.runners.worker.worker_pool_main --service_port="$POOL_PORT"
     wait_for 90 "Flink's REST API on localhost:$REST_PORT" rest /overview >/dev/null
     wait_for 90 "$taskmanagers TaskManagers" test_taskmanagers "$taskmanagers"
     wait_for 60 "Beam's job server on localhost:$JOB_PORT" port_open "$JOB_PORT"
-    wait_for 60 "the Beam worker pool on localhost:$POOL_PORT" port_open "$POOL_PORT"
-    log "up: JobManager http://localhost:$REST_PORT, $taskmanagers TaskManagers, job server localhost:$JOB_PORT, worker pool localhost:$POOL_PORT"
+    log "up: JobManager http://localhost:$REST_PORT, $taskmanagers TaskManagers, job server localhost:$JOB_PORT"
     args
 }
 
@@ -170,7 +166,7 @@ test_taskmanagers() { [ "$(registered_taskmanagers)" -ge "$1" ]; }
 
 args() {
     echo "--runner=FlinkRunner --flink_master=localhost:$REST_PORT --job_endpoint=localhost:$JOB_PORT" \
-        "--environment_type=EXTERNAL --environment_config=localhost:$POOL_PORT"
+        "--environment_type=PROCESS --environment_config={\"command\":\"$ROOT/scripts/beam_sdk_worker.sh\"}"
 }
 
 stop_pidfile() { # pid file: stop the processes it lists (ours), then forget it
@@ -185,7 +181,6 @@ stop_pidfile() { # pid file: stop the processes it lists (ours), then forget it
 stop() {
     [ -d "$RUN/pid" ] || { log "not running"; return 0; }
     export FLINK_CONF_DIR="$RUN/conf" FLINK_LOG_DIR="$RUN/log" FLINK_PID_DIR="$RUN/pid"
-    stop_pidfile "$RUN/pid/worker-pool.pid"
     stop_pidfile "$RUN/pid/job-server.pid"
     [ -x "$FLINK_HOME/bin/taskmanager.sh" ] && "$FLINK_HOME/bin/taskmanager.sh" stop-all >/dev/null 2>&1 || true
     [ -x "$FLINK_HOME/bin/jobmanager.sh" ] && "$FLINK_HOME/bin/jobmanager.sh" stop-all >/dev/null 2>&1 || true
@@ -201,7 +196,6 @@ status() {
     fi
     echo "Flink $(rest /overview | python3 -c 'import json,sys; o=json.load(sys.stdin); print(o["flink-version"], "on localhost:'"$REST_PORT"':", o["taskmanagers"], "TaskManagers,", o["slots-total"], "slots,", o["jobs-running"], "jobs running,", o["jobs-finished"], "finished,", o["jobs-failed"], "failed")')"
     port_open "$JOB_PORT" && echo "Beam job server: localhost:$JOB_PORT" || echo "Beam job server: DOWN (localhost:$JOB_PORT)"
-    port_open "$POOL_PORT" && echo "Beam worker pool: localhost:$POOL_PORT" || echo "Beam worker pool: DOWN (localhost:$POOL_PORT)"
 }
 
 case "${1:-}" in
