@@ -5,6 +5,7 @@
 # this project's .venv); `args` prints the beam_pipeline_args that say so.
 #
 #   scripts/flink_cluster.sh start [TASKMANAGERS]   # default 2; waits until all are registered
+#   scripts/flink_cluster.sh add-taskmanager        # one more (e.g. after one was killed)
 #   scripts/flink_cluster.sh status                 # what runs, and the Flink jobs
 #   scripts/flink_cluster.sh args                   # the beam_pipeline_args that use this cluster
 #   scripts/flink_cluster.sh stop
@@ -198,10 +199,19 @@ status() {
     port_open "$JOB_PORT" && echo "Beam job server: localhost:$JOB_PORT" || echo "Beam job server: DOWN (localhost:$JOB_PORT)"
 }
 
+add_taskmanager() { # one more TaskManager (e.g. after one was killed)
+    rest /overview >/dev/null || die "Flink is not running on localhost:$REST_PORT; use '$0 start'"
+    local before
+    before="$(registered_taskmanagers)"
+    FLINK_CONF_DIR="$RUN/conf" FLINK_LOG_DIR="$RUN/log" FLINK_PID_DIR="$RUN/pid" "$FLINK_HOME/bin/taskmanager.sh" start >/dev/null
+    wait_for 90 "a new TaskManager" test_taskmanagers $((before + 1))
+}
+
 case "${1:-}" in
     start) start "${2:-2}" ;;
+    add-taskmanager) add_taskmanager ;;
     stop) stop ;;
     status) status ;;
     args) args ;;
-    *) die "usage: $0 start [TASKMANAGERS] | stop | status | args" ;;
+    *) die "usage: $0 start [TASKMANAGERS] | add-taskmanager | stop | status | args" ;;
 esac
