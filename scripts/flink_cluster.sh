@@ -14,7 +14,7 @@
 # Flink's distribution from PyPI (apache-flink-libraries: lib/; the apache-flink wheel: bin/,
 # conf/; neither is installed), and Beam's Flink runner with its dependencies from Maven Central,
 # shaded by Maven into one job-server jar. Ports: FLINK_REST_PORT (8081), BEAM_JOB_PORT (8099).
-# Memory: FLINK_JM_MEMORY (768m), FLINK_TM_MEMORY (1024m) per JVM.
+# Memory: FLINK_JM_MEMORY (768m), FLINK_TM_MEMORY (1280m) per JVM.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${PIPELINEKIT_FLINK_CACHE:-$HOME/.cache/pipelinekit/flink}"
@@ -94,15 +94,17 @@ taskmanager:
   numberOfTaskSlots: ${FLINK_TM_SLOTS:-1}
   memory:
     process:
-      size: ${FLINK_TM_MEMORY:-1024m}
+      size: ${FLINK_TM_MEMORY:-1280m}
     managed:
       fraction: 0.1
     network:
-      min: 96mb
-      max: 96mb
+      min: 128mb
+      max: 128mb
   network:
     sort-shuffle:
-      min-buffers: 128
+      # hash-based blocking shuffle up to this parallelism: sort-shuffle reserves 512 buffers
+      # per result partition, more than a small TaskManager has for Transform's ~60 of them
+      min-parallelism: 1024
 restart-strategy:
   type: none
 parallelism:

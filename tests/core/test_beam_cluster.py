@@ -8,10 +8,10 @@ import socket
 import time
 
 import pytest
-
-from pipelinekit import ClusterError, DefinitionError
 from pipelinekit.components.util import examples_io
 from pipelinekit.components.util.errors import InputDataError
+
+from pipelinekit import ClusterError, DefinitionError
 from pipelinekit.dsl.beam_cluster import cluster_target
 from pipelinekit.dsl.context import ExecutionContext
 

@@ -28,9 +28,12 @@ DIGITS = 3  # floats are compared after rounding: Flink and the DirectRunner sum
 
 def flink_args() -> list[str]:
     """PIPELINEKIT_FLINK_ARGS, else what scripts/flink_cluster.sh prints; fails if Flink is not up."""
-    text = os.environ.get("PIPELINEKIT_FLINK_ARGS") or subprocess.run(
-        [os.path.join(REPO, "scripts", "flink_cluster.sh"), "args"], capture_output=True, text=True, check=True
-    ).stdout
+    text = (
+        os.environ.get("PIPELINEKIT_FLINK_ARGS")
+        or subprocess.run(
+            [os.path.join(REPO, "scripts", "flink_cluster.sh"), "args"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     args = shlex.split(text)
     rest = next(a.split("=", 1)[1] for a in args if a.startswith("--flink_master="))
     try:
@@ -47,7 +50,9 @@ def rerun_on_direct_runner(pipeline: Any, result: Any, node_id: str, folder: str
     node = plan.nodes[node_id]
     execution_id = result.nodes[node_id].execution_id
     recorded = MetadataStore(plan.metadata).artifacts_of_execution(execution_id, "INPUT")
-    inputs = {key: (recorded[key][0] if len(recorded.get(key, [])) == 1 else recorded.get(key)) for key in node.definition.spec.inputs}
+    inputs = {
+        key: (recorded[key][0] if len(recorded.get(key, [])) == 1 else recorded.get(key)) for key in node.definition.spec.inputs
+    }
     outputs = {}
     for key, spec in node.definition.spec.outputs.items():
         outputs[key] = spec.type(os.path.join(folder, key))
@@ -157,7 +162,11 @@ _COMPARE = {
     "ExampleStatistics": _statistics,
     "InferenceResult": _inference,
     "ModelEvaluation": _evaluation,
-    "ModelBlessing": lambda where, a, b: _same_files(where, a, b, ("BLESSED",)) if os.path.exists(os.path.join(a.uri, "BLESSED")) else _same_files(where, a, b, ("NOT_BLESSED",)),
+    "ModelBlessing": lambda where, a, b: (
+        _same_files(where, a, b, ("BLESSED",))
+        if os.path.exists(os.path.join(a.uri, "BLESSED"))
+        else _same_files(where, a, b, ("NOT_BLESSED",))
+    ),
     "Schema": lambda where, a, b: _same_files(where, a, b, ("schema.pbtxt",)),
     "TransformGraph": lambda where, a, b: _same_files(where, a, b, ("schema.pbtxt",)),
     "ExampleAnomalies": lambda where, a, b: _same_files(where, a, b, ("SchemaDiff.pb",)),

@@ -13,12 +13,11 @@ import time
 import urllib.request
 
 import pytest
+from flink_helpers import REPO, flink_args
+from pipelinekit.components import CsvExampleGen, SchemaGen, StatisticsGen, Transform
 
 from pipelinekit import BeamDagRunner, ClusterError, Pipeline
-from pipelinekit.components import CsvExampleGen, SchemaGen, StatisticsGen, Transform
 from pipelinekit.metadata.store import MetadataStore
-
-from flink_helpers import REPO, flink_args
 
 pytestmark = [pytest.mark.flink, pytest.mark.slow]
 
@@ -31,7 +30,9 @@ def _pipeline(root: str, args: list[str]) -> Pipeline:
     statistics = StatisticsGen(examples=example_gen.outputs["examples"])
     schema = SchemaGen(statistics=statistics.outputs["statistics"], infer_feature_shape=True)
     transform = Transform(
-        examples=example_gen.outputs["examples"], schema=schema.outputs["schema"], module_file=os.path.join(PENGUIN, "penguin_module.py")
+        examples=example_gen.outputs["examples"],
+        schema=schema.outputs["schema"],
+        module_file=os.path.join(PENGUIN, "penguin_module.py"),
     )
     # parallelism 2: the job has subtasks on both TaskManagers, so killing either one hits it
     return Pipeline("flink_faults", root, [transform], beam_pipeline_args=[*args, "--parallelism=2"])
@@ -91,4 +92,6 @@ def test_a_taskmanager_killed_during_transform_fails_the_node_and_the_rerun_comp
     second = BeamDagRunner().run(_pipeline(root, args))
     assert second.succeeded
     assert second.nodes["CsvExampleGen"].status == "cached" and second.nodes["Transform"].status == "ran"
-    assert [j["state"] for j in _jobs(rest) if j["name"].endswith(f"-Transform-{second.nodes['Transform'].execution_id}")] == ["FINISHED"]
+    assert [j["state"] for j in _jobs(rest) if j["name"].endswith(f"-Transform-{second.nodes['Transform'].execution_id}")] == [
+        "FINISHED"
+    ]

@@ -17,17 +17,16 @@ import subprocess
 import urllib.request
 
 import pytest
-
-from pipelinekit import BeamDagRunner, mysql_metadata
-from pipelinekit.dsl.loader import load_pipeline
-
 from flink_helpers import (
     BEAM_NODES,
     REPO,
+    assert_same_outputs,
     flink_args,
     rerun_on_direct_runner,
-    assert_same_outputs,
 )
+
+from pipelinekit import BeamDagRunner, mysql_metadata
+from pipelinekit.dsl.loader import load_pipeline
 
 pytestmark = [pytest.mark.flink, pytest.mark.slow]
 
@@ -75,5 +74,7 @@ def test_outputs_equal_the_direct_runners_on_the_same_inputs(flink_run, node_id,
 
 
 def test_the_cluster_script_reports_what_runs():
-    status = subprocess.run([os.path.join(REPO, "scripts", "flink_cluster.sh"), "status"], capture_output=True, text=True, timeout=60)
+    status = subprocess.run(
+        [os.path.join(REPO, "scripts", "flink_cluster.sh"), "status"], capture_output=True, text=True, timeout=60
+    )
     assert status.returncode == 0 and "Flink 1.19.1 on localhost" in status.stdout and "TaskManagers" in status.stdout
