@@ -131,7 +131,7 @@ def _bind_custom_config(fn: Any, custom_config: dict[str, Any]) -> Any:
         takes_config = False
     bound = functools.partial(fn, custom_config=custom_config) if takes_config else fn
 
-    @functools.wraps(fn)
+    @functools.wraps(fn, updated=())  # not fn.__dict__: a _ModuleFileFunction holds the function itself
     def call(inputs: Any) -> Any:
         try:
             return bound(inputs)
