@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -48,9 +47,9 @@ def main() -> None:
     import tensorflow  # noqa: F401 - imported before any clock starts
     import tensorflow_data_validation  # noqa: F401
 
-    flink = shlex.split(
-        subprocess.run([os.path.join(REPO, "scripts", "flink_cluster.sh"), "args"], capture_output=True, text=True).stdout
-    )
+    flink = subprocess.run(
+        [os.path.join(REPO, "scripts", "flink_cluster.sh"), "args"], capture_output=True, text=True
+    ).stdout.split()
     variants = {
         "DirectRunner (auto path)": [],
         "DirectRunner (Beam path)": ["PIPELINEKIT_DATA_PATH=beam"],

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipelinekit.errors import ClusterError, DefinitionError
 
-__all__ = ["ClusterTarget", "cluster_target", "check_reachable", "flink_job", "CONNECT_TIMEOUT_S"]
+__all__ = ["ClusterTarget", "cluster_target", "check_reachable", "cluster_pipeline", "flink_job", "CONNECT_TIMEOUT_S"]
 
 CONNECT_TIMEOUT_S = 3.0
 _CLUSTER_RUNNERS = {"flink": "Flink", "portable": "the portable job service", "spark": "Spark"}
@@ -95,3 +95,29 @@ def flink_job(rest_address: str, job_name: str) -> dict[str, Any] | None:
         return None
     named = [job for job in jobs if job.get("name") == job_name]
     return max(named, key=lambda job: job.get("start-time", 0)) if named else None
+
+
+def cluster_pipeline(options: Any, target: ClusterTarget) -> Any:
+    """A ``beam.Pipeline`` whose failure, when its ``with`` block ends, is a ClusterError naming
+    the cluster's job (its Flink id and state when Flink's REST API knows it)."""
+    import apache_beam as beam
+
+    job_name = options.get_all_options()["job_name"]
+
+    class ClusterPipeline(beam.Pipeline):  # type: ignore[misc, name-defined]
+        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            try:
+                super().__exit__(exc_type, exc, tb)
+            except Exception as error:
+                if exc_type is not None:  # the with block itself failed: that error stands
+                    raise
+                raise ClusterError(f"{_describe_job(target, job_name)} failed: {error}") from error
+
+    return ClusterPipeline(options=options)
+
+
+def _describe_job(target: ClusterTarget, job_name: str) -> str:
+    job = flink_job(target.flink_rest, job_name) if target.flink_rest else None
+    if job is None:
+        return f"the Beam job {job_name!r} on {target.describe()}"
+    return f"Flink job {job_name!r} (id {job['jid']}, {job['state']}; http://{target.flink_rest}/#/job/{job['jid']}/exceptions)"

@@ -46,9 +46,9 @@ class ExecutionContext:
         if target is None:
             return beam.Pipeline(options=PipelineOptions(args))
         beam_cluster.check_reachable(target, self.node_id)
-        if not any(a.startswith("--job_name") for a in args):
+        if not any(a == "--job_name" or a.startswith("--job_name=") for a in args):
             args = [*args, f"--job_name={self.job_name}"]
-        return _cluster_pipeline(beam, PipelineOptions(args), target, args)
+        return beam_cluster.cluster_pipeline(PipelineOptions(args), target)
 
     @property
     def job_name(self) -> str:
@@ -72,28 +72,3 @@ class ExecutionContext:
         kept = [a for a in args if not a.startswith(("--direct_running_mode=", "--direct_num_workers="))]
         return [*kept, "--direct_running_mode=in_memory"]
 
-
-def _cluster_pipeline(beam: Any, options: Any, target: Any, args: list[str]) -> Any:
-    """A ``beam.Pipeline`` whose failure, when its ``with`` block ends, is a ClusterError naming
-    the cluster's job (its Flink id and state when Flink's REST API knows it)."""
-    from pipelinekit.dsl import beam_cluster
-    from pipelinekit.errors import ClusterError
-
-    job_name = next(a.split("=", 1)[1] for a in args if a.startswith("--job_name="))
-
-    class ClusterPipeline(beam.Pipeline):  # type: ignore[misc, name-defined]
-        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-            try:
-                super().__exit__(exc_type, exc, tb)
-            except Exception as error:
-                if exc_type is not None:
-                    raise
-                job = beam_cluster.flink_job(target.flink_rest, job_name) if target.flink_rest else None
-                where = (
-                    f"Flink job {job_name!r} (id {job['jid']}, {job['state']}; http://{target.flink_rest}/#/job/{job['jid']}/exceptions)"
-                    if job
-                    else f"the Beam job {job_name!r} on {target.describe()}"
-                )
-                raise ClusterError(f"{where} failed: {error}") from error
-
-    return ClusterPipeline(options=options)

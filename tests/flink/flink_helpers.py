@@ -7,7 +7,6 @@ import collections
 import glob
 import json
 import os
-import shlex
 import subprocess
 import urllib.request
 from typing import Any
@@ -34,7 +33,7 @@ def flink_args() -> list[str]:
             [os.path.join(REPO, "scripts", "flink_cluster.sh"), "args"], capture_output=True, text=True, check=True
         ).stdout
     )
-    args = shlex.split(text)
+    args = text.split()  # as the shell splits $(flink_cluster.sh args): the JSON keeps its quotes
     rest = next(a.split("=", 1)[1] for a in args if a.startswith("--flink_master="))
     try:
         urllib.request.urlopen(f"http://{rest}/overview", timeout=5).close()
