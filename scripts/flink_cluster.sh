@@ -14,7 +14,7 @@
 # Flink's distribution from PyPI (apache-flink-libraries: lib/; the apache-flink wheel: bin/,
 # conf/; neither is installed), and Beam's Flink runner with its dependencies from Maven Central,
 # shaded by Maven into one job-server jar. Ports: FLINK_REST_PORT (8081), BEAM_JOB_PORT (8099).
-# Memory: FLINK_JM_MEMORY (768m), FLINK_TM_MEMORY (1280m) per JVM.
+# Memory: FLINK_JM_MEMORY (1200m), FLINK_TM_MEMORY (1280m) per JVM.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${PIPELINEKIT_FLINK_CACHE:-$HOME/.cache/pipelinekit/flink}"
@@ -85,7 +85,7 @@ jobmanager:
     port: 6123
   memory:
     process:
-      size: ${FLINK_JM_MEMORY:-768m}
+      size: ${FLINK_JM_MEMORY:-1200m}
   execution:
     failover-strategy: region
 taskmanager:
@@ -156,7 +156,7 @@ start() {
     "$FLINK_HOME/bin/jobmanager.sh" start >/dev/null
     for _ in $(seq 1 "$taskmanagers"); do "$FLINK_HOME/bin/taskmanager.sh" start >/dev/null; done
     cd "$RUN"
-    launch job-server java -Xmx384m -jar "$JOB_SERVER_JAR" --flink-master "localhost:$REST_PORT" --job-port "$JOB_PORT" \
+    launch job-server java -Xmx512m -jar "$JOB_SERVER_JAR" --flink-master "localhost:$REST_PORT" --job-port "$JOB_PORT" \
         --artifact-port 0 --expansion-port 0 --artifacts-dir "$RUN/artifacts"
     wait_for 90 "Flink's REST API on localhost:$REST_PORT" rest /overview >/dev/null
     wait_for 90 "$taskmanagers TaskManagers" test_taskmanagers "$taskmanagers"
