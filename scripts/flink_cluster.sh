@@ -201,12 +201,23 @@ status() {
     port_open "$JOB_PORT" && echo "Beam job server: localhost:$JOB_PORT" || echo "Beam job server: DOWN (localhost:$JOB_PORT)"
 }
 
-add_taskmanager() { # one more TaskManager (e.g. after one was killed)
+taskmanager_ids() { rest /taskmanagers | python3 -c 'import json,sys; print(" ".join(t["id"] for t in json.load(sys.stdin)["taskmanagers"]))'; }
+
+has_new_taskmanager() { # ids known before...: true once a TaskManager not among them has registered
+    local id
+    for id in $(taskmanager_ids 2>/dev/null); do
+        [[ " $* " == *" $id "* ]] || return 0
+    done
+    return 1
+}
+
+add_taskmanager() { # one more TaskManager (e.g. after one was killed: Flink may still list that one for a while)
     rest /overview >/dev/null || die "Flink is not running on localhost:$REST_PORT; use '$0 start'"
     local before
-    before="$(registered_taskmanagers)"
+    before="$(taskmanager_ids)"
     FLINK_CONF_DIR="$RUN/conf" FLINK_LOG_DIR="$RUN/log" FLINK_PID_DIR="$RUN/pid" "$FLINK_HOME/bin/taskmanager.sh" start >/dev/null
-    wait_for 90 "a new TaskManager" test_taskmanagers $((before + 1))
+    # shellcheck disable=SC2086 # the ids are words
+    wait_for 90 "a new TaskManager" has_new_taskmanager $before
 }
 
 case "${1:-}" in

@@ -122,19 +122,31 @@ def _inference(where: str, ours: Any, theirs: Any) -> None:
 def _statistics(where: str, ours: Any, theirs: Any) -> None:
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
-    for path in sorted(glob.glob(os.path.join(ours.uri, "**", "FeatureStats.pb"), recursive=True)):
-        other = os.path.join(theirs.uri, os.path.relpath(path, ours.uri))
-        a, b = (statistics_pb2.DatasetFeatureStatisticsList.FromString(open(p, "rb").read()) for p in (path, other))
-        for dataset in (*a.datasets, *b.datasets):  # quantiles come from mergeable sketches: merge order shows
+    def comparable(path: str) -> list[Any]:
+        """Per dataset: its counts and each feature (by path, as the order differs), without the
+        quantile sketches' output, which shows the merge order."""
+        with open(path, "rb") as handle:
+            stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(handle.read())
+        datasets = []
+        for dataset in stats.datasets:
+            features = {}
             for feature in dataset.features:
-                for stats in (feature.num_stats, feature.string_stats):
-                    del stats.common_stats.num_values_histogram.buckets[:]
-                    del stats.common_stats.feature_list_length_histogram.buckets[:]
-                for histogram in list(feature.num_stats.histograms):
-                    if histogram.type == histogram.QUANTILES:
-                        feature.num_stats.histograms.remove(histogram)
-        assert _canonical(a) == _canonical(b), f"{where}: {os.path.relpath(path, ours.uri)} differs"
-    assert glob.glob(os.path.join(ours.uri, "**", "FeatureStats.pb"), recursive=True), where
+                kind = feature.WhichOneof("stats")
+                if kind in ("num_stats", "string_stats"):
+                    del getattr(feature, kind).common_stats.num_values_histogram.buckets[:]
+                if kind == "num_stats":
+                    kept = [h for h in feature.num_stats.histograms if h.type != h.QUANTILES]
+                    del feature.num_stats.histograms[:]
+                    feature.num_stats.histograms.extend(kept)
+                features[_canonical(feature.path)] = _canonical(feature)
+            datasets.append((dataset.name, dataset.num_examples, features))
+        return datasets
+
+    paths = sorted(glob.glob(os.path.join(ours.uri, "**", "FeatureStats.pb"), recursive=True))
+    assert paths, where
+    for path in paths:
+        a, b = comparable(path), comparable(os.path.join(theirs.uri, os.path.relpath(path, ours.uri)))
+        assert a == b, f"{where}: {os.path.relpath(path, ours.uri)} differs"
 
 
 def _same_files(where: str, ours: Any, theirs: Any, names: tuple[str, ...]) -> None:
