@@ -18,6 +18,7 @@ __all__ = [
     "RunInterrupted",
     "ComponentFailedError",
     "MetadataError",
+    "ClusterError",
     "MissingDependencyError",
     "ServingError",
 ]
@@ -85,6 +86,11 @@ class ComponentFailedError(RunError):
 
 class MetadataError(RunError):
     """The ML Metadata store cannot be opened, read or written."""
+
+
+class ClusterError(RunError):
+    """A node's Beam job could not reach its cluster (Flink, a portable job service) or failed
+    there; the message names the address or the cluster's job."""
 
 
 class MissingDependencyError(PipelineKitError):

@@ -50,7 +50,11 @@ def run_transform(
     tft = import_tft()
     analyze, transform = _splits(examples, splits_config)
     module = load_module_file(module_file) if module_file else None
-    user_fn = function_from(module, "preprocessing_fn") if module else load_function("preprocessing_fn", dotted_path=preprocessing_fn)
+    user_fn = (
+        _ModuleFileFunction(module_file, function_from(module, "preprocessing_fn"))
+        if module_file
+        else load_function("preprocessing_fn", dotted_path=preprocessing_fn)
+    )
     user_fn = _bind_custom_config(user_fn, custom_config or {})
     raw_schema = load_schema(schema)
     updater = getattr(module, "stats_options_updater_fn", None) if module else None
@@ -97,6 +101,28 @@ def _stats_options(raw_schema: Any, updater: Any) -> tuple[Any, Any]:
     return updater(StatsType.PRE_TRANSFORM, pre), updater(StatsType.POST_TRANSFORM, post)
 
 
+class _ModuleFileFunction:
+    """A module file's function that pickles as (file, name): TFT traces preprocessing_fn on a
+    Beam worker, and a worker in another process (a Flink TaskManager's) cannot import the
+    private name the file was loaded under here, so it loads the file itself."""
+
+    def __init__(self, module_file: str, function: Any) -> None:
+        self.module_file = module_file
+        self.function = function
+        self.__name__ = function.__name__
+        self.__signature__ = inspect.signature(function)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return _load_module_file_function, (self.module_file, self.__name__)
+
+
+def _load_module_file_function(module_file: str, name: str) -> _ModuleFileFunction:
+    return _ModuleFileFunction(module_file, function_from(load_module_file(module_file), name))
+
+
 def _bind_custom_config(fn: Any, custom_config: dict[str, Any]) -> Any:
     """Pass ``custom_config`` when preprocessing_fn takes it, as TFX does; wrap user errors."""
     try:
@@ -105,12 +131,12 @@ def _bind_custom_config(fn: Any, custom_config: dict[str, Any]) -> Any:
         takes_config = False
     bound = functools.partial(fn, custom_config=custom_config) if takes_config else fn
 
-    @functools.wraps(fn)
+    @functools.wraps(fn, updated=())  # not fn.__dict__: a _ModuleFileFunction holds the function itself
     def call(inputs: Any) -> Any:
         try:
             return bound(inputs)
         except Exception as error:
-            where = getattr(fn, "__code__", None)
+            where = getattr(getattr(fn, "function", fn), "__code__", None)
             place = f" ({where.co_filename})" if where else ""
             raise UserModuleError(f"preprocessing_fn{place} raised {type(error).__name__}: {error}") from error
 

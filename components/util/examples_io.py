@@ -179,10 +179,16 @@ def beam_runner(context: ExecutionContext) -> str:
 
 def in_process(context: ExecutionContext, input_bytes: int) -> bool:
     """Whether to do the data work in this process instead of a Beam pipeline: only on the
-    DirectRunner (which runs here anyway) and for inputs that fit comfortably in memory."""
+    DirectRunner (which runs here anyway) and for inputs that fit comfortably in memory; with
+    any other runner (Flink, Spark, Dataflow) the work always goes through Beam."""
     choice = os.environ.get(IN_PROCESS_ENV, "auto")
     if choice not in ("auto", "beam", "in_process"):
         raise InputDataError(f"{IN_PROCESS_ENV}={choice!r}: use auto, beam or in_process")
+    runner = beam_runner(context)
+    if runner.lower() not in ("directrunner", "direct"):  # the data work belongs on the runner's cluster
+        if choice == "in_process":
+            raise InputDataError(f"{IN_PROCESS_ENV}=in_process contradicts --runner={runner}: unset it to run on {runner}")
+        return False
     if choice != "auto":
         return choice == "in_process"
-    return beam_runner(context).lower() in ("directrunner", "direct") and input_bytes <= IN_PROCESS_MAX_BYTES
+    return input_bytes <= IN_PROCESS_MAX_BYTES

@@ -38,11 +38,22 @@ class ExecutionContext:
         import apache_beam as beam
         from apache_beam.options.pipeline_options import PipelineOptions
 
-        from pipelinekit.dsl import beam_dofn_specs
+        from pipelinekit.dsl import beam_cluster, beam_dofn_specs
 
         beam_dofn_specs.install()
-        options = PipelineOptions(self._effective_args([*self.beam_pipeline_args, *(extra_args or [])]))
-        return beam.Pipeline(options=options)
+        args = self._effective_args([*self.beam_pipeline_args, *(extra_args or [])])
+        target = beam_cluster.cluster_target(args)
+        if target is None:
+            return beam.Pipeline(options=PipelineOptions(args))
+        beam_cluster.check_reachable(target, self.node_id)
+        if not any(a == "--job_name" or a.startswith("--job_name=") for a in args):
+            args = [*args, f"--job_name={self.job_name}"]
+        return beam_cluster.cluster_pipeline(PipelineOptions(args), target)
+
+    @property
+    def job_name(self) -> str:
+        """The name this node's Beam job gets on a cluster (Flink lists it): pipeline, node, execution."""
+        return f"pipelinekit-{self.pipeline_name}-{self.node_id}-{self.execution_id}"
 
     def _effective_args(self, args: list[str]) -> list[str]:
         """``args``, with DirectRunner's multi_processing mode turned into in-process running
@@ -60,3 +71,4 @@ class ExecutionContext:
         )
         kept = [a for a in args if not a.startswith(("--direct_running_mode=", "--direct_num_workers="))]
         return [*kept, "--direct_running_mode=in_memory"]
+

@@ -1,0 +1,197 @@
+"""The Flink tests' shared parts: the cluster's arguments, replaying a node on the DirectRunner
+with the inputs a Flink run recorded, and comparing two nodes' outputs by artifact type."""
+
+from __future__ import annotations
+
+import collections
+import glob
+import json
+import math
+import os
+import subprocess
+import urllib.request
+from typing import Any
+
+import pytest
+
+from pipelinekit.compile.compiler import compile_pipeline
+from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.metadata.store import MetadataStore
+from pipelinekit.orchestration.cache import effective_parameters
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+# the penguin nodes whose executors build Beam pipelines (SchemaGen and ExampleValidator do not:
+# they are TFDV calls on one statistics proto, in the orchestrating process)
+BEAM_NODES = ["CsvExampleGen", "CsvExampleGen_Unlabelled", "StatisticsGen", "Transform", "Evaluator", "BulkInferrer"]
+DIGITS = 3  # floats are compared after rounding: Flink and the DirectRunner sum in different orders
+
+
+def flink_args() -> list[str]:
+    """PIPELINEKIT_FLINK_ARGS, else what scripts/flink_cluster.sh prints; fails if Flink is not up."""
+    text = (
+        os.environ.get("PIPELINEKIT_FLINK_ARGS")
+        or subprocess.run(
+            [os.path.join(REPO, "scripts", "flink_cluster.sh"), "args"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    args = text.split()  # as the shell splits $(flink_cluster.sh args): the JSON keeps its quotes
+    rest = next(a.split("=", 1)[1] for a in args if a.startswith("--flink_master="))
+    try:
+        urllib.request.urlopen(f"http://{rest}/overview", timeout=5).close()
+    except OSError as error:
+        pytest.fail(f"Flink is not up at {rest} ({error}): run scripts/flink_cluster.sh start first")
+    return args
+
+
+def rerun_on_direct_runner(pipeline: Any, result: Any, node_id: str, folder: str) -> dict[str, list[Any]]:
+    """Run ``node_id``'s executor again on the DirectRunner, on the inputs its Flink execution
+    recorded in ML Metadata; its outputs go under ``folder``."""
+    plan = compile_pipeline(pipeline)
+    node = plan.nodes[node_id]
+    execution_id = result.nodes[node_id].execution_id
+    recorded = MetadataStore(plan.metadata).artifacts_of_execution(execution_id, "INPUT")
+    inputs = {
+        key: (recorded[key][0] if len(recorded.get(key, [])) == 1 else recorded.get(key)) for key in node.definition.spec.inputs
+    }
+    outputs = {}
+    for key, spec in node.definition.spec.outputs.items():
+        outputs[key] = spec.type(os.path.join(folder, key))
+        os.makedirs(outputs[key].uri)
+    arguments: dict[str, Any] = {**effective_parameters(node), **inputs, **outputs}
+    if node.definition.context_argument:
+        tmp = os.path.join(folder, ".tmp")
+        os.makedirs(tmp)
+        arguments[node.definition.context_argument] = ExecutionContext(
+            plan.pipeline_name, plan.pipeline_root, node_id, "direct-replay", execution_id, tmp, []
+        )
+    node.definition.load_executor()(**arguments)
+    return {key: [artifact] for key, artifact in outputs.items()}
+
+
+def assert_same_outputs(node_id: str, flink: dict[str, list[Any]], direct: dict[str, list[Any]]) -> None:
+    assert sorted(flink) == sorted(direct), node_id
+    for key in flink:
+        [ours], [theirs] = flink[key], direct[key]
+        compare = _COMPARE.get(ours.TYPE_NAME)
+        assert compare is not None, f"{node_id}.{key}: no comparison for {ours.TYPE_NAME}"
+        compare(f"{node_id}.{key}", ours, theirs)
+
+
+def _records(folder: str) -> list[bytes]:
+    import tensorflow as tf
+
+    files = sorted(f for f in glob.glob(os.path.join(folder, "*")) if os.path.isfile(f))
+    return [r.numpy() for f in files for r in tf.data.TFRecordDataset(f, compression_type="GZIP" if f.endswith(".gz") else "")]
+
+
+def _canonical(message: Any) -> str:
+    from google.protobuf import json_format
+
+    def rounded(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, DIGITS) + 0.0
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rounded(v) for v in value]
+        return value
+
+    return json.dumps(rounded(json_format.MessageToDict(message, float_precision=12)), sort_keys=True)
+
+
+def _same_records(where: str, folder_a: str, folder_b: str, proto: Any) -> None:
+    a = collections.Counter(_canonical(proto.FromString(r)) for r in _records(folder_a))
+    b = collections.Counter(_canonical(proto.FromString(r)) for r in _records(folder_b))
+    assert sum(a.values()) > 0, f"{where}: no records in {folder_a}"
+    assert a == b, f"{where}: {sum((a - b).values())} records only on Flink, {sum((b - a).values())} only on Direct"
+
+
+def _examples(where: str, ours: Any, theirs: Any) -> None:
+    from tensorflow.core.example import example_pb2
+
+    assert ours.splits == theirs.splits, where
+    for split in ours.splits:
+        _same_records(f"{where} split {split}", ours.split_uri(split), theirs.split_uri(split), example_pb2.Example)
+
+
+def _inference(where: str, ours: Any, theirs: Any) -> None:
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    _same_records(where, ours.uri, theirs.uri, prediction_log_pb2.PredictionLog)
+
+
+def _statistics(where: str, ours: Any, theirs: Any) -> None:
+    from google.protobuf import json_format
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    def comparable(path: str) -> list[Any]:
+        """Per dataset: its counts and each feature (by path, as the order differs), without the
+        histograms: TFDV derives them from quantile sketches, whose output shows the merge order."""
+        with open(path, "rb") as handle:
+            stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(handle.read())
+        datasets = []
+        for dataset in stats.datasets:
+            features = {}
+            for feature in dataset.features:
+                kind = feature.WhichOneof("stats")
+                if kind in ("num_stats", "string_stats"):
+                    del getattr(feature, kind).common_stats.num_values_histogram.buckets[:]
+                if kind == "num_stats":
+                    del feature.num_stats.histograms[:]
+                features[_canonical(feature.path)] = json_format.MessageToDict(feature, including_default_value_fields=True)
+            datasets.append((dataset.name, dataset.num_examples, features))
+        return datasets
+
+    paths = sorted(glob.glob(os.path.join(ours.uri, "**", "FeatureStats.pb"), recursive=True))
+    assert paths, where
+    for path in paths:
+        a, b = comparable(path), comparable(os.path.join(theirs.uri, os.path.relpath(path, ours.uri)))
+        assert _close(a, b), f"{where}: {os.path.relpath(path, ours.uri)} differs"
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, floats within a relative 1e-5: a transformed feature's statistics inherit the
+    float32 noise of the analyzers' mean and variance, summed in another order on Flink."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _same_files(where: str, ours: Any, theirs: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        paths = sorted(glob.glob(os.path.join(ours.uri, "**", name), recursive=True))
+        assert paths, f"{where}: no {name}"
+        for path in paths:
+            with open(path, "rb") as a, open(os.path.join(theirs.uri, os.path.relpath(path, ours.uri)), "rb") as b:
+                assert a.read() == b.read(), f"{where}: {os.path.relpath(path, ours.uri)} differs"
+
+
+def _evaluation(where: str, ours: Any, theirs: Any) -> None:
+    import tensorflow_model_analysis as tfma
+
+    def metrics(uri: str) -> dict[str, str]:
+        return {_canonical(m.slice_key): _canonical(m) for m in tfma.load_metrics(uri)}
+
+    a, b = metrics(ours.uri), metrics(theirs.uri)
+    assert a and a == b, f"{where}: metrics differ on slices {sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))}"
+
+
+_COMPARE = {
+    "Examples": _examples,
+    "ExampleStatistics": _statistics,
+    "InferenceResult": _inference,
+    "ModelEvaluation": _evaluation,
+    "ModelBlessing": lambda where, a, b: (
+        _same_files(where, a, b, ("BLESSED",))
+        if os.path.exists(os.path.join(a.uri, "BLESSED"))
+        else _same_files(where, a, b, ("NOT_BLESSED",))
+    ),
+    "Schema": lambda where, a, b: _same_files(where, a, b, ("schema.pbtxt",)),
+    "TransformGraph": lambda where, a, b: _same_files(where, a, b, ("schema.pbtxt",)),
+    "ExampleAnomalies": lambda where, a, b: _same_files(where, a, b, ("SchemaDiff.pb",)),
+    "TransformCache": lambda where, a, b: None,  # TFT's cache entries: named by content hashes that include run ids
+}
