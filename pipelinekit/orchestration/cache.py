@@ -100,19 +100,26 @@ _RECORDED_PARAMETER_CHARS = 4000
 
 def recorded_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
     """The parameter values an execution records in ML Metadata (what ``models show`` and ``runs
-    compare`` print): plain values only, long texts cut, placeholders and objects left out."""
-    return {
-        name: value[:_RECORDED_PARAMETER_CHARS] if isinstance(value, str) else value
-        for name, value in sorted(parameters.items())
-        if isinstance(value, (str, int, float, bool)) or (isinstance(value, (dict, list)) and _is_json(value))
-    }
+    compare`` print): plain values only, long texts cut, containers as their JSON (so a dict with
+    keys that are not strings is recorded with JSON's string keys), placeholders and objects left out."""
+    recorded: dict[str, Any] = {}
+    for name, value in sorted(parameters.items()):
+        if isinstance(value, str):
+            recorded[name] = value[:_RECORDED_PARAMETER_CHARS]
+        elif isinstance(value, (int, float, bool)):
+            recorded[name] = value
+        elif isinstance(value, (dict, list)) and (as_json := _as_json(value)) is not None:
+            recorded[name] = as_json
+    return recorded
 
 
-def _is_json(value: Any) -> bool:
+def _as_json(value: Any) -> Any:
+    """``value`` as JSON gives it back (string keys, no NaN), or None when it is not JSON or too long."""
     try:
-        return len(json.dumps(value)) <= _RECORDED_PARAMETER_CHARS
+        text = json.dumps(value, allow_nan=False, sort_keys=False)
     except (TypeError, ValueError):
-        return False
+        return None
+    return json.loads(text) if len(text) <= _RECORDED_PARAMETER_CHARS else None
 
 
 def _external_fingerprint(path: str, is_module_file: bool) -> str:

@@ -134,29 +134,33 @@ def source_file(module_name: str) -> str | None:
         for candidate in (base + ".py", os.path.join(base, "__init__.py")):
             if os.path.isfile(candidate):
                 return candidate
+    if parts[0] == "pipelinekit" and len(parts) > 1:  # a subpackage installed from another folder, not imported yet
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError):
+            return None
+        return spec.origin if spec and spec.origin and spec.origin.endswith(".py") else None
     return None
 
 
 def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
     """``{name: (path, source)}`` for a module and the modules it imports, directly or not, that
-    are user code (see :mod:`pipelinekit.dsl.user_code`) or part of its own top-level package or folder,
-    read from disk. Imports anywhere in a file count, also those inside functions."""
-    first = source_file(module_name)
-    if first is None:
+    are user code (see :mod:`pipelinekit.dsl.user_code`) or part of its own package, read from
+    disk. Imports anywhere in a file count, also those inside functions."""
+    if source_file(module_name) is None:
         return {}
-    top = module_name.split(".")[0]
-    inside = _package_root(first) + os.sep
+    own_package = _own_package(module_name)
     found: dict[str, tuple[str, bytes]] = {}
     pending = [module_name]
     while pending:
         name = pending.pop()
         if name in found:
             continue
-        own = name.split(".")[0] == top  # checked before source_file: a library's files are never looked up
+        own = name == own_package or name.startswith(own_package + ".")  # checked first: a library's files are never looked up
         if not own and top_level_kind(name.split(".")[0]) != "user":
             continue
         path = source_file(name)
-        if path is None or (own and top_level_kind(top) != "user" and not os.path.abspath(path).startswith(inside)):
+        if path is None:
             continue
         with open(path, "rb") as handle:
             source = handle.read()
@@ -165,13 +169,13 @@ def module_sources(module_name: str) -> dict[str, tuple[str, bytes]]:
     return found
 
 
-def _package_root(path: str) -> str:
-    """The outermost folder above ``path`` that is still a package on disk (has ``__init__.py``):
-    the executor's own code, e.g. ``components/`` for ``pipelinekit.components.trainer.executor``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    while os.path.isfile(os.path.join(os.path.dirname(folder), "__init__.py")):
-        folder = os.path.dirname(folder)
-    return folder
+def _own_package(module_name: str) -> str:
+    """The package whose modules count as the executor's own code: its top-level package, or for
+    pipelinekit's own executors their subpackage (``pipelinekit.components``, ``pipelinekit.monitor``).
+    pipelinekit's core is versioned with the library, never followed: reloading ``pipelinekit.errors``
+    or ``pipelinekit.types`` in a long-lived process would give two copies of its classes."""
+    parts = module_name.split(".")
+    return ".".join(parts[:2]) if parts[0] == "pipelinekit" and len(parts) > 2 else parts[0]
 
 
 def imported_libraries(sources: Mapping[str, tuple[str, bytes]]) -> set[str]:
