@@ -216,9 +216,12 @@ class Registry:
             state[move.alias] = move
         return state
 
-    def move_alias(self, model: str, alias: str, ref: str | int, reason: str, command: str = "alias") -> AliasMove:
+    def move_alias(
+        self, model: str, alias: str, ref: str | int, reason: str, command: str = "alias", who: str | None = None
+    ) -> AliasMove:
         """Point ``alias`` at a version and append the move to the history. Refuses, changing
-        nothing, an unknown model or version, a bad alias name, and a version whose files are gone."""
+        nothing, an unknown model or version, a bad alias name, and a version whose files are gone.
+        ``who`` is recorded as the mover (default: this process's user and host)."""
         if not _ALIAS.match(alias) or SEMVER.match(alias):
             raise RegistryError(
                 f"alias {alias!r} is not a valid name: start with a letter, then letters, digits, '_', '-' or '.' "
@@ -239,7 +242,7 @@ class Registry:
             "version": target.number,
             "semver": target.semver,
             "from_version": previous.version if previous else -1,
-            "who": f"{getpass.getuser()}@{socket.gethostname()}",
+            "who": who or f"{getpass.getuser()}@{socket.gethostname()}",
             "pid": os.getpid(),
             "at": time.time(),
             "reason": reason,

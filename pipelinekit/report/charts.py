@@ -19,7 +19,16 @@ from typing import Any
 
 from pipelinekit.report.summaries import FeatureSummary
 
-__all__ = ["ChartSet", "charts_module", "feature_chart", "metric_chart", "trials_chart", "graph_chart", "STATE_COLORS"]
+__all__ = [
+    "ChartSet",
+    "charts_module",
+    "feature_chart",
+    "metric_chart",
+    "trials_chart",
+    "line_chart",
+    "graph_chart",
+    "STATE_COLORS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +190,22 @@ def metric_chart(metric: str, rows: Sequence[dict[str, Any]], threshold: dict[st
             }
         )
     return {"width": 320, "height": {"step": 11}, "layer": layers}
+
+
+def line_chart(rows: Sequence[dict[str, Any]], x: str, x_title: str, y_title: str) -> dict[str, Any]:
+    """Measures over ``x`` (rows of ``{x: ..., "measure": name, "value": number}``), a line and points per measure."""
+    return {
+        "data": {"values": list(rows)},
+        "width": 420,
+        "height": 180,
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": x, "type": "quantitative", "title": x_title, "axis": {"tickMinStep": 1, "format": "d"}},
+            "y": {"field": "value", "type": "quantitative", "title": y_title},
+            "color": {"field": "measure", "type": "nominal", "scale": _SPLITS},
+            "tooltip": [_tooltip(x, "quantitative"), _tooltip("measure"), _tooltip("value", "quantitative", ".4g")],
+        },
+    }
 
 
 def trials_chart(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class UiContext:
             from pipelinekit.report.render import template_environment
 
             self._environment = template_environment(TEMPLATES)
+            self._environment.filters["when"] = _when
         return self._environment
 
     def cookie_value(self) -> str:
@@ -59,6 +60,13 @@ class UiContext:
             nav=self.nav, path=request.url.path, admin=self.is_admin(request), admin_available=bool(self.admin_token), **values
         )
         return HTMLResponse(html, status_code=status_code)
+
+
+def _when(seconds: float | None) -> str:
+    """A unix time as local ``YYYY-MM-DD HH:MM:SS``; empty when unknown."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S") if seconds else ""
 
 
 async def form_fields(request: Any) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["Page", "PAGES"]
 
-PAGES: tuple[str, ...] = ("runs", "run", "serving")
+PAGES: tuple[str, ...] = ("runs", "run", "models", "monitoring", "serving")
 """Page modules, in navigation order."""
 
 
