@@ -83,6 +83,7 @@ class _Window:
         self.metrics = MonitorMetrics(config.model)
         self.folder = os.path.join(config.state_dir, "windows", str(self.id))
         self.updates: list[tuple[str, tuple[Any, ...]]] = []  # SQL run in the closing transaction
+        self.windows_to_record: list[tuple[str, str, str, str, str, dict[str, float]]] = []
 
     def run(self) -> WindowReport:
         rows = self._read_logs()
@@ -93,6 +94,7 @@ class _Window:
             self.report.versions[version] = self._measure(version, version_rows)
         if self.config.labels is not None:
             self._labels(rows)
+        self._record_windows()
         for version, values in self.report.versions.items():
             self.metrics.observe(version, values)
             self._judge(version, values)
@@ -146,10 +148,15 @@ class _Window:
             write_stats(anomalies, os.path.join(where, "anomalies", f"Split-{split}", ANOMALIES_FILE))
         self.updates.append(("INSERT OR REPLACE INTO versions VALUES (?, ?)", (version, statistics_path)))
         key = f"{self.key}:{version}"
-        if not self.recorder.recorded(key):
-            self.recorder.window(key, version, baseline.statistics, baseline.schema, os.path.join(where, "statistics"),
-                                 os.path.join(where, "anomalies"), {"metrics": json.dumps(values, sort_keys=True)})  # fmt: skip
+        if not self.recorder.recorded(key):  # recorded once the labels added performance to ``values``
+            self.windows_to_record.append((key, version, baseline.statistics, baseline.schema, where, values))
         return values
+
+    def _record_windows(self) -> None:
+        """Each measured version's window in ML Metadata, with every measure (drift, skew, performance)."""
+        for key, version, statistics, schema, where, values in self.windows_to_record:
+            self.recorder.window(key, version, statistics, schema, os.path.join(where, "statistics"),
+                                 os.path.join(where, "anomalies"), {"metrics": json.dumps(values, sort_keys=True)})  # fmt: skip
 
     # labels, value, performance, feedback ---------------------------------------------------
 

@@ -66,6 +66,9 @@ rules:
     assert first.returns["wine/1"] == pytest.approx(expected_value)
     assert first.versions["wine/1"]["sparse_categorical_accuracy"] == pytest.approx(right / 40)
     assert first.versions["wine/1"]["labeled"] == 40
+    [window] = MonitorRecorder(config.metadata, "wine").executions("MonitorWindow")  # performance recorded with drift
+    recorded = json.loads(window.properties["metrics"])
+    assert recorded["sparse_categorical_accuracy"] == pytest.approx(right / 40) and "skew_ratio" in recorded
 
     # later: labels for the rest arrive (JSON lines and TFRecord), one for r0 again, one bad line
     with open(labels / "day2.jsonl", "w") as handle:
