@@ -73,7 +73,9 @@ class _Window:
         self.config = config
         self.state = state
         if not os.path.isdir(os.path.join(config.log_dir, config.model)):
-            logger.warning("no request logs of %r under %s yet; is it the server's --request_log_dir?", config.model, config.log_dir)
+            logger.warning(
+                "no request logs of %r under %s yet; is it the server's --request_log_dir?", config.model, config.log_dir
+            )
         done = state.done_files("logs")
         new = [f for f in log_files(config.log_dir, config.model) if f not in done][:max_files]
         self.id = state.open_window(new)

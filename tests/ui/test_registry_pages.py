@@ -8,28 +8,16 @@ import json
 import os
 import re
 import shutil
-import sys
 
 import pytest
-
-sys.path.append(os.path.join(os.path.dirname(__file__), os.pardir, "registry"))
+from synthetic_registry import record_pushes, record_windows
 
 TOKEN = "s3cret-admin-token"
 
 
 @pytest.fixture
 def registry_store(tmp_path):
-    """Two pushes of ``penguin`` (the second not blessed), ``production`` on the first."""
-    from registry_records import RunSpec, record_run
-
-    from pipelinekit.registry import Registry
-
-    registry = Registry.open_new(str(tmp_path / "metadata.sqlite"))
-    base = str(tmp_path / "serving" / "penguin")
-    record_run(registry.store, str(tmp_path / "runs"), base, RunSpec("run-1", 1001, span=1, fingerprint="fp-span-1"))
-    record_run(registry.store, str(tmp_path / "runs"), base, RunSpec("run-2", 1002, span=2, fingerprint="fp-span-2", blessed=0))
-    registry.move_alias("penguin", "production", 1001, "first release")
-    return registry, base
+    return record_pushes(str(tmp_path))
 
 
 def _client(store, token: str | None = TOKEN):
@@ -114,22 +102,7 @@ def test_models_page_of_an_empty_store_says_how_models_get_there(tmp_path):
 
 @pytest.fixture
 def monitor_store(tmp_path):
-    """Three windows of ``wine`` over two versions, and one action, recorded as the monitor records them."""
-    from pipelinekit.monitor.lineage import MonitorRecorder
-
-    path = str(tmp_path / "metadata.sqlite")
-    recorder = MonitorRecorder(path, "wine")
-    for window in (1, 2, 3):
-        for version, drift in (("wine/1", 0.1), ("wine/2", 0.5 * window)):
-            measures = {"requests": 100.0 * window, "drift_ratio": drift, "skew_ratio": drift / 2, "accuracy": 0.9 - 0.1 * window}
-            where = str(tmp_path / "windows" / str(window) / version.replace("/", "_"))
-            recorder.window(f"wine:{window}:{version}", version, str(tmp_path / "baseline" / "stats"), str(tmp_path / "schema"),
-                            f"{where}/statistics", f"{where}/anomalies", {"metrics": json.dumps(measures, sort_keys=True)})  # fmt: skip
-    reason = "rule 'drift': drift_ratio of wine/2 is 1.5, above 1.0, for 1 window(s)"
-    recorder.action(
-        "wine:3:drift:wine/2", {"rule": "drift", "version": "wine/2", "action": "alert", "reason": reason, "outcome": "alerted"}
-    )
-    return recorder.store
+    return record_windows(str(tmp_path))
 
 
 def test_monitoring_page_charts_each_versions_windows_and_lists_actions(monitor_store):
