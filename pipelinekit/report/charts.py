@@ -193,14 +193,15 @@ def metric_chart(metric: str, rows: Sequence[dict[str, Any]], threshold: dict[st
 
 
 def line_chart(rows: Sequence[dict[str, Any]], x: str, x_title: str, y_title: str) -> dict[str, Any]:
-    """Measures over ``x`` (rows of ``{x: ..., "measure": name, "value": number}``), a line and points per measure."""
+    """Measures over ``x`` (rows of ``{x: ..., "measure": name, "value": number}``), a line and points
+    per measure; ``x`` is ordinal (window numbers, say), each value one labelled step."""
     return {
         "data": {"values": list(rows)},
         "width": 420,
         "height": 180,
         "mark": {"type": "line", "point": True},
         "encoding": {
-            "x": {"field": x, "type": "quantitative", "title": x_title, "axis": {"tickMinStep": 1, "format": "d"}},
+            "x": {"field": x, "type": "ordinal", "title": x_title, "axis": {"labelAngle": 0}},
             "y": {"field": "value", "type": "quantitative", "title": y_title},
             "color": {"field": "measure", "type": "nominal", "scale": _SPLITS},
             "tooltip": [_tooltip(x, "quantitative"), _tooltip("measure"), _tooltip("value", "quantitative", ".4g")],

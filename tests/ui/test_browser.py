@@ -4,6 +4,7 @@ $PIPELINEKIT_SCREENSHOTS) for CI to collect."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -146,23 +147,33 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ui(penguin, server):
     """The UI app on a free port, over the penguin store and the live server."""
-    import uvicorn
-
     from pipelinekit.serving.admin_token import read_token
-    from pipelinekit.ui.app import create_app
     from pipelinekit.ui.context import UiContext
 
     context = UiContext(
         penguin["store"], server["url"], server["admin_port"], server["token_file"], read_token(server["token_file"])
     )
+    with _serving_ui(context) as url:
+        yield {"url": url, "token": context.admin_token}
+
+
+@contextlib.contextmanager
+def _serving_ui(context):
+    """The UI app over ``context`` on a free port, in a thread; yields its URL."""
+    import uvicorn
+
+    from pipelinekit.ui.app import create_app
+
     port = _free_port()
     web = uvicorn.Server(uvicorn.Config(create_app(context), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
-    _wait_http(f"http://127.0.0.1:{port}/")
-    yield {"url": f"http://127.0.0.1:{port}", "token": context.admin_token}
-    web.should_exit = True
-    thread.join(timeout=10)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        web.should_exit = True
+        thread.join(timeout=10)
 
 
 def test_every_ui_page_in_a_browser_and_the_off_switch_needs_the_token(ui, penguin):
@@ -200,6 +211,38 @@ def test_every_ui_page_in_a_browser_and_the_off_switch_needs_the_token(ui, pengu
         assert "switched canary off in route r" in driver.find_element("css selector", ".pk-message").text
         assert "canary" in driver.find_element("css selector", ".pk-routes td.badge-bad").text
         screenshot(driver, "ui_serving_admin", full_page=False)
+        assert console_errors(driver) == []
+
+
+def test_models_and_monitoring_pages_in_a_browser_and_an_alias_moved_after_the_unlock(tmp_path):
+    from synthetic_registry import DRIFT_ACTION_REASON, record_pushes, record_windows
+
+    from pipelinekit.ui.context import UiContext
+
+    registry, _ = record_pushes(str(tmp_path))
+    record_windows(str(tmp_path))  # the same store: the monitor records in the pipeline's
+    with _serving_ui(UiContext(registry.store, admin_token="browser-token")) as url, browser() as driver:
+        driver.get(url + "/models")
+        assert "1002" in driver.find_element("css selector", ".pk-versions").text
+        assert "first release" in driver.find_element("css selector", ".pk-history").text
+        assert not driver.find_elements("css selector", "form.pk-move")  # read-only
+        assert console_errors(driver) == []
+        driver.find_element("name", "token").send_keys("browser-token")
+        driver.find_element("css selector", "header form button").click()
+        move = driver.find_element("css selector", "form.pk-move")
+        move.find_element("css selector", "option[value='1002']").click()
+        move.find_element("name", "reason").send_keys("canary went well")
+        move.find_element("css selector", "button").click()
+        wait_for_text(driver, "production now names version 1002")
+        assert "canary went well" in driver.find_element("css selector", ".pk-history tr:nth-child(2)").text
+        assert registry.aliases("penguin")["production"].who == "ui"
+        screenshot(driver, "ui_models_admin")
+        assert console_errors(driver) == []
+
+        driver.get(url + "/monitoring")
+        assert wait_for_charts(driver) == 4  # drift and performance for each of two versions
+        assert DRIFT_ACTION_REASON in driver.find_element("css selector", ".pk-actions").text
+        screenshot(driver, "ui_monitoring")
         assert console_errors(driver) == []
 
 
