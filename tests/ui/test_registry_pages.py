@@ -126,3 +126,27 @@ def test_monitoring_page_of_a_store_without_monitor(tmp_path):
 
     html = _client(Registry.open_new(str(tmp_path / "metadata.sqlite")).store, token=None).get("/monitoring").text
     assert "No monitored models" in html and "pk-chart-0" not in html
+
+
+def test_a_window_with_unreadable_metrics_is_listed_without_measures(tmp_path):
+    from pipelinekit.monitor.lineage import MonitorRecorder
+
+    recorder = MonitorRecorder(str(tmp_path / "metadata.sqlite"), "wine")
+    for window, metrics in ((1, "{not json"), (2, '{"drift_ratio": 0.3, "note": "text", "flag": true}'), (3, "[1, 2]")):
+        where = str(tmp_path / str(window))
+        recorder.window(f"wine:{window}:wine/1", "wine/1", str(tmp_path / "stats"), str(tmp_path / "schema"),
+                        f"{where}/statistics", f"{where}/anomalies", {"metrics": metrics})  # fmt: skip
+    response = _client(recorder.store, token=None).get("/monitoring")
+    assert response.status_code == 200
+    specs = json.loads(re.search(r'id="pk-charts">(.*?)</script>', response.text, re.S).group(1))
+    [spec] = specs.values()
+    assert spec["data"]["values"] == [{"window": 2, "measure": "drift_ratio", "value": 0.3}]
+    assert response.text.count("<h3>wine/1</h3>") == 1 and ">note<" not in response.text
+
+
+def test_moving_an_alias_of_an_unknown_model_names_the_known_ones(registry_store):
+    registry, _ = registry_store
+    before = registry.history("penguin")
+    page = _unlocked(registry.store).post("/models/nosuch/alias", data={"alias": "production", "version": "1001", "reason": "x"})
+    assert "unknown model &#39;nosuch&#39;; registered models: penguin" in page.text
+    assert registry.history("penguin") == before

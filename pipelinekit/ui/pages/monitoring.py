@@ -5,10 +5,13 @@ and the performance of each window as line charts, and the actions the monitor's
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipelinekit.ui.pages import Page
+
+logger = logging.getLogger(__name__)
 
 DRIFT_MEASURES = ("drift_ratio", "skew_ratio", "prediction_drift", "drift_features", "skew_features", "schema_anomalies")
 """Window measures drawn in the drift chart; every other number but the request count is drawn as performance."""
@@ -47,6 +50,18 @@ def _window_number(key: str) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
+def _measures(text: Any) -> dict[str, float]:
+    """A window's numeric measures from its ``metrics`` JSON; what is not a number is left out."""
+    try:
+        values = json.loads(text or "{}")
+    except ValueError:
+        logger.warning("a MonitorWindow's metrics are not JSON: %.80r", text)
+        return {}
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): float(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
 def monitored_models(store: Any) -> list[MonitoredModel]:
     """Every model with a ``ModelMonitor`` context, its windows per version and its actions."""
     from pipelinekit.metadata.convert import from_value
@@ -67,7 +82,7 @@ def monitored_models(store: Any) -> list[MonitoredModel]:
             at = execution.create_time_since_epoch / 1000.0
             if kind == "MonitorWindow":
                 version = str(properties.get("version", ""))
-                measures = json.loads(properties.get("metrics") or "{}")
+                measures = _measures(properties.get("metrics"))
                 by_version.setdefault(version, VersionWindows(version)).windows.append(
                     {"window": _window_number(key), "at": at, "measures": measures}
                 )
