@@ -81,10 +81,23 @@ def wait_for_charts(driver: Any, timeout_s: float = 30) -> int:
 
 
 def wait_for_text(driver: Any, text: str, timeout_s: float = 20) -> None:
-    """Wait until the page (after a form post, say) shows ``text``."""
+    """Wait until the page (after a form post, say) shows ``text``; a page being replaced meanwhile is waited out."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout_s).until(lambda d: text in d.find_element("tag name", "body").text)
+    wait = WebDriverWait(driver, timeout_s, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(lambda d: text in d.find_element("tag name", "body").text)
+
+
+def click_through(driver: Any, element: Any, timeout_s: float = 20) -> None:
+    """Click a link or a form's button and wait until the page it leads to has replaced this one, so
+    the next lookup cannot find an element of the old page (which then goes stale)."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element("tag name", "html")
+    element.click()
+    WebDriverWait(driver, timeout_s).until(expected_conditions.staleness_of(page))
 
 
 def screenshot(driver: Any, name: str, full_page: bool = True) -> str:

@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 import pytest
-from browser import browser, console_errors, screenshot, wait_for_charts, wait_for_text
+from browser import browser, click_through, console_errors, screenshot, wait_for_charts, wait_for_text
 
 from pipelinekit.dsl.metadata_config import sqlite_metadata
 from pipelinekit.metadata.store import MetadataStore
@@ -182,7 +182,7 @@ def test_every_ui_page_in_a_browser_and_the_off_switch_needs_the_token(ui, pengu
         link = driver.find_element("link text", penguin["run_id"])
         assert "COMPLETE" in driver.find_element("css selector", ".pk-runs").text
         screenshot(driver, "ui_runs")
-        link.click()
+        click_through(driver, link)
         _check_run_page(driver, penguin)
         screenshot(driver, "ui_run")
 
@@ -197,17 +197,17 @@ def test_every_ui_page_in_a_browser_and_the_off_switch_needs_the_token(ui, pengu
         assert console_errors(driver) == []
 
         driver.find_element("name", "token").send_keys("wrong")
-        driver.find_element("css selector", "header form button").click()
+        click_through(driver, driver.find_element("css selector", "header form button"))
         wait_for_text(driver, "not the server's admin token")
         assert [e for e in console_errors(driver) if "403" not in e] == []  # the refused unlock is the only error
         driver.get(ui["url"] + "/serving")
         driver.find_element("name", "token").send_keys(ui["token"])
-        driver.find_element("css selector", "header form button").click()
+        click_through(driver, driver.find_element("css selector", "header form button"))
         assert driver.find_element("css selector", ".pk-routes").text.count("canary") >= 1
         off = [b for b in driver.find_elements("css selector", "button.pk-off")]
         assert len(off) == 2
         canary_row = [r for r in driver.find_elements("css selector", ".pk-targets tr") if "canary" in r.text][0]
-        canary_row.find_element("css selector", "button.pk-off").click()
+        click_through(driver, canary_row.find_element("css selector", "button.pk-off"))
         assert "switched canary off in route r" in driver.find_element("css selector", ".pk-message").text
         assert "canary" in driver.find_element("css selector", ".pk-routes td.badge-bad").text
         screenshot(driver, "ui_serving_admin", full_page=False)
@@ -228,11 +228,11 @@ def test_models_and_monitoring_pages_in_a_browser_and_an_alias_moved_after_the_u
         assert not driver.find_elements("css selector", "form.pk-move")  # read-only
         assert console_errors(driver) == []
         driver.find_element("name", "token").send_keys("browser-token")
-        driver.find_element("css selector", "header form button").click()
+        click_through(driver, driver.find_element("css selector", "header form button"))
         move = driver.find_element("css selector", "form.pk-move")
         move.find_element("css selector", "option[value='1002']").click()
         move.find_element("name", "reason").send_keys("canary went well")
-        move.find_element("css selector", "button").click()
+        click_through(driver, move.find_element("css selector", "button"))
         wait_for_text(driver, "production now names version 1002")
         assert "canary went well" in driver.find_element("css selector", ".pk-history tr:nth-child(2)").text
         assert registry.aliases("penguin")["production"].who == "ui"
