@@ -324,7 +324,9 @@ def model_pipeline(root: str, csv_folder: str, serving_dir: str, module_file: st
         model=good.outputs["model"],
         examples=raw,
         serving_spec=proto.ServingSpec(
-            tensorflow_serving=proto.TensorFlowServing(tags=["2.16.1"]), local_docker=proto.LocalDockerConfig(), model_name="penguin"
+            tensorflow_serving=proto.TensorFlowServing(tags=["2.16.1"]),
+            local_docker=proto.LocalDockerConfig(),
+            model_name="penguin",
         ),
         request_spec=proto.RequestSpec(
             tensorflow_serving=proto.TensorFlowServingRequestSpec(signature_names=["serving_default", "classify"]),

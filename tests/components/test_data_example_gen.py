@@ -7,13 +7,13 @@ import os
 import re
 
 import pytest
+from data_fixtures import penguins_csv_text, penguins_frame, read_examples
 from pipelinekit.components.example_gen.input_resolution import resolve_input
 from pipelinekit.components.util.errors import InputDataError
 
 from pipelinekit import LocalDagRunner, Pipeline
 from pipelinekit.errors import CompileError
 from pipelinekit.tfx import proto
-from tests.components.conftest import penguins_csv_text, penguins_frame, read_examples
 
 
 def _run_gen(root, data, component=None, **arguments):
@@ -32,7 +32,12 @@ def test_default_split_is_two_to_one_and_sums_to_the_rows(data_run):
     assert abs(sizes["train"] - expected) < 4 * sigma
     assert os.listdir(examples.split_uri("train")) == ["data_tfrecord-00000-of-00001.gz"]
     custom = examples.custom_properties
-    assert (examples.span, custom["span"], custom["payload_format"], custom["file_format"]) == (1, 1, "FORMAT_TF_EXAMPLE", "tfrecords_gzip")
+    assert (examples.span, custom["span"], custom["payload_format"], custom["file_format"]) == (
+        1,
+        1,
+        "FORMAT_TF_EXAMPLE",
+        "tfrecords_gzip",
+    )
     assert re.fullmatch(r"split:all,num_files:1,total_bytes:\d+,xor_checksum:\d+,sum_checksum:\d+", custom["input_fingerprint"])
 
 
@@ -56,9 +61,14 @@ def test_beam_and_in_process_paths_write_the_same_records(tmp_path, penguin_data
     written = {}
     for path in ("beam", "in_process"):
         monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
-        result = _run_gen(tmp_path / path, penguin_data, input_config=proto.Input(splits=[proto.Input.Split(name="x", pattern="span-*/*")]))
+        result = _run_gen(
+            tmp_path / path, penguin_data, input_config=proto.Input(splits=[proto.Input.Split(name="x", pattern="span-*/*")])
+        )
         examples = result.output("CsvExampleGen", "examples")
-        written[path] = {s: sorted(e.SerializeToString(deterministic=True) for e in read_examples(examples.split_uri(s))) for s in examples.splits}
+        written[path] = {
+            s: sorted(e.SerializeToString(deterministic=True) for e in read_examples(examples.split_uri(s)))
+            for s in examples.splits
+        }
     assert written["beam"] == written["in_process"]
     assert sum(len(v) for v in written["beam"].values()) == 344
 
@@ -68,10 +78,16 @@ def test_named_ratios_and_partition_feature(tmp_path, penguin_data):
         splits=[proto.SplitConfig.Split(name="a", hash_buckets=3), proto.SplitConfig.Split(name="b", hash_buckets=1)],
         partition_feature_name="island",
     )
-    result = _run_gen(tmp_path, penguin_data, input_config=proto.Input(splits=[proto.Input.Split(name="x", pattern="span-1/*")]),
-                      output_config=proto.Output(split_config=config))
+    result = _run_gen(
+        tmp_path,
+        penguin_data,
+        input_config=proto.Input(splits=[proto.Input.Split(name="x", pattern="span-1/*")]),
+        output_config=proto.Output(split_config=config),
+    )
     examples = result.output("CsvExampleGen", "examples")
-    islands = {s: {e.features.feature["island"].bytes_list.value[0] for e in read_examples(examples.split_uri(s))} for s in ("a", "b")}
+    islands = {
+        s: {e.features.feature["island"].bytes_list.value[0] for e in read_examples(examples.split_uri(s))} for s in ("a", "b")
+    }
     assert islands["a"].isdisjoint(islands["b"]) and islands["a"] | islands["b"] == {b"Biscoe", b"Dream", b"Torgersen"}
 
 
@@ -119,8 +135,16 @@ BAD_INPUTS = [
     ("nothing_matches", {"data.txt": "a\n1\n"}, r"no file under .* matches pattern 'span-\{SPAN\}/\*.csv'.*data.txt"),
     ("empty_file", {"span-1/x.csv": ""}, r"CSV file .*x.csv is empty"),
     ("header_only", {"span-1/x.csv": "a,b\n"}, r"CSV file .*x.csv has a header but no rows"),
-    ("ragged_row", {"span-1/x.csv": "a,b\n1,2\n3\n4,5\n"}, r"CSV file .*x.csv, line 3: expected 2 fields as in the header, found 1"),
-    ("type_changes_between_files", {"span-1/x.csv": "a,b\n1,2\n", "span-1/y.csv": "a,b\nz,2\n"}, r"column 'a' holds numbers in .*x.csv but text in .*y.csv"),
+    (
+        "ragged_row",
+        {"span-1/x.csv": "a,b\n1,2\n3\n4,5\n"},
+        r"CSV file .*x.csv, line 3: expected 2 fields as in the header, found 1",
+    ),
+    (
+        "type_changes_between_files",
+        {"span-1/x.csv": "a,b\n1,2\n", "span-1/y.csv": "a,b\nz,2\n"},
+        r"column 'a' holds numbers in .*x.csv but text in .*y.csv",
+    ),
     ("different_headers", {"span-1/x.csv": "a,b\n1,2\n", "span-1/y.csv": "a,c\n1,2\n"}, r"have different headers"),
 ]
 
@@ -188,7 +212,16 @@ def test_bom_and_crlf_are_read_as_plain_csv(tmp_path):
     examples = result.output("CsvExampleGen", "examples")
     rows = read_examples(examples.split_uri("train")) + read_examples(examples.split_uri("eval"))
     assert len(rows) == 344
-    assert set(rows[0].features.feature) == {"species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"}
+    assert set(rows[0].features.feature) == {
+        "species",
+        "island",
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "body_mass_g",
+        "sex",
+        "year",
+    }
     assert all(not v.endswith(b"\r") for r in rows for v in r.features.feature["sex"].bytes_list.value)
 
 
@@ -225,15 +258,37 @@ def test_import_example_gen_rejects_records_that_are_not_examples(tmp_path, monk
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"output_config": proto.Output(split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="a", hash_buckets=0)]))},
-         r"hash_buckets > 0"),
-        ({"input_config": proto.Input(splits=[proto.Input.Split(name="a", pattern="*"), proto.Input.Split(name="b", pattern="*")]),
-          "output_config": proto.Output(split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="t", hash_buckets=1)]))},
-         r"split_config needs exactly one input split"),
-        ({"input_config": proto.Input(splits=[proto.Input.Split(name="a", pattern="*"), proto.Input.Split(name="a", pattern="x")])},
-         r"unique, non-empty names"),
-        ({"range_config": proto.RangeConfig(static_range=proto.StaticRange(start_span_number=1, end_span_number=2))},
-         r"start_span_number == end_span_number"),
+        (
+            {
+                "output_config": proto.Output(
+                    split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="a", hash_buckets=0)])
+                )
+            },
+            r"hash_buckets > 0",
+        ),
+        (
+            {
+                "input_config": proto.Input(
+                    splits=[proto.Input.Split(name="a", pattern="*"), proto.Input.Split(name="b", pattern="*")]
+                ),
+                "output_config": proto.Output(
+                    split_config=proto.SplitConfig(splits=[proto.SplitConfig.Split(name="t", hash_buckets=1)])
+                ),
+            },
+            r"split_config needs exactly one input split",
+        ),
+        (
+            {
+                "input_config": proto.Input(
+                    splits=[proto.Input.Split(name="a", pattern="*"), proto.Input.Split(name="a", pattern="x")]
+                )
+            },
+            r"unique, non-empty names",
+        ),
+        (
+            {"range_config": proto.RangeConfig(static_range=proto.StaticRange(start_span_number=1, end_span_number=2))},
+            r"start_span_number == end_span_number",
+        ),
     ],
     ids=["zero_buckets", "split_config_with_two_inputs", "duplicate_input_names", "range_of_spans"],
 )

@@ -50,7 +50,9 @@ def test_value_artifacts_keep_the_value_in_uri_value(tmp_path, cls, value, store
     assert cls(str(tmp_path / "out")).value == value
 
 
-@pytest.mark.parametrize(("cls", "wrong"), [(standard.String, 1), (standard.Integer, True), (standard.Boolean, 1), (standard.Bytes, "s")])
+@pytest.mark.parametrize(
+    ("cls", "wrong"), [(standard.String, 1), (standard.Integer, True), (standard.Boolean, 1), (standard.Bytes, "s")]
+)
 def test_value_artifacts_reject_the_wrong_type(tmp_path, cls, wrong):
     with pytest.raises(TypeError, match=f"{cls.__name__}.value takes"):
         cls(str(tmp_path)).value = wrong

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from data_fixtures import penguins_frame
 
 from pipelinekit import tfx
 from pipelinekit.orchestration import LocalDagRunner
-from tests.components.conftest import penguins_frame
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,11 @@ def _pipeline(root, data, module_file=None):
             )
         )
     return tfx.dsl.Pipeline(
-        pipeline_name="parquet", pipeline_root=str(root), components=nodes, enable_cache=True, beam_pipeline_args=["--direct_num_workers=1"]
+        pipeline_name="parquet",
+        pipeline_root=str(root),
+        components=nodes,
+        enable_cache=True,
+        beam_pipeline_args=["--direct_num_workers=1"],
     )
 
 

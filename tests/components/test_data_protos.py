@@ -32,8 +32,16 @@ def test_committed_pb2_files_match_a_fresh_generation(tmp_path):
         (proto.SplitConfig, "tfx.components.example_gen.SplitConfig", {"splits": 1, "partition_feature_name": 2}),
         (proto.RollingRange, "tfx.configs.RollingRange", {"start_span_number": 1, "num_spans": 2}),
         (proto.TrainArgs, "tfx.components.trainer.TrainArgs", {"splits": 1, "num_steps": 2}),
-        (proto.PushDestination.Filesystem, "tfx.components.pusher.PushDestination.Filesystem", {"base_directory": 1, "versioning": 6}),
-        (proto.RequestSpec, "tfx.components.infra_validator.RequestSpec", {"tensorflow_serving": 1, "split_name": 2, "num_examples": 3, "make_warmup": 4}),
+        (
+            proto.PushDestination.Filesystem,
+            "tfx.components.pusher.PushDestination.Filesystem",
+            {"base_directory": 1, "versioning": 6},
+        ),
+        (
+            proto.RequestSpec,
+            "tfx.components.infra_validator.RequestSpec",
+            {"tensorflow_serving": 1, "split_name": 2, "num_examples": 3, "make_warmup": 4},
+        ),
         (proto.DataSpec, "tfx.components.bulkinferrer.DataSpec", {"example_splits": 2}),
         (proto.OutputExampleSpec, "tfx.components.bulkinferrer.OutputExampleSpec", {"output_columns_spec": 3}),
         (proto.SplitsConfig, "tfx.components.transform.SplitsConfig", {"analyze": 1, "transform": 2}),

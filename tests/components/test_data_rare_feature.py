@@ -9,10 +9,10 @@ import os
 import random
 
 import pytest
+from data_fixtures import read_examples
 
 from pipelinekit import LocalDagRunner, Pipeline
 from pipelinekit.types.standard import Examples
-from tests.components.conftest import read_examples
 
 RARE_MODULE = """
 import tensorflow as tf

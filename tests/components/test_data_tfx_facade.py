@@ -15,13 +15,15 @@ from pipelinekit.tfx.utils.proto_utils import proto_to_json
 
 
 @tfx.dsl.components.component
-def RangeConfigGenerator(span: tfx.dsl.components.Parameter[int],  # noqa: N802 - TFX's example name
-                         range_config: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.String]) -> None:
+def RangeConfigGenerator(
+    span: tfx.dsl.components.Parameter[int],  # noqa: N802 - TFX's example name
+    range_config: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.String],
+) -> None:
     static = tfx.proto.StaticRange(start_span_number=span, end_span_number=span)
     range_config.value = proto_to_json(tfx.proto.RangeConfig(static_range=static))
 
 
-PIPELINE_FILE = '''
+PIPELINE_FILE = """
 import os
 
 from pipelinekit import tfx
@@ -51,7 +53,7 @@ def _create_pipeline(pipeline_name, pipeline_root, data_root, module_file, metad
 
 pipeline = _create_pipeline("penguin_tfx", os.path.join(_root, "tfx_root"), "data", "penguin_transform.py",
                             os.path.join(_root, "metadata", "metadata.db"))
-'''
+"""
 
 
 @pytest.fixture
@@ -85,7 +87,9 @@ def test_tfx_runner_raises_when_a_component_fails(tmp_path):
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "x.csv").write_text("a,b\n")
-    pipeline = tfx.dsl.Pipeline("p", str(tmp_path / "root"), components=[tfx.components.CsvExampleGen(input_base=str(tmp_path / "data"))])
+    pipeline = tfx.dsl.Pipeline(
+        "p", str(tmp_path / "root"), components=[tfx.components.CsvExampleGen(input_base=str(tmp_path / "data"))]
+    )
     with pytest.raises(RunError, match=r"node 'CsvExampleGen'.*x.csv has a header but no rows"):
         tfx.orchestration.LocalDagRunner().run(pipeline)
 
@@ -99,7 +103,13 @@ def test_facade_names_match_tfx_v1_and_load_lightly():
         "         tfx.components.CsvExampleGen, tfx.components.Transform]\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tensorflow_model_analysis', 'apache_beam', 'tensorflow_transform'}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -132,7 +142,8 @@ def test_range_config_from_an_upstream_component_picks_the_span(tmp_path):
 
     generator = RangeConfigGenerator(span=1)
     gen = tfx.components.CsvExampleGen(
-        input_base=str(tmp_path), input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="x", pattern="span-{SPAN}/*")]),
+        input_base=str(tmp_path),
+        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="x", pattern="span-{SPAN}/*")]),
         range_config=generator.outputs["range_config"].future()[0].value,
     )
     result = tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline("p", str(tmp_path / "root"), components=[generator, gen]))

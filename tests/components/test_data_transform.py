@@ -10,19 +10,23 @@ import sys
 
 import numpy as np
 import pytest
+from data_fixtures import data_pipeline, read_examples
 from pipelinekit.components.util.errors import ComponentArgumentError
 
 from pipelinekit import LocalDagRunner, Pipeline, TransformCache, importer
-from tests.components.conftest import data_pipeline, read_examples
 
 
 def test_outputs_follow_tfx_layout(data_run):
     graph = data_run.output("Transform", "transform_graph")
     assert sorted(os.listdir(graph.uri)) == ["metadata", "transform_fn", "transformed_metadata"]
     assert os.path.isfile(os.path.join(graph.uri, "transform_fn", "saved_model.pb"))
-    for key, name in [("pre_transform_stats", "FeatureStats.pb"), ("post_transform_stats", "FeatureStats.pb"),
-                      ("pre_transform_schema", "schema.pbtxt"), ("post_transform_schema", "schema.pbtxt"),
-                      ("post_transform_anomalies", "SchemaDiff.pb")]:
+    for key, name in [
+        ("pre_transform_stats", "FeatureStats.pb"),
+        ("post_transform_stats", "FeatureStats.pb"),
+        ("pre_transform_schema", "schema.pbtxt"),
+        ("post_transform_schema", "schema.pbtxt"),
+        ("post_transform_anomalies", "SchemaDiff.pb"),
+    ]:
         assert os.listdir(data_run.output("Transform", key).uri) == [name]
     assert os.listdir(data_run.output("Transform", "updated_analyzer_cache").uri)
 
@@ -152,8 +156,13 @@ def test_analyzer_cache_input_does_not_stop_a_fully_cached_rerun(tmp_path, data_
         base = data_pipeline(str(tmp_path / "root"), data_run.data, data_run.module_file)
         transform = next(n for n in base.components if n.id == "Transform")
         previous = importer(cache, TransformCache).with_id("previous_cache")
-        cached = Transform(examples=transform.inputs["examples"], schema=transform.inputs["schema"], module_file=data_run.module_file,
-                           custom_config={"top_k": 2}, analyzer_cache=previous.outputs["result"])
+        cached = Transform(
+            examples=transform.inputs["examples"],
+            schema=transform.inputs["schema"],
+            module_file=data_run.module_file,
+            custom_config={"top_k": 2},
+            analyzer_cache=previous.outputs["result"],
+        )
         return Pipeline(base.pipeline_name, base.pipeline_root, [cached])
 
     first = LocalDagRunner().run(pipeline())
@@ -166,10 +175,17 @@ def test_analyzer_cache_input_does_not_stop_a_fully_cached_rerun(tmp_path, data_
 
 
 BAD_MODULES = [
-    ("no_preprocessing_fn", "def other(inputs):\n    return inputs\n", r"defines no function 'preprocessing_fn' \(it defines: other\)"),
+    (
+        "no_preprocessing_fn",
+        "def other(inputs):\n    return inputs\n",
+        r"defines no function 'preprocessing_fn' \(it defines: other\)",
+    ),
     ("syntax_error", "def preprocessing_fn(inputs):\n    return {\n", r"bad_module.py, line \d+: syntax error"),
-    ("raises", "def preprocessing_fn(inputs):\n    raise KeyError('no_such_feature')\n",
-     r"preprocessing_fn \(.*bad_module.py\) raised KeyError: 'no_such_feature'"),
+    (
+        "raises",
+        "def preprocessing_fn(inputs):\n    raise KeyError('no_such_feature')\n",
+        r"preprocessing_fn \(.*bad_module.py\) raised KeyError: 'no_such_feature'",
+    ),
 ]
 
 
@@ -179,8 +195,11 @@ def test_bad_module_file_fails_transform_naming_the_file(tmp_path, data_run, cas
 
     module = tmp_path / "bad_module.py"
     module.write_text(source)
-    examples = importer(data_run.output("CsvExampleGen", "examples").uri, type(data_run.output("CsvExampleGen", "examples")),
-                        properties={"split_names": '["train", "eval"]'}).with_id("examples")
+    examples = importer(
+        data_run.output("CsvExampleGen", "examples").uri,
+        type(data_run.output("CsvExampleGen", "examples")),
+        properties={"split_names": '["train", "eval"]'},
+    ).with_id("examples")
     schema = importer(data_run.output("SchemaGen", "schema").uri, type(data_run.output("SchemaGen", "schema"))).with_id("schema")
     node = Transform(examples=examples.outputs["result"], schema=schema.outputs["result"], module_file=str(module))
     result = LocalDagRunner().run(Pipeline("bad", str(tmp_path / "root"), [node]))
@@ -197,7 +216,14 @@ def test_constructor_checks_and_optional_outputs():
         Transform(examples=None, schema=None)
     with pytest.raises(ValueError, match="disable_analyzer_cache=True"):
         Transform(examples=None, schema=None, preprocessing_fn="m.f", analyzer_cache=object(), disable_analyzer_cache=True)
-    lean = Transform(examples=None, schema=None, preprocessing_fn="m.f", materialize=False, disable_analyzer_cache=True, disable_statistics=True)
+    lean = Transform(
+        examples=None,
+        schema=None,
+        preprocessing_fn="m.f",
+        materialize=False,
+        disable_analyzer_cache=True,
+        disable_statistics=True,
+    )
     assert list(lean.outputs) == ["transform_graph"]
     full = Transform(examples=None, schema=None, preprocessing_fn="m.f")
     assert len(full.outputs) == 8 and full.id == "Transform"
@@ -213,8 +239,11 @@ def test_a_split_analyzed_but_not_transformed_still_gets_post_transform_statisti
     base = data_pipeline(str(tmp_path / "root"), data_run.data, data_run.module_file)
     upstream = next(n for n in base.components if n.id == "Transform")
     transform = Transform(
-        examples=upstream.inputs["examples"], schema=upstream.inputs["schema"], module_file=data_run.module_file,
-        custom_config={"top_k": 2}, splits_config=proto.SplitsConfig(analyze=["train"], transform=["eval"]),
+        examples=upstream.inputs["examples"],
+        schema=upstream.inputs["schema"],
+        module_file=data_run.module_file,
+        custom_config={"top_k": 2},
+        splits_config=proto.SplitsConfig(analyze=["train"], transform=["eval"]),
     )
     result = LocalDagRunner().run(Pipeline(base.pipeline_name, base.pipeline_root, [transform]))
     result.raise_for_failure()

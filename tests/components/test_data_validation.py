@@ -7,10 +7,10 @@ import os
 import re
 
 import pytest
+from data_fixtures import penguins_csv_text, penguins_frame
 from pipelinekit.components.util.tfdv_io import load_schema, load_stats
 
 from pipelinekit import Examples, ExampleStatistics, LocalDagRunner, Pipeline, importer
-from tests.components.conftest import penguins_csv_text, penguins_frame
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
 
@@ -53,7 +53,16 @@ def test_statistics_equal_pandas_counts_and_means(data_run):
 def test_schema_has_the_domains_and_types_of_the_data(data_run):
     schema = load_schema(data_run.output("SchemaGen", "schema"))
     features = {f.name: f for f in schema.feature}
-    assert set(features) == {"species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"}
+    assert set(features) == {
+        "species",
+        "island",
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "body_mass_g",
+        "sex",
+        "year",
+    }
     domains = {d.name: set(d.value) for d in schema.string_domain}
     assert domains[features["species"].domain] == {"Adelie", "Chinstrap", "Gentoo"}
     assert domains[features["island"].domain] == {"Biscoe", "Dream", "Torgersen"}
@@ -131,13 +140,19 @@ def _span_two_pipeline(tmp_path, data_run, fail: bool):
     data = tmp_path / "data"
     shutil.copytree(data_run.data, data)
     _second_span(data)
-    gen = CsvExampleGen(input_base=str(data), input_config=proto.Input(splits=[proto.Input.Split(name="all", pattern="span-{SPAN}/*.csv")]))
+    gen = CsvExampleGen(
+        input_base=str(data), input_config=proto.Input(splits=[proto.Input.Split(name="all", pattern="span-{SPAN}/*.csv")])
+    )
     stats = StatisticsGen(examples=gen.outputs["examples"])
     schema = ImportSchemaGen(schema_file=_curated_schema(data_run, tmp_path / "curated.pbtxt"))
     previous = data_run.output("StatisticsGen", "statistics")
-    baseline = importer(previous.uri, ExampleStatistics, properties={"split_names": previous.split_names}).with_id("previous_stats")
+    baseline = importer(previous.uri, ExampleStatistics, properties={"split_names": previous.split_names}).with_id(
+        "previous_stats"
+    )
     check = ExampleValidator(
-        statistics=stats.outputs["statistics"], schema=schema.outputs["schema"], baseline_statistics=baseline.outputs["result"],
+        statistics=stats.outputs["statistics"],
+        schema=schema.outputs["schema"],
+        baseline_statistics=baseline.outputs["result"],
         fail_on_anomalies=fail,
     )
     downstream = StatisticsGen(examples=gen.outputs["examples"]).with_id("after_validation")
@@ -155,7 +170,10 @@ def test_new_span_with_new_category_and_drift_gives_those_anomalies(tmp_path, da
     assert anomalies.custom_properties["blessed"] == {"train": 0, "eval": 0}
     diff = anomalies_pb2.Anomalies.FromString(open(os.path.join(anomalies.split_uri("train"), "SchemaDiff.pb"), "rb").read())
     kinds = {name: {anomalies_pb2.AnomalyInfo.Type.Name(r.type) for r in info.reason} for name, info in diff.anomaly_info.items()}
-    assert kinds == {"island": {"ENUM_TYPE_UNEXPECTED_STRING_VALUES"}, "bill_length_mm": {"COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH"}}
+    assert kinds == {
+        "island": {"ENUM_TYPE_UNEXPECTED_STRING_VALUES"},
+        "bill_length_mm": {"COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH"},
+    }
     assert "Atlantis" in diff.anomaly_info["island"].description
 
 
@@ -184,7 +202,9 @@ def test_import_schema_gen_copies_a_schema_and_rejects_a_broken_one(tmp_path, da
     node = result.nodes["ImportSchemaGen"]
     assert node.status == "failed"
     assert re.search(r"schema file .*bad.pbtxt, line 2: not a text-format Schema", str(node.error.__cause__))
-    assert not os.path.exists(tmp_path / "bad" / "ImportSchemaGen" / "schema") or not os.listdir(tmp_path / "bad" / "ImportSchemaGen" / "schema")
+    assert not os.path.exists(tmp_path / "bad" / "ImportSchemaGen" / "schema") or not os.listdir(
+        tmp_path / "bad" / "ImportSchemaGen" / "schema"
+    )
 
 
 def test_a_column_whose_type_changes_in_a_new_span_fails_validation_naming_it(tmp_path, data_run):
@@ -198,18 +218,27 @@ def test_a_column_whose_type_changes_in_a_new_span_fails_validation_naming_it(tm
     shutil.copytree(data_run.data, data)
     (data / "span-2").mkdir()
     lines = penguins_csv_text().splitlines()
-    (data / "span-2" / "penguins.csv").write_text("\n".join([lines[0]] + [line.rsplit(",", 1)[0] + ",y" + line.rsplit(",", 1)[1] for line in lines[1:]]) + "\n")
+    (data / "span-2" / "penguins.csv").write_text(
+        "\n".join([lines[0]] + [line.rsplit(",", 1)[0] + ",y" + line.rsplit(",", 1)[1] for line in lines[1:]]) + "\n"
+    )
     schema_file = tmp_path / "schema.pbtxt"
     shutil.copy(os.path.join(data_run.output("SchemaGen", "schema").uri, "schema.pbtxt"), schema_file)
-    gen = CsvExampleGen(input_base=str(data), input_config=proto.Input(splits=[proto.Input.Split(name="all", pattern="span-{SPAN}/*.csv")]))
+    gen = CsvExampleGen(
+        input_base=str(data), input_config=proto.Input(splits=[proto.Input.Split(name="all", pattern="span-{SPAN}/*.csv")])
+    )
     stats = StatisticsGen(examples=gen.outputs["examples"])
-    check = ExampleValidator(statistics=stats.outputs["statistics"], schema=ImportSchemaGen(schema_file=str(schema_file)).outputs["schema"],
-                             fail_on_anomalies=True)
+    check = ExampleValidator(
+        statistics=stats.outputs["statistics"],
+        schema=ImportSchemaGen(schema_file=str(schema_file)).outputs["schema"],
+        fail_on_anomalies=True,
+    )
     result = LocalDagRunner().run(Pipeline("types", str(tmp_path / "root"), [check]))
     assert result.output("CsvExampleGen", "examples").span == 2
     node = result.nodes["ExampleValidator"]
     assert node.status == "failed"
-    assert "split 'train', feature 'year': UNEXPECTED_DATA_TYPE: Expected data of type: INT but got STRING" in str(node.error.__cause__)
+    assert "split 'train', feature 'year': UNEXPECTED_DATA_TYPE: Expected data of type: INT but got STRING" in str(
+        node.error.__cause__
+    )
 
 
 def _stats_artifact(folder, splits, node_id):
@@ -239,9 +268,14 @@ def _skew_run(tmp_path, serving_splits, **validator):
     tfdv.get_feature(schema, "c").skew_comparator.infinity_norm.threshold = 0.01
     tfdv.write_schema_text(schema, str(tmp_path / "schema.pbtxt"))
     if serving_splits:
-        validator["serving_statistics"] = _stats_artifact(tmp_path / "serving_stats", serving_splits, "serving_stats").outputs["result"]
-    check = ExampleValidator(statistics=train.outputs["result"], schema=ImportSchemaGen(schema_file=str(tmp_path / "schema.pbtxt")).outputs["schema"],
-                             **validator)
+        validator["serving_statistics"] = _stats_artifact(tmp_path / "serving_stats", serving_splits, "serving_stats").outputs[
+            "result"
+        ]
+    check = ExampleValidator(
+        statistics=train.outputs["result"],
+        schema=ImportSchemaGen(schema_file=str(tmp_path / "schema.pbtxt")).outputs["schema"],
+        **validator,
+    )
     result = LocalDagRunner().run(Pipeline("skew", str(tmp_path / "root"), [check]))
     result.raise_for_failure()
     return result.output("ExampleValidator", "anomalies")
@@ -273,8 +307,10 @@ def test_a_comparison_split_that_does_not_match_is_warned_about_and_recorded(tmp
         anomalies = _skew_run(tmp_path, {"serving": _categories(10)})
     assert _anomaly_kinds(anomalies, "train") == {"c": {"COMPARATOR_L_INFTY_HIGH"}}
     assert anomalies.custom_properties["compared_splits"] == {"train": {"serving_statistics": "serving"}}
-    assert re.search(r"serving_statistics has no split 'train' \(its splits: \['serving'\]\), so split 'train' is compared with its split 'serving'",
-                     caplog.text), caplog.text
+    assert re.search(
+        r"serving_statistics has no split 'train' \(its splits: \['serving'\]\), so split 'train' is compared with its split 'serving'",
+        caplog.text,
+    ), caplog.text
 
 
 TINY_MODULE = """
@@ -288,9 +324,8 @@ def preprocessing_fn(inputs):
 
 @pytest.mark.parametrize("path", ["in_process", "beam"])
 def test_an_empty_split_gets_zero_example_statistics_and_does_not_stop_the_pipeline(tmp_path, monkeypatch, caplog, path):
+    from data_fixtures import read_examples
     from pipelinekit.components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform
-
-    from tests.components.conftest import read_examples
 
     monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
     (tmp_path / "data").mkdir()
@@ -322,11 +357,15 @@ def test_schema_gen_fails_when_no_split_has_examples(tmp_path):
     result = LocalDagRunner().run(Pipeline("empty", str(tmp_path / "root"), [SchemaGen(statistics=stats.outputs["result"])]))
     node = result.nodes["SchemaGen"]
     assert node.status == "failed"
-    assert re.search(r"SchemaGen: the statistics at .* count no examples in any of the splits \['train'\]", str(node.error.__cause__))
+    assert re.search(
+        r"SchemaGen: the statistics at .* count no examples in any of the splits \['train'\]", str(node.error.__cause__)
+    )
 
 
 def _imported(artifact, artifact_type, node_id):
-    return importer(artifact.uri, artifact_type, properties={"split_names": artifact.split_names}).with_id(node_id).outputs["result"]
+    return (
+        importer(artifact.uri, artifact_type, properties={"split_names": artifact.split_names}).with_id(node_id).outputs["result"]
+    )
 
 
 @pytest.mark.parametrize("path", ["in_process", "beam"])

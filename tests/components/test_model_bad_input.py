@@ -33,7 +33,10 @@ def channels():
             lambda c: _components().Trainer(transformed_examples=c["examples"], module_file=MODULE_FILE),
             "transformed_examples= needs transform_graph=",
         ),
-        (lambda c: _trainer(c, module_file=MODULE_FILE, train_args=_proto().EvalArgs()), r"train_args=\.\.\.\) takes a .*TrainArgs"),
+        (
+            lambda c: _trainer(c, module_file=MODULE_FILE, train_args=_proto().EvalArgs()),
+            r"train_args=\.\.\.\) takes a .*TrainArgs",
+        ),
         (lambda c: _components().Tuner(examples=c["examples"]), "Tuner: give exactly one of module_file="),
         (lambda c: _components().Evaluator(examples=c["examples"]), "eval_config= is required"),
         (lambda c: _components().Evaluator(examples=c["examples"], eval_config=42), "takes a tfma.EvalConfig, a dict"),
@@ -91,7 +94,11 @@ def test_eval_config_forms_need_no_tfma_import_and_parse_alike():
     from pipelinekit.components.evaluator.eval_config import parse_eval_config
 
     proto = json_format.ParseDict(EVAL_CONFIG, tfma.EvalConfig())
-    forms = [eval_config_argument(EVAL_CONFIG), eval_config_argument(proto), eval_config_argument(text_format.MessageToString(proto))]
+    forms = [
+        eval_config_argument(EVAL_CONFIG),
+        eval_config_argument(proto),
+        eval_config_argument(text_format.MessageToString(proto)),
+    ]
     assert json.loads(forms[0]) == EVAL_CONFIG
     assert all(parse_eval_config(form) == proto for form in forms)
 
@@ -136,7 +143,9 @@ def bad_run(tmp_path_factory):
         trainer("no_run_fn", str(no_run_fn)),
         trainer("raising_run_fn", fail=True),
         trainer("no_model", no_model=True),
-        components.Evaluator(examples=raw.outputs["result"], model=model.outputs["result"], eval_config=typo).with_id("label_typo"),
+        components.Evaluator(examples=raw.outputs["result"], model=model.outputs["result"], eval_config=typo).with_id(
+            "label_typo"
+        ),
         components.Evaluator(examples=raw.outputs["result"], model=model.outputs["result"], eval_config=slice_typo).with_id(
             "slice_typo"
         ),
@@ -144,7 +153,9 @@ def bad_run(tmp_path_factory):
             "unwritable"
         ),
         components.Pusher(
-            model=broken.outputs["result"], infra_blessing=infra.outputs["blessing"], push_destination=_destination(str(tmp / "push"))
+            model=broken.outputs["result"],
+            infra_blessing=infra.outputs["blessing"],
+            push_destination=_destination(str(tmp / "push")),
         ).with_id("broken_pusher"),
     ]
     not_blessed = tmp / "not_blessed"
@@ -156,7 +167,9 @@ def bad_run(tmp_path_factory):
             examples=raw.outputs["result"], model=model.outputs["result"], model_blessing=verdict.outputs["result"]
         ).with_id("unblessed_inferrer"),
         components.BulkInferrer(
-            examples=raw.outputs["result"], model=model.outputs["result"], model_spec=proto.ModelSpec(model_signature_name=["nope"])
+            examples=raw.outputs["result"],
+            model=model.outputs["result"],
+            model_spec=proto.ModelSpec(model_signature_name=["nope"]),
         ).with_id("signature_typo"),
         components.InfraValidator(
             model=model.outputs["result"],
@@ -239,7 +252,9 @@ def test_infra_validator_rejects_a_broken_saved_model_and_it_is_not_pushed(bad_r
     assert "failed to load" in blessing.custom_properties["reason"]
     pushed = result.nodes["broken_pusher"].outputs["pushed_model"][0]
     assert pushed.custom_properties["pushed"] == 0 and "infra_blessing" in pushed.custom_properties["reason"]
-    assert not os.path.exists(os.path.join(root, "push")) or not [n for n in os.listdir(os.path.join(root, "push")) if n.isdigit()]
+    assert not os.path.exists(os.path.join(root, "push")) or not [
+        n for n in os.listdir(os.path.join(root, "push")) if n.isdigit()
+    ]
 
 
 def test_bulk_inferrer_skips_an_unblessed_model_and_says_so(bad_run):

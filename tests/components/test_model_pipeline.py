@@ -152,8 +152,7 @@ def test_bulk_inferrer_logs_match_the_models_direct_answers(run):
     result = run.output("BulkInferrer", "inference_result")
     files = glob.glob(os.path.join(result.uri, "prediction_logs-*-of-*.gz"))
     logs = [
-        prediction_log_pb2.PredictionLog.FromString(r.numpy())
-        for r in tf.data.TFRecordDataset(files, compression_type="GZIP")
+        prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in tf.data.TFRecordDataset(files, compression_type="GZIP")
     ]
     examples = run.output("CsvExampleGen", "examples")
     total = sum(len(_examples(examples.split_uri(s))) for s in examples.splits)
