@@ -48,7 +48,9 @@ class DistributionValidator(Component):
 
         if config is None:
             raise ComponentArgumentError("DistributionValidator: config= is required (a tfx.proto.DistributionValidatorConfig)")
-        config_json = proto_argument(config, distribution_validator_pb2.DistributionValidatorConfig, "config", "DistributionValidator")
+        config_json = proto_argument(
+            config, distribution_validator_pb2.DistributionValidatorConfig, "config", "DistributionValidator"
+        )
         if isinstance(config, distribution_validator_pb2.DistributionValidatorConfig):
             check_config(config)
         super().__init__(
@@ -78,5 +80,7 @@ def check_config(config: Any) -> None:
                 "jensen_shannon_divergence or normalized_abs_difference with a threshold"
             )
         if name in seen:
-            raise ComponentArgumentError(f"{where}: feature {name!r} is already configured in feature[{seen[name]}]; keep one entry")
+            raise ComponentArgumentError(
+                f"{where}: feature {name!r} is already configured in feature[{seen[name]}]; keep one entry"
+            )
         seen[name] = index

@@ -50,13 +50,16 @@ def run_distribution_validator(
     if baseline_statistics is None:
         context.logger.warning(
             "DistributionValidator: no baseline statistics (a resolver's first run?), so splits %s pass unchecked (blessed=%d)",
-            statistics.splits, NO_BASELINE,
+            statistics.splits,
+            NO_BASELINE,
         )
         anomalies.set_custom_property("blessed", {split: NO_BASELINE for split in statistics.splits})
         return
     config = parse_proto(distribution_validator_config, distribution_validator_pb2.DistributionValidatorConfig)
     if not config.default_slice_config.feature and not config.default_slice_config.HasField("num_examples_comparator"):
-        context.logger.warning("DistributionValidator: the config has no feature comparators and no num_examples_comparator; nothing is compared")
+        context.logger.warning(
+            "DistributionValidator: the config has no feature comparators and no num_examples_comparator; nothing is compared"
+        )
     custom = parse_custom_validation(custom_validation_config)
     pairs = choose_split_pairs(statistics, baseline_statistics, include_split_pairs, "DistributionValidator", default="same")
     blessed = {}
@@ -66,8 +69,12 @@ def run_distribution_validator(
         _check_comparators_fit(config, baseline, pair_name(test, base))
         result = _compare(config, current, baseline, custom)
         for feature in _not_compared(result):
-            context.logger.warning("DistributionValidator: split pair %s: feature %r could not be compared", pair_name(test, base), feature)
-        blessed[pair_name(test, base)] = NOT_BLESSED if result.anomaly_info or result.HasField("dataset_anomaly_info") else BLESSED
+            context.logger.warning(
+                "DistributionValidator: split pair %s: feature %r could not be compared", pair_name(test, base), feature
+            )
+        blessed[pair_name(test, base)] = (
+            NOT_BLESSED if result.anomaly_info or result.HasField("dataset_anomaly_info") else BLESSED
+        )
         folder = pair_folder(anomalies.uri, test, base)
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, ANOMALIES_FILE), "wb") as handle:
@@ -91,7 +98,9 @@ def _check_comparators_fit(config: Any, baseline: Any, pair: str) -> None:
     """Refuse a categorical-only comparator (infinity_norm, normalized_abs_difference) on a
     feature the baseline holds as numeric: TFDV measures 0 there, so it could never fail (TFX
     passes such a pair silently)."""
-    numeric = {".".join(f.path.step) or f.name for dataset in baseline.datasets for f in dataset.features if f.HasField("num_stats")}
+    numeric = {
+        ".".join(f.path.step) or f.name for dataset in baseline.datasets for f in dataset.features if f.HasField("num_stats")
+    }
     for feature in config.default_slice_config.feature:
         name = ".".join(feature.path.step)
         wrong = [kind for kind in _CATEGORICAL_ONLY if feature.distribution_comparator.HasField(kind)]
@@ -167,9 +176,13 @@ def _flag_not_compared(result: Any, config: Any, baseline: Any) -> Any:
         info = result.anomaly_info[name]
         info.path.CopyFrom(feature.path)
         info.severity = anomalies_pb2.AnomalyInfo.Severity.ERROR
-        reason = info.reason.add(type=anomalies_pb2.AnomalyInfo.Type.STATS_NOT_AVAILABLE, short_description="Comparison could not be done.")
+        reason = info.reason.add(
+            type=anomalies_pb2.AnomalyInfo.Type.STATS_NOT_AVAILABLE, short_description="Comparison could not be done."
+        )
         where = "baseline" if name not in in_baseline else "current"
-        reason.description = f"Feature {name!r} is not in the {where} statistics, so it could not be compared; check the feature name."
+        reason.description = (
+            f"Feature {name!r} is not in the {where} statistics, so it could not be compared; check the feature name."
+        )
     return result
 
 

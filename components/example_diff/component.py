@@ -62,7 +62,9 @@ def check_config(config: Any) -> None:
     """Refuse what TFDV's skew detector would fail on mid-run: no ``paired_example_skew``, no
     identifier features, or a confusion entry without a feature name."""
     if not config.HasField("paired_example_skew"):
-        raise ComponentArgumentError("ExampleDiff(config=...): set paired_example_skew (tfx.proto.PairedExampleSkew(...)); it is required")
+        raise ComponentArgumentError(
+            "ExampleDiff(config=...): set paired_example_skew (tfx.proto.PairedExampleSkew(...)); it is required"
+        )
     skew = config.paired_example_skew
     if not skew.identifier_features:
         raise ComponentArgumentError(
@@ -71,4 +73,6 @@ def check_config(config: Any) -> None:
         )
     for index, confusion in enumerate(skew.confusion_config):
         if not confusion.feature_name:
-            raise ComponentArgumentError(f"ExampleDiff(config=...): paired_example_skew.confusion_config[{index}] has no feature_name")
+            raise ComponentArgumentError(
+                f"ExampleDiff(config=...): paired_example_skew.confusion_config[{index}] has no feature_name"
+            )

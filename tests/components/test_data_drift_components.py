@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from pipelinekit import LocalDagRunner
-from pipelinekit import tfx
+from pipelinekit import LocalDagRunner, tfx
 from tests.components.conftest import penguins_csv_text, penguins_frame
 
 DRIFT_CONFIG = """
@@ -57,7 +56,9 @@ def drift_run(tmp_path_factory):
     same_data_check = tfx.components.DistributionValidator(
         statistics=statistics_gen.outputs["statistics"],
         baseline_statistics=statistics_gen.outputs["statistics"],
-        config=_config(DRIFT_CONFIG.replace("num_examples_comparator { min_fraction_threshold: 0.8 max_fraction_threshold: 1.2 }", "")),
+        config=_config(
+            DRIFT_CONFIG.replace("num_examples_comparator { min_fraction_threshold: 0.8 max_fraction_threshold: 1.2 }", "")
+        ),
         include_split_pairs=[("eval", "train")],
     ).with_id("SameDataCheck")
     pipeline = tfx.dsl.Pipeline(
@@ -92,7 +93,9 @@ def test_component_keeps_tfx_keys_and_exec_properties():
     stats = tfx.components.StatisticsGen(examples=gen.outputs["examples"])
     config = _config("default_slice_config { num_examples_comparator { min_fraction_threshold: 1.0 } }")
     validator = tfx.components.DistributionValidator(
-        statistics=stats.outputs["statistics"], baseline_statistics=stats.outputs["statistics"], config=config,
+        statistics=stats.outputs["statistics"],
+        baseline_statistics=stats.outputs["statistics"],
+        config=config,
         include_split_pairs=[("eval", "train")],
     )
     assert validator.outputs["anomalies"].type_name == "ExampleAnomalies"
@@ -100,7 +103,10 @@ def test_component_keeps_tfx_keys_and_exec_properties():
     from pipelinekit.tfx.utils.proto_utils import json_to_proto
 
     assert json_to_proto(validator.parameters["distribution_validator_config"], tfx.proto.DistributionValidatorConfig()) == config
-    assert tfx.proto.DistributionValidatorConfig.DESCRIPTOR.full_name == "tfx.components.distribution_validator.DistributionValidatorConfig"
+    assert (
+        tfx.proto.DistributionValidatorConfig.DESCRIPTOR.full_name
+        == "tfx.components.distribution_validator.DistributionValidatorConfig"
+    )
     assert {f.name: f.number for f in tfx.proto.FeatureComparator.DESCRIPTOR.fields} == {"path": 1, "distribution_comparator": 2}
     from pipelinekit.components import DistributionValidator
 
@@ -110,13 +116,22 @@ def test_component_keeps_tfx_keys_and_exec_properties():
 @pytest.mark.parametrize(
     ("config", "pairs", "message"),
     [
-        ("default_slice_config { feature { distribution_comparator { infinity_norm { threshold: 0.1 } } } }", None,
-         r"default_slice_config.feature\[0\] has no path"),
-        ('default_slice_config { feature { path { step: "island" } } }', None,
-         r"feature\[0\] \(feature 'island'\) has no distribution_comparator"),
-        ('default_slice_config { feature { path { step: "island" } distribution_comparator { infinity_norm { } } }'
-         ' feature { path { step: "island" } distribution_comparator { infinity_norm { threshold: 0.2 } } } }', None,
-         r"feature\[1\]: feature 'island' is already configured in feature\[0\]"),
+        (
+            "default_slice_config { feature { distribution_comparator { infinity_norm { threshold: 0.1 } } } }",
+            None,
+            r"default_slice_config.feature\[0\] has no path",
+        ),
+        (
+            'default_slice_config { feature { path { step: "island" } } }',
+            None,
+            r"feature\[0\] \(feature 'island'\) has no distribution_comparator",
+        ),
+        (
+            'default_slice_config { feature { path { step: "island" } distribution_comparator { infinity_norm { } } }'
+            ' feature { path { step: "island" } distribution_comparator { infinity_norm { threshold: 0.2 } } } }',
+            None,
+            r"feature\[1\]: feature 'island' is already configured in feature\[0\]",
+        ),
         ("", [("train", "train", "eval")], r"include_split_pairs=...\): entry 0 is \('train', 'train', 'eval'\)"),
     ],
 )
@@ -125,7 +140,9 @@ def test_bad_config_is_refused_naming_the_feature(config, pairs, message):
     stats = tfx.components.StatisticsGen(examples=gen.outputs["examples"])
     with pytest.raises(ValueError, match=message):
         tfx.components.DistributionValidator(
-            statistics=stats.outputs["statistics"], baseline_statistics=stats.outputs["statistics"], config=_config(config),
+            statistics=stats.outputs["statistics"],
+            baseline_statistics=stats.outputs["statistics"],
+            config=_config(config),
             include_split_pairs=pairs,
         )
 
@@ -195,8 +212,11 @@ def _run_validator(tmp_path, drift_run, config, **arguments):
 
     arguments.setdefault("baseline_statistics", drift_run.output("StatisticsGen", "statistics"))
     run_distribution_validator(
-        context, statistics=drift_run.output("StatisticsGen_Drifted", "statistics"), anomalies=anomalies,
-        distribution_validator_config=proto_to_json(_config(config)), **arguments,
+        context,
+        statistics=drift_run.output("StatisticsGen_Drifted", "statistics"),
+        anomalies=anomalies,
+        distribution_validator_config=proto_to_json(_config(config)),
+        **arguments,
     )
     return anomalies
 
@@ -221,8 +241,13 @@ def test_a_categorical_comparator_on_a_numeric_feature_is_an_error(tmp_path, dri
 def test_split_pairs_that_do_not_exist_are_named(tmp_path, drift_run):
     from pipelinekit.errors import RunError
 
-    with pytest.raises(RunError, match=r"include_split_pairs names \('serving', 'train'\), but the current artifact .* has splits \['train', 'eval'\]"):
-        _run_validator(tmp_path, drift_run, DRIFT_CONFIG, include_split_pairs=json.dumps([["eval", "train"], ["serving", "train"]]))
+    with pytest.raises(
+        RunError,
+        match=r"include_split_pairs names \('serving', 'train'\), but the current artifact .* has splits \['train', 'eval'\]",
+    ):
+        _run_validator(
+            tmp_path, drift_run, DRIFT_CONFIG, include_split_pairs=json.dumps([["eval", "train"], ["serving", "train"]])
+        )
 
 
 def test_no_baseline_passes_every_split_as_tfx_cold_start(tmp_path, drift_run):
@@ -264,20 +289,31 @@ def diff_run(tmp_path_factory):
     for name, frame in (("base", base), ("test", test)):
         (root / name).mkdir()
         frame.to_csv(root / name / "data.csv", index=False)
-    by_id = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
-        splits=[tfx.proto.SplitConfig.Split(name="train", hash_buckets=2), tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1)],
-        partition_feature_name="id"))
+    by_id = tfx.proto.Output(
+        split_config=tfx.proto.SplitConfig(
+            splits=[
+                tfx.proto.SplitConfig.Split(name="train", hash_buckets=2),
+                tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+            ],
+            partition_feature_name="id",
+        )
+    )
     example_gen = tfx.components.CsvExampleGen(input_base=str(root / "test"), output_config=by_id)
     base_gen = tfx.components.CsvExampleGen(input_base=str(root / "base"), output_config=by_id).with_id("CsvExampleGen_Base")
     example_diff = tfx.components.ExampleDiff(
         examples_test=example_gen.outputs["examples"],
         examples_base=base_gen.outputs["examples"],
-        config=tfx.proto.ExampleDiffConfig(paired_example_skew=tfx.proto.PairedExampleSkew(
-            skew_sample_size=2, identifier_features=["id"],
-            confusion_config=[tfx.proto.PairedExampleSkew.ConfusionConfig(feature_name="colour")])),
+        config=tfx.proto.ExampleDiffConfig(
+            paired_example_skew=tfx.proto.PairedExampleSkew(
+                skew_sample_size=2,
+                identifier_features=["id"],
+                confusion_config=[tfx.proto.PairedExampleSkew.ConfusionConfig(feature_name="colour")],
+            )
+        ),
     )
-    result = LocalDagRunner().run(tfx.dsl.Pipeline(pipeline_name="diff", pipeline_root=str(root / "root"),
-                                                   components=[example_gen, base_gen, example_diff]))
+    result = LocalDagRunner().run(
+        tfx.dsl.Pipeline(pipeline_name="diff", pipeline_root=str(root / "root"), components=[example_gen, base_gen, example_diff])
+    )
     result.raise_for_failure()
     return result
 
@@ -297,7 +333,12 @@ def _pair_results(diff, pair):
 def test_example_diff_compares_every_split_pair_by_default(diff_run):
     diff = diff_run.output("ExampleDiff", "example_diff_result")
     assert diff.TYPE_NAME == "ExamplesDiff"
-    assert sorted(os.listdir(diff.uri)) == ["SplitPair-eval_eval", "SplitPair-eval_train", "SplitPair-train_eval", "SplitPair-train_train"]
+    assert sorted(os.listdir(diff.uri)) == [
+        "SplitPair-eval_eval",
+        "SplitPair-eval_train",
+        "SplitPair-train_eval",
+        "SplitPair-train_train",
+    ]
 
 
 def test_example_diff_counts_the_changed_examples_per_feature(diff_run):
@@ -334,9 +375,13 @@ def test_example_diff_counts_the_changed_examples_per_feature(diff_run):
 
 def test_example_diff_keeps_tfx_keys_and_refuses_configs_it_cannot_run():
     gen = tfx.components.CsvExampleGen(input_base="/data")
-    config = tfx.proto.ExampleDiffConfig(paired_example_skew=tfx.proto.PairedExampleSkew(skew_sample_size=9, identifier_features=["id"]))
+    config = tfx.proto.ExampleDiffConfig(
+        paired_example_skew=tfx.proto.PairedExampleSkew(skew_sample_size=9, identifier_features=["id"])
+    )
     example_diff = tfx.components.ExampleDiff(
-        examples_test=gen.outputs["examples"], examples_base=gen.outputs["examples"], config=config,
+        examples_test=gen.outputs["examples"],
+        examples_base=gen.outputs["examples"],
+        config=config,
         include_split_pairs=[("train", "train"), ("eval", "foo")],
     )
     assert example_diff.outputs["example_diff_result"].type_name == "ExamplesDiff"
@@ -345,9 +390,12 @@ def test_example_diff_keeps_tfx_keys_and_refuses_configs_it_cannot_run():
 
     assert json_to_proto(example_diff.parameters["example_diff_config"], tfx.proto.ExampleDiffConfig()) == config
     with pytest.raises(ValueError, match="set paired_example_skew"):
-        tfx.components.ExampleDiff(examples_test=gen.outputs["examples"], examples_base=gen.outputs["examples"], config=tfx.proto.ExampleDiffConfig())
+        tfx.components.ExampleDiff(
+            examples_test=gen.outputs["examples"], examples_base=gen.outputs["examples"], config=tfx.proto.ExampleDiffConfig()
+        )
     with pytest.raises(ValueError, match=re.escape("paired_example_skew.identifier_features is empty")):
         tfx.components.ExampleDiff(
-            examples_test=gen.outputs["examples"], examples_base=gen.outputs["examples"],
+            examples_test=gen.outputs["examples"],
+            examples_base=gen.outputs["examples"],
             config=tfx.proto.ExampleDiffConfig(paired_example_skew=tfx.proto.PairedExampleSkew(skew_sample_size=2)),
         )

@@ -5,8 +5,6 @@
 imports tensorflow_metadata, whose comparator messages they hold.
 """
 
-from pipelinekit.tfx._lazy import lazy_names
-
 from pipelinekit.proto import (
     bulk_inferrer_pb2,
     evaluator_pb2,
@@ -19,6 +17,7 @@ from pipelinekit.proto import (
     transform_pb2,
     tuner_pb2,
 )
+from pipelinekit.tfx._lazy import lazy_names
 
 ModelSpec = bulk_inferrer_pb2.ModelSpec
 DataSpec = bulk_inferrer_pb2.DataSpec
