@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipelinekit.components.util.arguments import given, proto_argument
+from pipelinekit.components.util.arguments import given, required_proto_argument
 from pipelinekit.components.util.custom_validation import custom_validation_text
 from pipelinekit.components.util.errors import ComponentArgumentError
 from pipelinekit.components.util.split_pairs import split_pairs_argument
@@ -46,18 +46,17 @@ class DistributionValidator(Component):
     ) -> None:
         from pipelinekit.proto import distribution_validator_pb2
 
-        if config is None:
-            raise ComponentArgumentError("DistributionValidator: config= is required (a tfx.proto.DistributionValidatorConfig)")
-        config_json = proto_argument(
-            config, distribution_validator_pb2.DistributionValidatorConfig, "config", "DistributionValidator"
-        )
-        if isinstance(config, distribution_validator_pb2.DistributionValidatorConfig):
-            check_config(config)
         super().__init__(
             **given(
                 statistics=statistics,
                 baseline_statistics=baseline_statistics,
-                distribution_validator_config=config_json,
+                distribution_validator_config=required_proto_argument(
+                    config,
+                    distribution_validator_pb2.DistributionValidatorConfig,
+                    "config",
+                    "DistributionValidator",
+                    check_config,
+                ),
                 include_split_pairs=split_pairs_argument(include_split_pairs, "DistributionValidator"),
                 custom_validation_config=custom_validation_text(custom_validation_config),
             )

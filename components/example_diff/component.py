@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipelinekit.components.util.arguments import given, proto_argument
+from pipelinekit.components.util.arguments import given, required_proto_argument
 from pipelinekit.components.util.errors import ComponentArgumentError
 from pipelinekit.components.util.split_pairs import split_pairs_argument
 
@@ -43,16 +43,13 @@ class ExampleDiff(Component):
         config: Any,
         include_split_pairs: Sequence[Sequence[str]] | None = None,
     ) -> None:
-        if config is None:
-            raise ComponentArgumentError("ExampleDiff: config= is required (a tfx.proto.ExampleDiffConfig)")
-        config_json = proto_argument(config, example_diff_pb2.ExampleDiffConfig, "config", "ExampleDiff")
-        if isinstance(config, example_diff_pb2.ExampleDiffConfig):
-            check_config(config)
         super().__init__(
             **given(
                 examples=examples_test,
                 baseline_examples=examples_base,
-                example_diff_config=config_json,
+                example_diff_config=required_proto_argument(
+                    config, example_diff_pb2.ExampleDiffConfig, "config", "ExampleDiff", check_config
+                ),
                 include_split_pairs=split_pairs_argument(include_split_pairs, "ExampleDiff"),
             )
         )

@@ -386,6 +386,8 @@ def test_example_diff_keeps_tfx_keys_and_refuses_configs_it_cannot_run():
     from pipelinekit.tfx.utils.proto_utils import json_to_proto
 
     assert json_to_proto(example_diff.parameters["example_diff_config"], tfx.proto.ExampleDiffConfig()) == config
+    with pytest.raises(ValueError, match=re.escape("ExampleDiff: config= is required (a tfx.proto.ExampleDiffConfig)")):
+        tfx.components.ExampleDiff(examples_test=gen.outputs["examples"], examples_base=gen.outputs["examples"], config=None)
     with pytest.raises(ValueError, match="set paired_example_skew"):
         tfx.components.ExampleDiff(
             examples_test=gen.outputs["examples"], examples_base=gen.outputs["examples"], config=tfx.proto.ExampleDiffConfig()
