@@ -398,3 +398,17 @@ def test_example_diff_keeps_tfx_keys_and_refuses_configs_it_cannot_run():
             examples_base=gen.outputs["examples"],
             config=tfx.proto.ExampleDiffConfig(paired_example_skew=tfx.proto.PairedExampleSkew(skew_sample_size=2)),
         )
+
+
+def test_custom_validation_compares_the_pair(tmp_path, drift_run):
+    """TFX's SQL check over a feature of both datasets: fewer islands than the baseline fails."""
+    custom = """feature_pair_validations {
+        feature_test_path { step: 'island' } feature_base_path { step: 'island' }
+        validations { sql_expression: 'feature_test.string_stats.unique >= feature_base.string_stats.unique'
+                      severity: ERROR description: 'Fewer islands than in the baseline.' } }"""
+    config = 'default_slice_config { feature { path { step: "flipper_length_mm" } distribution_comparator { jensen_shannon_divergence { threshold: 0.2 } } } }'
+    anomalies = _run_validator(tmp_path, drift_run, config, custom_validation_config=custom)
+    assert anomalies.custom_properties["blessed"] == {"train_train": 0, "eval_eval": 0}
+    diff = _split_pair_anomalies(anomalies, "train_train")
+    assert _kinds(diff) == {"island": {"CUSTOM_VALIDATION"}}
+    assert diff.anomaly_info["island"].reason[0].short_description == "Fewer islands than in the baseline."
