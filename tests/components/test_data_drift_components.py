@@ -10,6 +10,7 @@ import re
 import pytest
 
 from pipelinekit import LocalDagRunner, tfx
+from pipelinekit.errors import RunError
 from tests.components.conftest import penguins_csv_text, penguins_frame
 
 DRIFT_CONFIG = """
@@ -228,16 +229,12 @@ def test_a_feature_missing_from_the_statistics_is_an_anomaly_naming_it(tmp_path,
 
 
 def test_a_categorical_comparator_on_a_numeric_feature_is_an_error(tmp_path, drift_run):
-    from pipelinekit.errors import RunError
-
     config = 'default_slice_config { feature { path { step: "body_mass_g" } distribution_comparator { infinity_norm { threshold: 0.1 } } } }'
     with pytest.raises(RunError, match=r"split pair train_train: feature 'body_mass_g' is numeric .* uses infinity_norm"):
         _run_validator(tmp_path, drift_run, config)
 
 
 def test_split_pairs_that_do_not_exist_are_named(tmp_path, drift_run):
-    from pipelinekit.errors import RunError
-
     with pytest.raises(
         RunError,
         match=r"include_split_pairs names \('serving', 'train'\), but the current artifact .* has splits \['train', 'eval'\]",
@@ -307,6 +304,7 @@ def diff_run(tmp_path_factory):
                 confusion_config=[tfx.proto.PairedExampleSkew.ConfusionConfig(feature_name="colour")],
             )
         ),
+        include_split_pairs=[("train", "train"), ("eval", "eval")],
     )
     result = LocalDagRunner().run(
         tfx.dsl.Pipeline(pipeline_name="diff", pipeline_root=str(root / "root"), components=[example_gen, base_gen, example_diff])
@@ -327,14 +325,12 @@ def _pair_results(diff, pair):
     )
 
 
-def test_example_diff_compares_every_split_pair_by_default(diff_run):
+def test_example_diff_writes_tfx_layout_per_split_pair(diff_run):
     diff = diff_run.output("ExampleDiff", "example_diff_result")
     assert diff.TYPE_NAME == "ExamplesDiff"
-    assert sorted(os.listdir(diff.uri)) == [
-        "SplitPair-eval_eval",
-        "SplitPair-eval_train",
-        "SplitPair-train_eval",
-        "SplitPair-train_train",
+    assert sorted(os.listdir(diff.uri)) == ["SplitPair-eval_eval", "SplitPair-train_train"]
+    assert sorted(os.listdir(os.path.join(diff.uri, "SplitPair-eval_eval"))) == [
+        f"{name}-00000-of-00001" for name in ("confusion", "match_stats", "sample_pairs", "skew_stats")
     ]
 
 
@@ -346,7 +342,7 @@ def test_example_diff_counts_the_changed_examples_per_feature(diff_run):
     totals: dict = {}
     matched = base_with_id = test_with_id = samples = 0
     confusion: dict = {}
-    for pair in ("train_train", "train_eval", "eval_train", "eval_eval"):
+    for pair in ("train_train", "eval_eval"):
         skew, match, pairs, counts = _pair_results(diff, pair)
         assert len(match) == 1
         matched += match[0].matching_pairs_count
@@ -358,16 +354,36 @@ def test_example_diff_counts_the_changed_examples_per_feature(diff_run):
         for count in counts:
             key = (count.base.bytes_value.decode(), count.test.bytes_value.decode())
             confusion[key] = confusion.get(key, 0) + count.count
-        if pair in ("train_eval", "eval_train"):
-            assert match[0].matching_pairs_count == 0
     shared = base[base.id < 280]
-    assert base_with_id == len(base) * 2 and test_with_id == len(test) * 2  # each side is read once per pair it is in
-    assert matched == len(shared)
+    assert (base_with_id, test_with_id, matched) == (len(base), len(test), len(shared))
     assert totals == {"x": int((shared.id % 10 == 0).sum()), "colour": int((shared.id % 7 == 0).sum())}
     swapped = int((shared.id % 7 == 0).sum())
     assert sum(n for (b, t), n in confusion.items() if b != t) == swapped
     assert sum(confusion.values()) == len(shared)
-    assert 0 < samples <= 2 * 2  # skew_sample_size per same-split pair
+    assert 0 < samples <= 2 * 2  # skew_sample_size per pair
+
+
+@pytest.mark.parametrize(
+    ("default", "include", "expected"),
+    [
+        ("same", None, [("train", "train"), ("eval", "eval")]),
+        ("all", None, [("train", "train"), ("train", "eval"), ("eval", "train"), ("eval", "eval")]),
+        ("same", '[["eval", "train"]]', [("eval", "train")]),
+    ],
+)
+def test_split_pairs_default_as_in_tfx(default, include, expected):
+    """Without include_split_pairs, DistributionValidator compares same-named splits and
+    ExampleDiff every pair."""
+    from pipelinekit.components.util.split_pairs import choose_split_pairs
+
+    from pipelinekit.types.standard import Examples
+
+    current, baseline = Examples("/current"), Examples("/baseline")
+    current.splits = baseline.splits = ["train", "eval"]
+    assert choose_split_pairs(current, baseline, include, "C", default=default) == expected
+    baseline.splits = ["serving"]
+    with pytest.raises(RunError, match=r"C: no split pairs to compare: .* none with the same name"):
+        choose_split_pairs(current, baseline, None, "C", default="same")
 
 
 def test_example_diff_keeps_tfx_keys_and_refuses_configs_it_cannot_run():
