@@ -91,7 +91,7 @@ def _compare(config: Any, current: Any, baseline: Any, custom: Any) -> Any:
     full = tfdv.validate_statistics(
         current, _schema_with_comparators(config, baseline), previous_statistics=baseline, custom_validation_config=custom
     )
-    return _flag_not_compared(comparison_anomalies(full), config, baseline)
+    return _flag_not_compared(comparison_anomalies(full), config, current, baseline)
 
 
 def _check_comparators_fit(config: Any, baseline: Any, pair: str) -> None:
@@ -161,13 +161,13 @@ def _keep_reasons(info: Any, keep: set[int]) -> None:
     info.reason.extend(reasons)
 
 
-def _flag_not_compared(result: Any, config: Any, baseline: Any) -> Any:
+def _flag_not_compared(result: Any, config: Any, current: Any, baseline: Any) -> Any:
     """An anomaly (TFX's STATS_NOT_AVAILABLE, severity ERROR) for each configured feature TFDV
     measured no distance for, saying which statistics lack it."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
     measured = {".".join(info.path.step) for info in result.drift_skew_info}
-    in_baseline = {".".join(f.path.step) or f.name for dataset in baseline.datasets for f in dataset.features}
+    present = {role: _feature_names(stats) for role, stats in (("baseline", baseline), ("current", current))}
     result.anomaly_name_format = anomalies_pb2.Anomalies.AnomalyNameFormat.SERIALIZED_PATH
     for feature in config.default_slice_config.feature:
         name = ".".join(feature.path.step)
@@ -179,11 +179,20 @@ def _flag_not_compared(result: Any, config: Any, baseline: Any) -> Any:
         reason = info.reason.add(
             type=anomalies_pb2.AnomalyInfo.Type.STATS_NOT_AVAILABLE, short_description="Comparison could not be done."
         )
-        where = "baseline" if name not in in_baseline else "current"
-        reason.description = (
-            f"Feature {name!r} is not in the {where} statistics, so it could not be compared; check the feature name."
-        )
+        reason.description = _why_not_compared(name, name in present["baseline"], name in present["current"])
     return result
+
+
+def _why_not_compared(name: str, in_baseline: bool, in_current: bool) -> str:
+    if not in_baseline:
+        return f"Feature {name!r} is not in the baseline statistics, so it could not be compared; check the feature name."
+    if not in_current:
+        return f"Feature {name!r} is not in the current statistics, so it could not be compared: the current data lacks it."
+    return f"TFDV measured no distance for feature {name!r}; check that its comparator fits its type."
+
+
+def _feature_names(statistics: Any) -> set[str]:
+    return {".".join(f.path.step) or f.name for dataset in statistics.datasets for f in dataset.features}
 
 
 def _not_compared(result: Any) -> list[str]:

@@ -198,25 +198,26 @@ def test_unchanged_data_passes(drift_run):
     assert all(0 < d.drift_measurements[0].value < 0.1 for d in diff.drift_skew_info)  # thresholds: 0.2, 0.2 and 0.1
 
 
-def _run_validator(tmp_path, drift_run, config, **arguments):
+def _validate(tmp_path, config, **arguments):
+    """DistributionValidator's executor on the given statistics, outside a pipeline."""
     from pipelinekit.components.distribution_validator.executor import run_distribution_validator
 
     from pipelinekit.dsl.context import ExecutionContext
+    from pipelinekit.tfx.utils.proto_utils import proto_to_json
     from pipelinekit.types.standard import ExampleAnomalies
 
     anomalies = ExampleAnomalies(str(tmp_path / "anomalies"))
     context = ExecutionContext("drift", str(tmp_path), "DistributionValidator", "run", 1, str(tmp_path))
-    from pipelinekit.tfx.utils.proto_utils import proto_to_json
-
-    arguments.setdefault("baseline_statistics", drift_run.output("StatisticsGen", "statistics"))
     run_distribution_validator(
-        context,
-        statistics=drift_run.output("StatisticsGen_Drifted", "statistics"),
-        anomalies=anomalies,
-        distribution_validator_config=proto_to_json(_config(config)),
-        **arguments,
+        context, anomalies=anomalies, distribution_validator_config=proto_to_json(_config(config)), **arguments
     )
     return anomalies
+
+
+def _run_validator(tmp_path, drift_run, config, **arguments):
+    """The executor on the drift run's drifted statistics, against its base ones unless told."""
+    arguments.setdefault("baseline_statistics", drift_run.output("StatisticsGen", "statistics"))
+    return _validate(tmp_path, config, statistics=drift_run.output("StatisticsGen_Drifted", "statistics"), **arguments)
 
 
 def test_a_feature_missing_from_the_statistics_is_an_anomaly_naming_it(tmp_path, drift_run):
@@ -428,3 +429,29 @@ def test_custom_validation_compares_the_pair(tmp_path, drift_run):
     diff = _split_pair_anomalies(anomalies, "train_train")
     assert _kinds(diff) == {"island": {"CUSTOM_VALIDATION"}}
     assert diff.anomaly_info["island"].reason[0].short_description == "Fewer islands than in the baseline."
+
+
+def test_a_feature_the_current_data_lacks_is_an_anomaly_saying_so(tmp_path):
+    import pandas as pd
+    import tensorflow_data_validation as tfdv
+    from pipelinekit.components.util.tfdv_io import write_stats
+
+    from pipelinekit.types.standard import ExampleStatistics
+
+    frames = {
+        "baseline": pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]}),
+        "current": pd.DataFrame({"c": ["a", "b", "b"]}),
+    }
+    artifacts = {}
+    for role, frame in frames.items():
+        artifacts[role] = ExampleStatistics(str(tmp_path / role))
+        artifacts[role].splits = ["train"]
+        write_stats(tfdv.generate_statistics_from_dataframe(frame), str(tmp_path / role / "Split-train" / "FeatureStats.pb"))
+    config = 'default_slice_config { feature { path { step: "x" } distribution_comparator { jensen_shannon_divergence { threshold: 0.1 } } } }'
+    anomalies = _validate(tmp_path, config, statistics=artifacts["current"], baseline_statistics=artifacts["baseline"])
+    assert anomalies.custom_properties["blessed"] == {"train_train": 0}
+    reason = _split_pair_anomalies(anomalies, "train_train").anomaly_info["x"].reason[0]
+    assert (
+        reason.description
+        == "Feature 'x' is not in the current statistics, so it could not be compared: the current data lacks it."
+    )
