@@ -16,6 +16,8 @@ _HOMES = {
     "SchemaGen": "pipelinekit.components.schema_gen",
     "ImportSchemaGen": "pipelinekit.components.schema_gen",
     "ExampleValidator": "pipelinekit.components.example_validator",
+    "DistributionValidator": "pipelinekit.components.distribution_validator",
+    "ExampleDiff": "pipelinekit.components.example_diff",
     "Transform": "pipelinekit.components.transform",
     "Trainer": "pipelinekit.components.trainer",
     "Tuner": "pipelinekit.components.tuner",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelinekit.components.util.arguments import given
+from pipelinekit.components.util.custom_validation import custom_validation_text
 
 from pipelinekit.dsl.component import Component
 from pipelinekit.dsl.node import Channel
@@ -44,11 +45,6 @@ class ExampleValidator(Component):
         fail_on_anomalies: bool = False,
         serving_statistics: Channel | None = None,
     ) -> None:
-        config = custom_validation_config
-        if config is not None and not isinstance(config, str):
-            from google.protobuf import text_format
-
-            config = text_format.MessageToString(config)
         super().__init__(
             **given(
                 statistics=statistics,
@@ -56,7 +52,7 @@ class ExampleValidator(Component):
                 baseline_statistics=baseline_statistics,
                 serving_statistics=serving_statistics,
                 exclude_splits=exclude_splits,
-                custom_validation_config=config,
+                custom_validation_config=custom_validation_text(custom_validation_config),
                 fail_on_anomalies=fail_on_anomalies,
             )
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from pipelinekit.components.util.custom_validation import parse_custom_validation
 from pipelinekit.components.util.errors import AnomaliesFoundError
 from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, selected_splits
 
@@ -28,7 +29,7 @@ def run_example_validator(
     import tensorflow_data_validation as tfdv
 
     loaded_schema = load_schema(schema)
-    config = _custom_config(custom_validation_config)
+    config = parse_custom_validation(custom_validation_config)
     splits = selected_splits(statistics, exclude_splits, "ExampleValidator")
     blessed, found, compared = {}, {}, {}
     for split in splits:
@@ -99,11 +100,3 @@ def _split_stats(other: ExampleStatistics | None, split: str | None) -> Any:
         return None
     return load_stats(os.path.join(other.split_uri(split), STATS_FILE))
 
-
-def _custom_config(text: str | None) -> Any:
-    if not text:
-        return None
-    from google.protobuf import text_format
-    from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
-
-    return text_format.Parse(text, custom_validation_config_pb2.CustomValidationConfig())

@@ -8,6 +8,7 @@ passes through unchanged: the core resolves it to a string before the executor r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.message import Message
@@ -16,7 +17,7 @@ from pipelinekit.components.util.proto_utils import json_to_proto, proto_to_json
 
 from pipelinekit.dsl.placeholder import Placeholder
 
-__all__ = ["proto_argument", "parse_proto", "given"]
+__all__ = ["proto_argument", "required_proto_argument", "parse_proto", "given"]
 
 
 def proto_argument(value: Message | str | Placeholder | None, expected: type[Message], name: str, component: str) -> Any:
@@ -39,6 +40,22 @@ def proto_argument(value: Message | str | Placeholder | None, expected: type[Mes
             f"got {type(value).__name__}"
         )
     return proto_to_json(value)
+
+
+def required_proto_argument(
+    value: Message | str | Placeholder | None,
+    expected: type[Message],
+    name: str,
+    component: str,
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    """``proto_argument`` for an argument the component cannot do without; ``check`` vets a
+    proto given as a message (a JSON string or a placeholder is only known at run time)."""
+    if value is None:
+        raise ComponentArgumentError(f"{component}: {name}= is required (a tfx.proto.{expected.__name__})")
+    if check is not None and isinstance(value, expected):
+        check(value)
+    return proto_argument(value, expected, name, component)
 
 
 def parse_proto(json_text: str | None, message_type: type[Message]) -> Any:

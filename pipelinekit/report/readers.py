@@ -71,10 +71,16 @@ def _parse(proto: Any, data: bytes, path: str, what: str) -> Any:
 
 
 def split_files(artifact: Artifact, file_name: str) -> dict[str, str]:
-    """``split -> path`` of ``file_name`` in each ``Split-<name>/``; an artifact without splits that
+    """``split -> path`` of ``file_name`` in each ``Split-<name>/`` (``SplitPair-<name>/`` for
+    DistributionValidator's split pairs, as TFX names them); an artifact without splits that
     holds the file itself (Transform's statistics and anomalies, as in TFX) gives ``{"all": path}``."""
-    found = {split: os.path.join(artifact.uri, f"Split-{split}", file_name) for split in split_names(artifact)}
-    found = {split: path for split, path in found.items() if os.path.exists(path)}
+    found = {}
+    for split in split_names(artifact):
+        for folder in ("Split", "SplitPair"):
+            path = os.path.join(artifact.uri, f"{folder}-{split}", file_name)
+            if os.path.exists(path):
+                found[split] = path
+                break
     whole = os.path.join(artifact.uri, file_name)
     if not found and os.path.exists(whole):
         found[WHOLE] = whole

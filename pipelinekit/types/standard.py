@@ -108,8 +108,9 @@ class Schema(Artifact):
 
 
 class ExampleAnomalies(_SplitArtifact):
-    """Per-split anomalies (``Split-<name>/SchemaDiff.pb``); custom property ``blessed`` is a
-    dict ``{split: 0 or 1}`` as TFX writes it."""
+    """Per-split anomalies (``Split-<name>/SchemaDiff.pb``; DistributionValidator's are per split
+    pair, ``SplitPair-<current>_<baseline>/``); custom property ``blessed`` is a dict
+    ``{split: 0 or 1}`` as TFX writes it."""
 
     span = Property(int)
 

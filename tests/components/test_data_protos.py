@@ -45,6 +45,18 @@ def test_committed_pb2_files_match_a_fresh_generation(tmp_path):
         (proto.DataSpec, "tfx.components.bulkinferrer.DataSpec", {"example_splits": 2}),
         (proto.OutputExampleSpec, "tfx.components.bulkinferrer.OutputExampleSpec", {"output_columns_spec": 3}),
         (proto.SplitsConfig, "tfx.components.transform.SplitsConfig", {"analyze": 1, "transform": 2}),
+        (
+            proto.PairedExampleSkew,
+            "tfx.components.example_diff.PairedExampleSkew",
+            {"identifier_features": 1, "skew_sample_size": 2, "ignore_features": 3, "float_round_ndigits": 4,
+             "allow_duplicate_identifiers": 5, "confusion_config": 6},
+        ),
+        (proto.FeatureComparator, "tfx.components.distribution_validator.FeatureComparator", {"path": 1, "distribution_comparator": 2}),
+        (
+            proto.DistributionValidatorConfig.DatasetConfig,
+            "tfx.components.distribution_validator.DistributionValidatorConfig.DatasetConfig",
+            {"feature": 1, "num_examples_comparator": 2},
+        ),
     ],
 )
 def test_messages_keep_tfx_names_and_field_numbers(message, full_name, fields):

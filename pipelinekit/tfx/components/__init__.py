@@ -14,6 +14,8 @@ _HOMES = {
         "SchemaGen",
         "ImportSchemaGen",
         "ExampleValidator",
+        "DistributionValidator",
+        "ExampleDiff",
         "Transform",
         "Trainer",
         "Tuner",

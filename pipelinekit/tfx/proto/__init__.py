@@ -1,8 +1,8 @@
 """``tfx.v1.proto``: TFX's configuration messages under the names TFX users write
 (``tfx.proto.TrainArgs(num_steps=100)``, ``tfx.proto.PushDestination(...)``).
 
-``DistributionValidatorConfig`` and ``FeatureComparator`` (the DistributionValidator's,
-which pipelinekit does not have) are not provided.
+``DistributionValidatorConfig`` and ``FeatureComparator`` load on first use: their module
+imports tensorflow_metadata, whose comparator messages they hold.
 """
 
 from pipelinekit.proto import (
@@ -17,6 +17,7 @@ from pipelinekit.proto import (
     transform_pb2,
     tuner_pb2,
 )
+from pipelinekit.tfx._lazy import lazy_names
 
 ModelSpec = bulk_inferrer_pb2.ModelSpec
 DataSpec = bulk_inferrer_pb2.DataSpec
@@ -66,6 +67,9 @@ TuneArgs = tuner_pb2.TuneArgs
 ExampleDiffConfig = example_diff_pb2.ExampleDiffConfig
 PairedExampleSkew = example_diff_pb2.PairedExampleSkew
 
+_LAZY = {name: "pipelinekit.proto.distribution_validator_pb2" for name in ("DistributionValidatorConfig", "FeatureComparator")}
+__getattr__ = lazy_names(__name__, _LAZY, globals())
+
 __all__ = [
     "ModelSpec",
     "DataSpec",
@@ -105,4 +109,5 @@ __all__ = [
     "TuneArgs",
     "ExampleDiffConfig",
     "PairedExampleSkew",
+    *_LAZY,
 ]
