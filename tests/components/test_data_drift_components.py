@@ -8,10 +8,10 @@ import os
 import re
 
 import pytest
+from data_fixtures import penguins_csv_text, penguins_frame
 
 from pipelinekit import LocalDagRunner, tfx
 from pipelinekit.errors import RunError
-from tests.components.conftest import penguins_csv_text, penguins_frame
 
 DRIFT_CONFIG = """
 default_slice_config {
