@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelinekit.components.util.arguments import parse_proto
 from pipelinekit.components.util.errors import InputDataError, UserModuleError
-from pipelinekit.components.util.examples_io import make_tfxio, require_tf_examples, write_split
+from pipelinekit.components.util.examples_io import make_tfxio, require_payload, write_split
 from pipelinekit.components.util.keras3 import import_tft
 from pipelinekit.components.util.module_loader import function_from, load_function, load_module_file
 from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
@@ -46,7 +46,7 @@ def run_transform(
     disable_statistics: bool = False,
     **outputs: Any,
 ) -> None:
-    require_tf_examples(examples, "Transform")
+    require_payload(examples, "Transform", ("FORMAT_TF_EXAMPLE", "FORMAT_TF_SEQUENCE_EXAMPLE"))
     tft = import_tft()
     analyze, transform = _splits(examples, splits_config)
     module = load_module_file(module_file) if module_file else None
