@@ -11,6 +11,7 @@ import random
 import pytest
 
 from pipelinekit import tfx
+from pipelinekit.errors import RunError
 
 pytestmark = pytest.mark.slow
 
@@ -183,19 +184,20 @@ def test_sequence_examples_reach_statistics_schema_validation_and_transform(tmp_
         assert abs(ours.mean - theirs.mean) < 1e-4
 
 
-def test_tf_examples_are_refused_as_sequence_examples_only_where_they_cannot_be_read(tmp_path, sessions):
-    """Records that are not SequenceExamples fail ImportExampleGen naming the file; the Trainer,
-    which reads tf.Examples, refuses SequenceExamples naming the payload format."""
+def test_records_that_are_not_sequence_examples_and_the_trainer_are_refused_by_name(tmp_path, sessions):
+    """Records that do not parse as tf.SequenceExample fail ImportExampleGen naming the file; the
+    Trainer, which reads tf.Examples, refuses SequenceExamples naming the payload format."""
+    import tensorflow as tf
+
     data, _ = sessions
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "x.tfrecord").write_bytes(b"not a tfrecord file at all")
-    result = tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "bad_root", str(bad)))
-    failure = str(result.nodes["ImportExampleGen"].error)
-    assert "x.tfrecord is not a readable TFRecord file" in failure
+    with tf.io.TFRecordWriter(str(bad / "x.tfrecord")) as writer:
+        writer.write(b"\xff\xff\xff not a proto")
+    with pytest.raises(RunError, match=r"x.tfrecord are not tf.SequenceExamples: .*reads TFRecords of serialized tf.SequenceExample"):
+        tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "bad_root", str(bad)))
 
     trainer = tmp_path / "trainer_module.py"
     trainer.write_text("def run_fn(fn_args):\n    raise AssertionError('not reached')\n")
-    result = tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "root", data, trainer_module=str(trainer)))
-    assert result.nodes["Trainer"].status == "failed"
-    assert "payload_format 'FORMAT_TF_SEQUENCE_EXAMPLE'" in str(result.nodes["Trainer"].error)
+    with pytest.raises(RunError, match="node 'Trainer'.*payload_format 'FORMAT_TF_SEQUENCE_EXAMPLE'"):
+        tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "root", data, trainer_module=str(trainer)))
