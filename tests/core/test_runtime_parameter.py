@@ -71,3 +71,83 @@ def test_bad_declarations_are_refused():
         tfx.dsl.experimental.RuntimeParameter(name="x", ptype=list)
     with pytest.raises(DefinitionError, match="default 'a' is not a int"):
         tfx.dsl.experimental.RuntimeParameter(name="x", ptype=int, default="a")
+
+
+TFX_FILE = '''
+from pipelinekit import tfx
+
+String = tfx.types.standard_artifacts.String
+
+
+@tfx.dsl.components.component
+def Repeat(
+    word: tfx.dsl.components.Parameter[str],
+    times: tfx.dsl.components.Parameter[int],
+    out: tfx.dsl.components.OutputArtifact[String],
+) -> None:
+    out.value = " ".join([word] * times)
+
+
+def create_pipeline(root):
+    times = tfx.dsl.experimental.RuntimeParameter(name="times", ptype=int, default=2)
+    word = tfx.dsl.experimental.RuntimeParameter(name="word", ptype=str, default="hi")
+    return tfx.dsl.Pipeline(pipeline_name="runtime_cli", pipeline_root=root, components=[Repeat(word=word, times=times)])
+
+
+if __name__ == "__main__":
+    tfx.orchestration.LocalDagRunner().run(create_pipeline(ROOT))
+'''
+
+
+@pytest.fixture
+def tfx_file(tmp_path, pipeline_root):
+    path = tmp_path / "pipeline.py"
+    path.write_text(TFX_FILE.replace("ROOT", repr(pipeline_root)))
+    return str(path)
+
+
+def _cli(*args: str) -> int:
+    from pipelinekit.cli import main
+
+    return main(["run", *args, "--runner", "local"])
+
+
+def _repeat_result(pipeline_file: str, pipeline_root: str, values: dict[str, object]):
+    """The same pipeline run in this process with ``values``: cached when the CLI used them."""
+    import runpy
+
+    namespace = runpy.run_path(pipeline_file)  # not as __main__: only defines the pipeline
+    runner = tfx.orchestration.LocalDagRunner()
+    return runner.run(namespace["create_pipeline"](pipeline_root), runtime_parameters=values).nodes["Repeat"]
+
+
+def test_the_cli_flag_gives_values_by_name_and_the_others_keep_their_defaults(tfx_file, pipeline_root):
+    assert _cli(tfx_file, "--runtime-parameter", "times=3") == 0
+    node = _repeat_result(tfx_file, pipeline_root, {"times": 3})
+    assert node.status == "cached" and node.outputs["out"][0].value == "hi hi hi"
+    assert _cli(tfx_file, "--runtime-parameter", "times=1", "--runtime-parameter", "word=a=b") == 0  # '=' in a value
+    assert _repeat_result(tfx_file, pipeline_root, {"times": 1, "word": "a=b"}).outputs["out"][0].value == "a=b"
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("times=many", "parameter 'times': RuntimeParameter('times', int, default=2): expected int, got str 'many'"),
+        ("tims=3", "runtime parameter 'tims' was given but no node uses it (declared: ['times', 'word'])"),
+    ],
+)
+def test_the_cli_flag_refuses_a_bad_value_or_an_unknown_name(tfx_file, capsys, flag, message):
+    assert _cli(tfx_file, "--runtime-parameter", flag) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    if flag.startswith("times="):
+        assert "--runtime-parameter times=VALUE" in error
+
+
+def test_the_cli_flag_must_be_name_equals_value_and_given_once(tfx_file, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _cli(tfx_file, "--runtime-parameter", "times")
+    assert exit_info.value.code == 2
+    assert "'times' is not NAME=VALUE" in capsys.readouterr().err
+    assert _cli(tfx_file, "--runtime-parameter", "times=1", "--runtime-parameter", "times=2") == 2
+    assert "--runtime-parameter times is given twice ('1' and '2')" in capsys.readouterr().err
