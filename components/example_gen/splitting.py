@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from pipelinekit.components.util.errors import InputDataError
 
@@ -22,7 +23,7 @@ def canonical(record: bytes, sequence: bool = False) -> bytes:
     return record_message(sequence).FromString(record).SerializeToString(deterministic=True)
 
 
-def record_message(sequence: bool) -> type:
+def record_message(sequence: bool) -> Any:
     """The proto class of the records: tf.SequenceExample with ``sequence``, else tf.Example."""
     from tensorflow.core.example import example_pb2
 

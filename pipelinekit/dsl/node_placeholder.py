@@ -147,7 +147,9 @@ class _Artifact(NodePlaceholder):
         return artifacts[index]
 
     def resolve(self, values: NodeValues) -> Any:
-        raise PlaceholderError(f"{self!r} stands for an artifact, not a value; use .uri, .value, .property(name) or .custom_property(name)")
+        raise PlaceholderError(
+            f"{self!r} stands for an artifact, not a value; use .uri, .value, .property(name) or .custom_property(name)"
+        )
 
     def __repr__(self) -> str:
         index = "" if self.index is None else f"[{self.index}]"
@@ -257,10 +259,16 @@ def key_problems(
             if isinstance(leaf, _Artifact):
                 keys, side = (inputs, "input") if leaf.is_input else (outputs, "output")
                 if leaf.key not in keys:
-                    problems.append(f"{placeholder!r}: the node has no {side} {leaf.key!r} (its {side}s: {', '.join(keys) or 'none'})")
+                    problems.append(
+                        f"{placeholder!r}: the node has no {side} {leaf.key!r} (its {side}s: {', '.join(keys) or 'none'})"
+                    )
             elif isinstance(leaf, _ExecProperty):
                 if leaf.key not in parameters:
-                    problems.append(f"{placeholder!r}: the node has no parameter {leaf.key!r} (its parameters: {', '.join(parameters) or 'none'})")
+                    problems.append(
+                        f"{placeholder!r}: the node has no parameter {leaf.key!r} (its parameters: {', '.join(parameters) or 'none'})"
+                    )
                 elif leaf.key == parameter or node_placeholders(parameters[leaf.key]):
-                    problems.append(f"{placeholder!r}: an exec_property placeholder reads a plain parameter value, not {leaf.key!r}, which is itself a placeholder")
+                    problems.append(
+                        f"{placeholder!r}: an exec_property placeholder reads a plain parameter value, not {leaf.key!r}, which is itself a placeholder"
+                    )
     return problems

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 PAGES = [b"home", b"search", b"item", b"cart"]
 SEQUENCE = "##SEQUENCE##"
 
-MODULE = '''
+MODULE = """
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -31,7 +31,7 @@ def preprocessing_fn(inputs):
         "dwell_total_xf": tf.reduce_sum(tf.reduce_sum(dwell, axis=2), axis=1),
         "label": tf.squeeze(inputs["label"], axis=1),
     }
-'''
+"""
 
 
 def _session(rng: random.Random, index: int) -> bytes:
@@ -95,7 +95,11 @@ def _pipeline(root, data, module_file=None, trainer_module=None):
             )
         )
     return tfx.dsl.Pipeline(
-        pipeline_name="sequence", pipeline_root=str(root), components=nodes, enable_cache=True, beam_pipeline_args=["--direct_num_workers=1"]
+        pipeline_name="sequence",
+        pipeline_root=str(root),
+        components=nodes,
+        enable_cache=True,
+        beam_pipeline_args=["--direct_num_workers=1"],
     )
 
 
@@ -140,10 +144,10 @@ def test_sequence_examples_reach_statistics_schema_validation_and_transform(tmp_
     stats = _stats(result)
     assert stats["train"][0] + stats["eval"][0] == len(records)
     train = stats["train"][1]
-    assert {("age",), ("user",), ("label",), (SEQUENCE,), (SEQUENCE, "page"), (SEQUENCE, "dwell"), (SEQUENCE, "clicks")} <= set(train)
-    steps = sum(
-        len(tf.train.SequenceExample.FromString(r).feature_lists.feature_list["dwell"].feature) for r in written["train"]
+    assert {("age",), ("user",), ("label",), (SEQUENCE,), (SEQUENCE, "page"), (SEQUENCE, "dwell"), (SEQUENCE, "clicks")} <= set(
+        train
     )
+    steps = sum(len(tf.train.SequenceExample.FromString(r).feature_lists.feature_list["dwell"].feature) for r in written["train"])
     dwell = train[(SEQUENCE, "dwell")].num_stats
     assert dwell.common_stats.num_non_missing == len(written["train"])
     assert dwell.common_stats.tot_num_values == steps and 0.5 <= dwell.min < dwell.max <= 60.0
@@ -166,7 +170,7 @@ def test_sequence_examples_reach_statistics_schema_validation_and_transform(tmp_
     rows = [tf.train.Example.FromString(r) for r in _records(transformed, "train")]
     assert len(rows) == len(written["train"])
     by_steps = sorted(
-        (len(tf.train.SequenceExample.FromString(r).feature_lists.feature_list["dwell"].feature) for r in written["train"])
+        len(tf.train.SequenceExample.FromString(r).feature_lists.feature_list["dwell"].feature) for r in written["train"]
     )
     assert sorted(r.features.feature["steps_xf"].int64_list.value[0] for r in rows) == by_steps
     assert abs(sum(r.features.feature["age_xf"].float_list.value[0] for r in rows)) < 1e-3  # z-scores of the train split
@@ -194,7 +198,9 @@ def test_records_that_are_not_sequence_examples_and_the_trainer_are_refused_by_n
     bad.mkdir()
     with tf.io.TFRecordWriter(str(bad / "x.tfrecord")) as writer:
         writer.write(b"\xff\xff\xff not a proto")
-    with pytest.raises(RunError, match=r"x.tfrecord are not tf.SequenceExamples: .*reads TFRecords of serialized tf.SequenceExample"):
+    with pytest.raises(
+        RunError, match=r"x.tfrecord are not tf.SequenceExamples: .*reads TFRecords of serialized tf.SequenceExample"
+    ):
         tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "bad_root", str(bad)))
 
     trainer = tmp_path / "trainer_module.py"

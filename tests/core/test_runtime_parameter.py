@@ -91,7 +91,9 @@ def Repeat(
 def create_pipeline(root):
     times = tfx.dsl.experimental.RuntimeParameter(name="times", ptype=int, default=2)
     word = tfx.dsl.experimental.RuntimeParameter(name="word", ptype=str, default="hi")
-    return tfx.dsl.Pipeline(pipeline_name="runtime_cli", pipeline_root=root, components=[Repeat(word=word, times=times)])
+    return tfx.dsl.Pipeline(
+        pipeline_name="runtime_cli", pipeline_root=root, components=[Repeat(word=word, times=times)], enable_cache=True
+    )
 
 
 if __name__ == "__main__":
@@ -112,21 +114,21 @@ def _cli(*args: str) -> int:
     return main(["run", *args, "--runner", "local"])
 
 
-def _repeat_result(pipeline_file: str, pipeline_root: str, values: dict[str, object]):
-    """The same pipeline run in this process with ``values``: cached when the CLI used them."""
-    import runpy
+def _repeat_result(pipeline_file: str, values: dict[str, object]):
+    """The same pipeline, loaded as the CLI loads it, run in this process with ``values``: cached
+    when the CLI ran it with them."""
+    from pipelinekit.dsl.loader import load_pipeline
 
-    namespace = runpy.run_path(pipeline_file)  # not as __main__: only defines the pipeline
-    runner = tfx.orchestration.LocalDagRunner()
-    return runner.run(namespace["create_pipeline"](pipeline_root), runtime_parameters=values).nodes["Repeat"]
+    pipeline = load_pipeline(pipeline_file)
+    return tfx.orchestration.LocalDagRunner().run(pipeline, runtime_parameters=values).nodes["Repeat"]
 
 
-def test_the_cli_flag_gives_values_by_name_and_the_others_keep_their_defaults(tfx_file, pipeline_root):
+def test_the_cli_flag_gives_values_by_name_and_the_others_keep_their_defaults(tfx_file):
     assert _cli(tfx_file, "--runtime-parameter", "times=3") == 0
-    node = _repeat_result(tfx_file, pipeline_root, {"times": 3})
+    node = _repeat_result(tfx_file, {"times": 3})
     assert node.status == "cached" and node.outputs["out"][0].value == "hi hi hi"
     assert _cli(tfx_file, "--runtime-parameter", "times=1", "--runtime-parameter", "word=a=b") == 0  # '=' in a value
-    assert _repeat_result(tfx_file, pipeline_root, {"times": 1, "word": "a=b"}).outputs["out"][0].value == "a=b"
+    assert _repeat_result(tfx_file, {"times": 1, "word": "a=b"}).outputs["out"][0].value == "a=b"
 
 
 @pytest.mark.parametrize(

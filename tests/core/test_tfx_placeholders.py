@@ -17,7 +17,9 @@ String = tfx.types.standard_artifacts.String
 
 @tfx.dsl.components.component
 def Produce(
-    text: tfx.dsl.components.Parameter[str], out: tfx.dsl.components.OutputArtifact[String], tag: tfx.dsl.components.Parameter[int] = 0
+    text: tfx.dsl.components.Parameter[str],
+    out: tfx.dsl.components.OutputArtifact[String],
+    tag: tfx.dsl.components.Parameter[int] = 0,
 ) -> None:
     out.value = text  # ``tag`` changes nothing but makes the node run again
 
@@ -88,10 +90,22 @@ def test_the_resolved_values_are_in_the_cache_key(pipeline_root):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"source": ph.input("txt")[0].uri}, "node 'Consume', parameter 'source': input('txt')[0].uri: the node has no input 'txt' (its inputs: text)"),
-        ({"target": ph.output("reprot").uri}, "parameter 'target': output('reprot').uri: the node has no output 'reprot' (its outputs: report)"),
-        ({"greeting": ph.exec_property("prefx")}, "parameter 'greeting': exec_property('prefx'): the node has no parameter 'prefx'"),
-        ({"greeting": ph.exec_property("word")}, "exec_property('word'): an exec_property placeholder reads a plain parameter value"),
+        (
+            {"source": ph.input("txt")[0].uri},
+            "node 'Consume', parameter 'source': input('txt')[0].uri: the node has no input 'txt' (its inputs: text)",
+        ),
+        (
+            {"target": ph.output("reprot").uri},
+            "parameter 'target': output('reprot').uri: the node has no output 'reprot' (its outputs: report)",
+        ),
+        (
+            {"greeting": ph.exec_property("prefx")},
+            "parameter 'greeting': exec_property('prefx'): the node has no parameter 'prefx'",
+        ),
+        (
+            {"greeting": ph.exec_property("word")},
+            "exec_property('word'): an exec_property placeholder reads a plain parameter value",
+        ),
     ],
 )
 def test_an_unknown_key_is_a_compile_error_naming_node_and_placeholder(pipeline_root, overrides, message):
