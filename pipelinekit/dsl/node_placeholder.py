@@ -17,10 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelinekit.dsl.placeholder import MissingValueError, PlaceholderError
+from pipelinekit.dsl.placeholder import MissingValueError, PlaceholderError, artifact_value
 from pipelinekit.errors import DefinitionError
 from pipelinekit.types.artifact import Artifact
-from pipelinekit.types.standard import ValueArtifact
 
 __all__ = [
     "NodePlaceholder",
@@ -167,18 +166,9 @@ class _ArtifactValue(NodePlaceholder):
 
     def resolve(self, values: NodeValues) -> Any:
         artifact = self.artifact.artifact(values)
-        if self.kind == "uri":
-            return artifact.uri
         if self.kind == "split_uri":
             return os.path.join(artifact.uri, f"Split-{self.name}")
-        if self.kind == "value":
-            if not isinstance(artifact, ValueArtifact):
-                raise PlaceholderError(f"{self!r}: {artifact.TYPE_NAME} is not a value artifact (String, Integer, ...); use .uri")
-            return artifact.value
-        held = artifact.properties if self.kind == "property" else artifact.custom_properties
-        if held.get(self.name) is None:
-            raise MissingValueError(f"{self!r}: {artifact!r} has no {self.kind.replace('_', ' ')} {self.name!r}")
-        return held[self.name]
+        return artifact_value(artifact, self.kind, self.name, repr(self))
 
     def __repr__(self) -> str:
         if self.kind in ("uri", "value"):

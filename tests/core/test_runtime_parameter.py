@@ -73,38 +73,19 @@ def test_bad_declarations_are_refused():
         tfx.dsl.experimental.RuntimeParameter(name="x", ptype=int, default="a")
 
 
-TFX_FILE = '''
-from pipelinekit import tfx
+def _tfx_file_text(root: str) -> str:
+    """A TFX pipeline file with this module's component and pipeline, run by TFX's ``__main__`` block."""
+    import inspect
 
-String = tfx.types.standard_artifacts.String
-
-
-@tfx.dsl.components.component
-def Repeat(
-    word: tfx.dsl.components.Parameter[str],
-    times: tfx.dsl.components.Parameter[int],
-    out: tfx.dsl.components.OutputArtifact[String],
-) -> None:
-    out.value = " ".join([word] * times)
-
-
-def create_pipeline(root):
-    times = tfx.dsl.experimental.RuntimeParameter(name="times", ptype=int, default=2)
-    word = tfx.dsl.experimental.RuntimeParameter(name="word", ptype=str, default="hi")
-    return tfx.dsl.Pipeline(
-        pipeline_name="runtime_cli", pipeline_root=root, components=[Repeat(word=word, times=times)], enable_cache=True
-    )
-
-
-if __name__ == "__main__":
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(ROOT))
-'''
+    header = "from pipelinekit import tfx\n\nString = tfx.types.standard_artifacts.String\n\n"
+    main = f"\nif __name__ == '__main__':\n    tfx.orchestration.LocalDagRunner().run(_pipeline({root!r}))\n"
+    return header + inspect.getsource(Repeat) + "\n" + inspect.getsource(_pipeline) + main
 
 
 @pytest.fixture
 def tfx_file(tmp_path, pipeline_root):
     path = tmp_path / "pipeline.py"
-    path.write_text(TFX_FILE.replace("ROOT", repr(pipeline_root)))
+    path.write_text(_tfx_file_text(pipeline_root))
     return str(path)
 
 
