@@ -185,8 +185,9 @@ def _run_pipeline(
         needed += [s for s in analyze if with_stats and s not in needed]
         batches = {split: _transformed_batches(raw[split], adapter, transform_fn, split) for split in needed}
         if transformed_examples is not None:
+            output_schema = transform_fn[1].schema  # TFT's: it says which outputs are ragged, for the encoder
             for split in transform:
-                records = batches[split] | f"Encode {split}" >> beam.FlatMap(_encode_batch)
+                records = batches[split] | f"Encode {split}" >> beam.FlatMap(_encode_batch, output_schema)
                 write_split(records, transformed_examples.split_uri(split), TRANSFORMED_PREFIX)
         if with_stats:
             analyzed = [raw[s] for s in analyze] | "FlattenStats" >> beam.Flatten()
@@ -230,13 +231,15 @@ def _transformed_batches(raw: Any, adapter: Any, transform_fn: Any, split: str) 
     return transformed
 
 
-def _encode_batch(pair: Any) -> Any:
+def _encode_batch(pair: Any, schema: Any) -> Any:
+    """Serialized tf.Examples of one transformed batch; ``schema`` (TFT's output schema, as TFX
+    passes it) lets the encoder write ragged outputs, e.g. from SequenceExample feature lists."""
     from tfx_bsl.coders import example_coder
 
     batch, unary = pair
     if unary:
         raise InputDataError(f"preprocessing_fn returned scalar outputs {sorted(unary)}; return per-example tensors only")
-    return example_coder.RecordBatchToExamplesEncoder().encode(batch)
+    return example_coder.RecordBatchToExamplesEncoder(schema).encode(batch)
 
 
 def _finish_statistics(tft: Any, raw_schema: Any, transform_graph: TransformGraph, outputs: dict[str, Any]) -> None:

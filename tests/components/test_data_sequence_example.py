@@ -30,6 +30,7 @@ def preprocessing_fn(inputs):
         "steps_xf": tf.cast(dwell.row_lengths(axis=1), tf.int64),
         "dwell_total_xf": tf.reduce_sum(tf.reduce_sum(dwell, axis=2), axis=1),
         "label": tf.squeeze(inputs["label"], axis=1),
+        "clicks_xf": inputs["##SEQUENCE##.clicks"],  # stays ragged: written as TFT's values + row lengths
     }
 """
 
@@ -173,6 +174,10 @@ def test_sequence_examples_reach_statistics_schema_validation_and_transform(tmp_
         len(tf.train.SequenceExample.FromString(r).feature_lists.feature_list["dwell"].feature) for r in written["train"]
     )
     assert sorted(r.features.feature["steps_xf"].int64_list.value[0] for r in rows) == by_steps
+    for row in rows:
+        steps = row.features.feature["steps_xf"].int64_list.value[0]
+        assert list(row.features.feature["clicks_xf$row_lengths_1"].int64_list.value) == [1] * steps
+        assert len(row.features.feature["clicks_xf$ragged_values"].int64_list.value) == steps
     assert abs(sum(r.features.feature["age_xf"].float_list.value[0] for r in rows)) < 1e-3  # z-scores of the train split
 
     # The Beam path (tfx-bsl's TFSequenceExampleRecord.BeamSource) gives the same statistics.
