@@ -13,8 +13,6 @@ import pytest
 from pipelinekit import tfx
 from pipelinekit.errors import RunError
 
-pytestmark = pytest.mark.slow
-
 PAGES = [b"home", b"search", b"item", b"cart"]
 SEQUENCE = "##SEQUENCE##"
 
@@ -122,16 +120,21 @@ def _stats(result):
     return found
 
 
-def test_sequence_examples_reach_statistics_schema_validation_and_transform(tmp_path, sessions, monkeypatch):
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory, sessions):
+    """ImportExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator on the sessions, in
+    process; the pipeline root, so that a run adding Transform reuses these nodes from the cache."""
+    root = tmp_path_factory.mktemp("sequence") / "root"
+    return root, tfx.orchestration.LocalDagRunner().run(_pipeline(root, sessions[0]))
+
+
+def test_sequence_examples_reach_statistics_schema_and_validation(sessions, validated):
     import tensorflow as tf
     import tensorflow_data_validation as tfdv
     from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
-    data, records = sessions
-    module = tmp_path / "sessions_transform.py"
-    module.write_text(MODULE)
-    result = tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "root", data, str(module)))
-    assert result.succeeded, {n: str(r.error) for n, r in result.nodes.items() if r.error}
+    _, records = sessions
+    _, result = validated
 
     examples = result.output("ImportExampleGen", "examples")
     assert examples.custom_properties["payload_format"] == "FORMAT_TF_SEQUENCE_EXAMPLE"
@@ -167,6 +170,20 @@ def test_sequence_examples_reach_statistics_schema_validation_and_transform(tmp_
         with open(os.path.join(anomalies.split_uri(split), "SchemaDiff.pb"), "rb") as handle:
             assert not anomalies_pb2.Anomalies.FromString(handle.read()).anomaly_info, split
 
+
+@pytest.mark.slow
+def test_transform_and_the_beam_path_read_sequence_examples(tmp_path, sessions, validated, monkeypatch):
+    """Transform gets context features and RaggedTensors of the feature lists; StatisticsGen on
+    Beam (tfx-bsl's TFSequenceExampleRecord.BeamSource) gives the statistics of the in-process path."""
+    import tensorflow as tf
+
+    data, _ = sessions
+    root, first = validated
+    module = tmp_path / "sessions_transform.py"
+    module.write_text(MODULE)
+    result = tfx.orchestration.LocalDagRunner().run(_pipeline(root, data, str(module)))
+    assert result.nodes["StatisticsGen"].status == "cached" and result.nodes["Transform"].status == "ran"
+    written = {split: _records(result.output("ImportExampleGen", "examples"), split) for split in ("train", "eval")}
     transformed = result.output("Transform", "transformed_examples")
     rows = [tf.train.Example.FromString(r) for r in _records(transformed, "train")]
     assert len(rows) == len(written["train"])
@@ -180,7 +197,7 @@ def test_sequence_examples_reach_statistics_schema_validation_and_transform(tmp_
         assert len(row.features.feature["clicks_xf$ragged_values"].int64_list.value) == steps
     assert abs(sum(r.features.feature["age_xf"].float_list.value[0] for r in rows)) < 1e-3  # z-scores of the train split
 
-    # The Beam path (tfx-bsl's TFSequenceExampleRecord.BeamSource) gives the same statistics.
+    stats = _stats(first)
     monkeypatch.setenv("PIPELINEKIT_DATA_PATH", "beam")
     on_beam = tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "beam_root", data))
     assert on_beam.succeeded
