@@ -134,3 +134,11 @@ def test_the_cli_flag_must_be_name_equals_value_and_given_once(tfx_file, capsys)
     assert "'times' is not NAME=VALUE" in capsys.readouterr().err
     assert _cli(tfx_file, "--runtime-parameter", "times=1", "--runtime-parameter", "times=2") == 2
     assert "--runtime-parameter times is given twice ('1' and '2')" in capsys.readouterr().err
+
+
+def test_check_takes_the_flag_too(tfx_file, capsys):
+    from pipelinekit.cli import main
+
+    assert main(["check", tfx_file, "--runtime-parameter", "times=4"]) == 0
+    assert main(["check", tfx_file, "--runtime-parameter", "times=4.5"]) == 2
+    assert "expected int, got str '4.5'" in capsys.readouterr().err
