@@ -210,6 +210,32 @@ def test_transform_and_the_beam_path_read_sequence_examples(tmp_path, sessions, 
         assert abs(ours.mean - theirs.mean) < 1e-4
 
 
+def test_a_partition_feature_is_read_from_the_context(sessions):
+    """``partition_feature_name`` keeps one user's sessions in one split, as TFX reads it from
+    a SequenceExample's context; a feature list's name is not a context feature."""
+    import tensorflow as tf
+    from pipelinekit.components.example_gen.splitting import Splitter
+    from pipelinekit.components.util.errors import InputDataError
+
+    config = tfx.proto.SplitConfig(
+        splits=[
+            tfx.proto.SplitConfig.Split(name="train", hash_buckets=3),
+            tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+        ],
+        partition_feature_name="user",
+    )
+    splitter = Splitter.from_config(config, sequence=True)
+    split_of_user: dict[bytes, set[int]] = {}
+    for record in sessions[1]:
+        user = tf.train.SequenceExample.FromString(record).context.feature["user"].bytes_list.value[0]
+        split_of_user.setdefault(user, set()).add(splitter(record))
+    assert all(len(splits) == 1 for splits in split_of_user.values())
+    assert {next(iter(s)) for s in split_of_user.values()} == {0, 1}
+    config.partition_feature_name = "page"
+    with pytest.raises(InputDataError, match="Feature name `page` does not exist"):
+        Splitter.from_config(config, sequence=True)(sessions[1][0])
+
+
 def test_records_that_are_not_sequence_examples_and_the_trainer_are_refused_by_name(tmp_path, sessions):
     """Records that do not parse as tf.SequenceExample fail ImportExampleGen naming the file; the
     Trainer, which reads tf.Examples, refuses SequenceExamples naming the payload format."""
