@@ -54,7 +54,8 @@ class CsvExampleGen(_FileBasedExampleGen):
 
 
 class ImportExampleGen(_FileBasedExampleGen):
-    """TFRecord files of tf.Example (gzipped or not), or Parquet files with
+    """TFRecord files of tf.Example (gzipped or not), of tf.SequenceExample with
+    ``payload_format=FORMAT_TF_SEQUENCE_EXAMPLE``, or Parquet files with
     ``payload_format=FORMAT_PARQUET``, -> Examples, split 2:1 by default."""
 
     EXECUTOR = "pipelinekit.components.example_gen.executor:run_import_example_gen"
@@ -67,10 +68,11 @@ class ImportExampleGen(_FileBasedExampleGen):
         range_config: range_config_pb2.RangeConfig | None = None,
         payload_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
     ) -> None:
-        if payload_format not in (example_gen_pb2.FORMAT_TF_EXAMPLE, example_gen_pb2.FORMAT_PARQUET):
+        supported = (example_gen_pb2.FORMAT_TF_EXAMPLE, example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE, example_gen_pb2.FORMAT_PARQUET)
+        if payload_format not in supported:
             raise ComponentArgumentError(
-                f"ImportExampleGen(payload_format={payload_format}): FORMAT_TF_EXAMPLE and FORMAT_PARQUET are supported; "
-                "convert the records to one of them first"
+                f"ImportExampleGen(payload_format={payload_format}): FORMAT_TF_EXAMPLE, FORMAT_TF_SEQUENCE_EXAMPLE and "
+                "FORMAT_PARQUET are supported; convert the records to one of them first"
             )
         super().__init__(input_base, input_config, output_config, range_config)
         if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:

@@ -7,13 +7,14 @@ built from the pipeline's ``beam_pipeline_args``. Both give the same records in 
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pipelinekit.components.example_gen.input_resolution import ResolvedInput, resolve_input
-from pipelinekit.components.example_gen.splitting import Splitter, canonical
+from pipelinekit.components.example_gen.splitting import Splitter, canonical, record_message
 from pipelinekit.components.util.arguments import parse_proto
 from pipelinekit.components.util.errors import InputDataError
 from pipelinekit.components.util.examples_io import SplitWriters, in_process, write_split
@@ -53,9 +54,9 @@ def run_import_example_gen(
     output_data_format: int = example_gen_pb2.FORMAT_TF_EXAMPLE,
     output_file_format: int = example_gen_pb2.FORMAT_TFRECORDS_GZIP,
 ) -> None:
-    """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written;
-    with ``output_data_format=FORMAT_PARQUET`` (TFX's ``payload_format``), Parquet files are,
-    in this process (``parquet_io``)."""
+    """ImportExampleGen: TFRecords of tf.Example (gzipped or not) are re-split and written, or
+    of tf.SequenceExample with ``output_data_format=FORMAT_TF_SEQUENCE_EXAMPLE`` (TFX's
+    ``payload_format``); with FORMAT_PARQUET, Parquet files are, in this process (``parquet_io``)."""
     if output_data_format == example_gen_pb2.FORMAT_PARQUET:
         from pipelinekit.components.example_gen.parquet_io import write_parquet_splits
 
@@ -63,7 +64,10 @@ def run_import_example_gen(
         write_parquet_splits(examples, plan, files)
         _record(examples, resolved, plan, "FORMAT_PARQUET", "parquet")
         return
-    _generate(context, examples, input_base, input_config, output_config, range_config, _tfrecord_records, _tfrecord_beam)
+    sequence = output_data_format == example_gen_pb2.FORMAT_TF_SEQUENCE_EXAMPLE
+    reader = functools.partial(_tfrecord_records, sequence=sequence)
+    beam_reader = functools.partial(_tfrecord_beam, sequence=sequence)
+    _generate(context, examples, input_base, input_config, output_config, range_config, reader, beam_reader, sequence)
 
 
 def _generate(
@@ -75,25 +79,31 @@ def _generate(
     range_config_json: str | None,
     reader: Reader,
     beam_reader: Any,
+    sequence: bool = False,
 ) -> None:
-    resolved, plan, files = _prepare(input_base, input_config_json, output_config_json, range_config_json)
+    """Read, split and write tf.Examples (tf.SequenceExamples with ``sequence``)."""
+    resolved, plan, files = _prepare(input_base, input_config_json, output_config_json, range_config_json, sequence)
     size = sum(os.path.getsize(f) for fs in files.values() for f in fs)
     if in_process(context, size):
-        _write_in_process(examples, plan, files, reader)
+        _write_in_process(examples, plan, files, reader, sequence)
     else:
-        _write_with_beam(context, examples, plan, files, beam_reader)
-    _record(examples, resolved, plan)
+        _write_with_beam(context, examples, plan, files, beam_reader, sequence)
+    _record(examples, resolved, plan, "FORMAT_TF_SEQUENCE_EXAMPLE" if sequence else "FORMAT_TF_EXAMPLE")
     _warn_about_empty_splits(context, examples)
 
 
 def _prepare(
-    input_base: str, input_config_json: str | None, output_config_json: str | None, range_config_json: str | None
+    input_base: str,
+    input_config_json: str | None,
+    output_config_json: str | None,
+    range_config_json: str | None,
+    sequence: bool = False,
 ) -> tuple[ResolvedInput, dict[str, Splitter | None], dict[str, list[str]]]:
     """The resolved input (span, patterns), the output plan and each input split's files."""
     input_config = parse_proto(input_config_json, example_gen_pb2.Input)
     output_config = parse_proto(output_config_json, example_gen_pb2.Output)
     resolved = resolve_input(input_base, _input_splits(input_config), _static_span(range_config_json))
-    plan = _output_plan(resolved, output_config)
+    plan = _output_plan(resolved, output_config, sequence)
     return resolved, plan, {name: _files(pattern) for name, pattern in resolved.patterns.items()}
 
 
@@ -123,17 +133,17 @@ def _static_span(range_config_json: str | None) -> int | None:
     return static.start_span_number
 
 
-def _output_plan(resolved: ResolvedInput, output_config: Any) -> dict[str, Splitter | None]:
+def _output_plan(resolved: ResolvedInput, output_config: Any, sequence: bool = False) -> dict[str, Splitter | None]:
     """Per input split: a splitter into the output splits, or None to keep it as one split."""
     if output_config.HasField("split_config"):
         if len(resolved.patterns) != 1:
             raise InputDataError("output_config.split_config needs exactly one input split; remove it to keep the input splits")
-        return {name: Splitter.from_config(output_config.split_config) for name in resolved.patterns}
+        return {name: Splitter.from_config(output_config.split_config, sequence) for name in resolved.patterns}
     if len(resolved.patterns) == 1:
         default = example_gen_pb2.SplitConfig(
             splits=[example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=2), example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1)]
         )
-        return {name: Splitter.from_config(default) for name in resolved.patterns}
+        return {name: Splitter.from_config(default, sequence) for name in resolved.patterns}
     return {name: None for name in resolved.patterns}
 
 
@@ -148,24 +158,31 @@ def _files(pattern: str) -> list[str]:
     return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
 
 
-def _write_in_process(examples: Examples, plan: dict[str, Splitter | None], files: dict[str, list[str]], reader: Reader) -> None:
+def _write_in_process(
+    examples: Examples, plan: dict[str, Splitter | None], files: dict[str, list[str]], reader: Reader, sequence: bool
+) -> None:
     """Stream records from the reader into one gzipped TFRecord per output split."""
     for input_name, splitter in plan.items():
         names = list(splitter.names) if splitter else [input_name]
         with SplitWriters([examples.split_uri(n) for n in names]) as writers:
             for record in reader(files[input_name]):
-                record = canonical(record)
+                record = canonical(record, sequence)
                 writers.write(splitter(record) if splitter else 0, record)
 
 
 def _write_with_beam(
-    context: ExecutionContext, examples: Examples, plan: dict[str, Splitter | None], files: dict[str, list[str]], beam_reader: Any
+    context: ExecutionContext,
+    examples: Examples,
+    plan: dict[str, Splitter | None],
+    files: dict[str, list[str]],
+    beam_reader: Any,
+    sequence: bool,
 ) -> None:
     import apache_beam as beam
 
     with context.make_beam_pipeline() as pipeline:
         for input_name, splitter in plan.items():
-            records = beam_reader(pipeline, input_name, files[input_name]) | f"Canonical {input_name}" >> beam.Map(canonical)
+            records = beam_reader(pipeline, input_name, files[input_name]) | f"Canonical {input_name}" >> beam.Map(canonical, sequence)
             if splitter is None:
                 write_split(records, examples.split_uri(input_name))
                 continue
@@ -240,11 +257,11 @@ def _encode_csv_file(path: str, header: list[str], types: dict[str, str | None])
         yield from encoder.encode(batch)
 
 
-def _tfrecord_records(files: list[str]) -> Iterator[bytes]:
+def _tfrecord_records(files: list[str], sequence: bool = False) -> Iterator[bytes]:
     """Stream the records of TFRecord files (gzipped when named ``*.gz``) after checking them."""
     import tensorflow as tf
 
-    _check_tfrecord_files(files)
+    _check_tfrecord_files(files, sequence)
     for path in files:
         try:
             for batch in tf.data.TFRecordDataset(path, compression_type=_compression(path)).batch(4096):
@@ -253,20 +270,21 @@ def _tfrecord_records(files: list[str]) -> Iterator[bytes]:
             raise InputDataError(_unreadable(path, error)) from error
 
 
-def _tfrecord_beam(pipeline: Any, name: str, files: list[str]) -> Any:
+def _tfrecord_beam(pipeline: Any, name: str, files: list[str], sequence: bool = False) -> Any:
     """Beam: the files are checked on the driver as in process, then read on workers."""
     import apache_beam as beam
 
-    _check_tfrecord_files(files)
+    _check_tfrecord_files(files, sequence)
     return pipeline | f"Read {name}" >> beam.Create(files) | f"ReadAll {name}" >> beam.io.ReadAllFromTFRecord()
 
 
-def _check_tfrecord_files(files: list[str]) -> None:
-    """Each file must be readable TFRecords whose first record is a tf.Example, and some
-    file must hold a record; errors name the file."""
+def _check_tfrecord_files(files: list[str], sequence: bool = False) -> None:
+    """Each file must be readable TFRecords whose first record is a tf.Example (a
+    tf.SequenceExample with ``sequence``), and some file must hold a record; errors name the file."""
     import tensorflow as tf
-    from tensorflow.core.example import example_pb2
 
+    message = record_message(sequence)
+    kind = "tf.SequenceExample" if sequence else "tf.Example"
     found = False
     for path in files:
         try:
@@ -276,10 +294,11 @@ def _check_tfrecord_files(files: list[str]) -> None:
         for record in first:
             found = True
             try:
-                example_pb2.Example.FromString(record)
+                message.FromString(record)
             except Exception as error:
                 raise InputDataError(
-                    f"the records in {path} are not tf.Examples: {error}; ImportExampleGen reads TFRecords of serialized tf.Example"
+                    f"the records in {path} are not {kind}s: {error}; ImportExampleGen reads TFRecords of serialized {kind}"
+                    + ("" if sequence else " (pass payload_format=FORMAT_TF_SEQUENCE_EXAMPLE for tf.SequenceExamples)")
                 ) from error
     if not found:
         raise InputDataError(f"the TFRecord files {files} hold no records; add data or point input_base elsewhere")

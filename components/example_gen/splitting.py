@@ -1,25 +1,33 @@
 """Assigning records to output splits by hash buckets, as TFX does: the bucket of a record
 is ``int(sha256(key).hexdigest(), 16) % total_buckets``, where the key is the serialized
-record, or the serialized partition feature when ``partition_feature_name`` is set."""
+record, or the serialized partition feature when ``partition_feature_name`` is set (for a
+tf.SequenceExample, a feature of its context, as TFX reads it)."""
 
 from __future__ import annotations
 
 import bisect
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from pipelinekit.components.util.errors import InputDataError
 
-__all__ = ["Splitter", "canonical"]
+__all__ = ["Splitter", "canonical", "record_message"]
 
 
-def canonical(record: bytes) -> bytes:
-    """The deterministic serialization of a tf.Example: encoders write feature maps in
-    hash order, so the same example can have different bytes; the split key and the
-    written record use this form, so every path gives the same bytes in the same split."""
+def canonical(record: bytes, sequence: bool = False) -> bytes:
+    """The deterministic serialization of a tf.Example (a tf.SequenceExample with ``sequence``):
+    encoders write feature maps in hash order, so the same example can have different bytes;
+    the split key and the written record use this form, so every path gives the same bytes in
+    the same split."""
+    return record_message(sequence).FromString(record).SerializeToString(deterministic=True)
+
+
+def record_message(sequence: bool) -> Any:
+    """The proto class of the records: tf.SequenceExample with ``sequence``, else tf.Example."""
     from tensorflow.core.example import example_pb2
 
-    return example_pb2.Example.FromString(record).SerializeToString(deterministic=True)
+    return example_pb2.SequenceExample if sequence else example_pb2.Example
 
 
 @dataclass(frozen=True)
@@ -29,9 +37,10 @@ class Splitter:
     names: tuple[str, ...]
     boundaries: tuple[int, ...]  # cumulative bucket counts
     partition_feature: str = ""
+    sequence: bool = False  # the records are tf.SequenceExamples: partition by a context feature
 
     @classmethod
-    def from_config(cls, split_config: object) -> Splitter:
+    def from_config(cls, split_config: object, sequence: bool = False) -> Splitter:
         splits = list(split_config.splits)  # type: ignore[attr-defined]
         names = tuple(s.name for s in splits)
         if not names:
@@ -44,7 +53,7 @@ class Splitter:
         for split in splits:
             total += split.hash_buckets
             boundaries.append(total)
-        return cls(names, tuple(boundaries), split_config.partition_feature_name)  # type: ignore[attr-defined]
+        return cls(names, tuple(boundaries), split_config.partition_feature_name, sequence)  # type: ignore[attr-defined]
 
     def __call__(self, record: bytes, _count: int = 0) -> int:
         key = self._key(record) if self.partition_feature else record
@@ -52,9 +61,8 @@ class Splitter:
         return bisect.bisect(self.boundaries, bucket)
 
     def _key(self, record: bytes) -> bytes:
-        from tensorflow.core.example import example_pb2
-
-        features = example_pb2.Example.FromString(record).features.feature
+        message = record_message(self.sequence).FromString(record)
+        features = (message.context if self.sequence else message.features).feature
         if self.partition_feature not in features:
             raise InputDataError(f"Feature name `{self.partition_feature}` does not exist; partition_feature_name must name a column")
         feature = features[self.partition_feature]

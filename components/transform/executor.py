@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelinekit.components.util.arguments import parse_proto
 from pipelinekit.components.util.errors import InputDataError, UserModuleError
-from pipelinekit.components.util.examples_io import make_tfxio, require_tf_examples, write_split
+from pipelinekit.components.util.examples_io import make_tfxio, require_payload, write_split
 from pipelinekit.components.util.keras3 import import_tft
 from pipelinekit.components.util.module_loader import function_from, load_function, load_module_file
 from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
@@ -46,7 +46,7 @@ def run_transform(
     disable_statistics: bool = False,
     **outputs: Any,
 ) -> None:
-    require_tf_examples(examples, "Transform")
+    require_payload(examples, "Transform", ("FORMAT_TF_EXAMPLE", "FORMAT_TF_SEQUENCE_EXAMPLE"))
     tft = import_tft()
     analyze, transform = _splits(examples, splits_config)
     module = load_module_file(module_file) if module_file else None
@@ -185,8 +185,9 @@ def _run_pipeline(
         needed += [s for s in analyze if with_stats and s not in needed]
         batches = {split: _transformed_batches(raw[split], adapter, transform_fn, split) for split in needed}
         if transformed_examples is not None:
+            output_schema = transform_fn[1].schema  # TFT's: it says which outputs are ragged, for the encoder
             for split in transform:
-                records = batches[split] | f"Encode {split}" >> beam.FlatMap(_encode_batch)
+                records = batches[split] | f"Encode {split}" >> beam.FlatMap(_encode_batch, output_schema)
                 write_split(records, transformed_examples.split_uri(split), TRANSFORMED_PREFIX)
         if with_stats:
             analyzed = [raw[s] for s in analyze] | "FlattenStats" >> beam.Flatten()
@@ -230,13 +231,15 @@ def _transformed_batches(raw: Any, adapter: Any, transform_fn: Any, split: str) 
     return transformed
 
 
-def _encode_batch(pair: Any) -> Any:
+def _encode_batch(pair: Any, schema: Any) -> Any:
+    """Serialized tf.Examples of one transformed batch; ``schema`` (TFT's output schema, as TFX
+    passes it) lets the encoder write ragged outputs, e.g. from SequenceExample feature lists."""
     from tfx_bsl.coders import example_coder
 
     batch, unary = pair
     if unary:
         raise InputDataError(f"preprocessing_fn returned scalar outputs {sorted(unary)}; return per-example tensors only")
-    return example_coder.RecordBatchToExamplesEncoder().encode(batch)
+    return example_coder.RecordBatchToExamplesEncoder(schema).encode(batch)
 
 
 def _finish_statistics(tft: Any, raw_schema: Any, transform_graph: TransformGraph, outputs: dict[str, Any]) -> None:

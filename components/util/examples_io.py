@@ -1,7 +1,8 @@
 """Reading and writing the splits of Examples artifacts, and the Beam plumbing executors share.
 
-Examples are gzipped TFRecords of tf.Example under ``<uri>/Split-<name>/``, read through
-tfx-bsl's TFXIO so the same code feeds TFDV, TFT and Keras.
+Examples are gzipped TFRecords of tf.Example (or tf.SequenceExample, or Parquet files, as the
+artifact's ``payload_format`` says) under ``<uri>/Split-<name>/``, read through tfx-bsl's TFXIO
+so the same code feeds TFDV, TFT and Keras.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ __all__ = [
     "split_pattern",
     "make_tfxio",
     "is_parquet",
-    "require_tf_examples",
+    "is_sequence_example",
+    "SEQUENCE_COLUMN",
+    "require_payload",
     "read_record_batch",
     "decode_examples",
     "write_split",
@@ -37,6 +40,9 @@ IN_PROCESS_ENV = "PIPELINEKIT_DATA_PATH"
 """``beam`` forces the Beam path, ``in_process`` the in-process one; unset (``auto``) picks
 in-process on the DirectRunner when the input is below IN_PROCESS_MAX_BYTES."""
 IN_PROCESS_MAX_BYTES = 512 * 1024 * 1024
+SEQUENCE_COLUMN = "##SEQUENCE##"
+"""The column that holds a tf.SequenceExample's feature lists (a struct of them), as tfx-bsl's
+TFSequenceExampleRecord names it; context features are top-level columns."""
 
 
 def split_pattern(examples: Examples, split: str) -> str:
@@ -60,19 +66,25 @@ def is_parquet(examples: Examples) -> bool:
     return examples.custom_properties.get("payload_format") == "FORMAT_PARQUET"
 
 
-def require_tf_examples(examples: Examples, component: str) -> None:
-    """Refuse a payload other than tf.Example, naming the component and the artifact."""
+def is_sequence_example(examples: Examples) -> bool:
+    """Whether the artifact holds tf.SequenceExamples (``payload_format`` FORMAT_TF_SEQUENCE_EXAMPLE)."""
+    return examples.custom_properties.get("payload_format") == "FORMAT_TF_SEQUENCE_EXAMPLE"
+
+
+def require_payload(examples: Examples, component: str, formats: tuple[str, ...] = ("FORMAT_TF_EXAMPLE",)) -> None:
+    """Refuse a payload format other than ``formats``, naming the component and the artifact."""
     payload = examples.custom_properties.get("payload_format") or "FORMAT_TF_EXAMPLE"
-    if payload != "FORMAT_TF_EXAMPLE":
+    if payload not in formats:
         raise InputDataError(
-            f"{component} reads FORMAT_TF_EXAMPLE examples; those at {examples.uri} have payload_format {payload}. "
+            f"{component} reads {' or '.join(formats)} examples; those at {examples.uri} have payload_format {payload}. "
             "Import the data as tf.Examples (CsvExampleGen, or ImportExampleGen on TFRecords)"
         )
 
 
 def make_tfxio(examples: Examples, split: str, schema: Any = None, telemetry: str = "pipelinekit") -> Any:
-    """A TFXIO over one split (``schema``: a tensorflow_metadata Schema or None): tfx-bsl's
-    ParquetTFXIO for Parquet payloads, TFExampleRecord otherwise."""
+    """A TFXIO over one split (``schema``: a tensorflow_metadata Schema or None), chosen by the
+    payload format as TFX's ``tfxio_utils.make_tfxio`` chooses: tfx-bsl's ParquetTFXIO,
+    TFSequenceExampleRecord or TFExampleRecord."""
     from tfx_bsl.public import tfxio
 
     split_files(examples, split)
@@ -80,6 +92,10 @@ def make_tfxio(examples: Examples, split: str, schema: Any = None, telemetry: st
         from tfx_bsl.tfxio.parquet_tfxio import ParquetTFXIO
 
         return ParquetTFXIO(split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry])
+    if is_sequence_example(examples):
+        return tfxio.TFSequenceExampleRecord(
+            file_pattern=split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry]
+        )
     return tfxio.TFExampleRecord(
         file_pattern=split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry]
     )
@@ -100,7 +116,21 @@ def read_record_batch(examples: Examples, split: str, batch_size: int = 4096) ->
             for chunk in tf.data.TFRecordDataset(path, compression_type=compression, buffer_size=1 << 24).batch(batch_size):
                 yield list(chunk.numpy())
 
+    if is_sequence_example(examples):
+        return _decode_sequence_examples([record for chunk in chunks() for record in chunk])
     return decode_examples(chunks())
+
+
+def _decode_sequence_examples(records: list[bytes]) -> Any:
+    """Serialized tf.SequenceExamples as one Arrow RecordBatch in TFSequenceExampleRecord's
+    layout (context features as columns, feature lists under SEQUENCE_COLUMN), decoded in one
+    call so every row shares the types inferred from the whole split."""
+    import pyarrow as pa
+    from tfx_bsl.coders import sequence_example_coder
+
+    if not records:
+        return pa.RecordBatch.from_arrays([], schema=pa.schema([]))
+    return sequence_example_coder.SequenceExamplesToRecordBatchDecoder(SEQUENCE_COLUMN).DecodeBatch(records)
 
 
 def _read_parquet_batch(files: list[str]) -> Any:

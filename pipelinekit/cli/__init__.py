@@ -51,10 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NODE=SPAN",
         help="make ExampleGen NODE read only span SPAN (range_config static_range), e.g. to retrain on a rolled-back version's data",
     )
+    _runtime_parameter_flag(run)
     run.set_defaults(handler=commands.run_command)
 
     check = sub.add_parser("check", help="compile a pipeline file and show its plan, running nothing")
     check.add_argument("file")
+    _runtime_parameter_flag(check)
     check.set_defaults(handler=commands.check_command)
 
     for name, handler, text in (
@@ -165,6 +167,25 @@ def _quiet_shutdown_hook(unraisable: sys.UnraisableHookArgs) -> None:
 def _raise_interrupt(signal_number: int, frame: object) -> None:
     """SIGTERM stops a run the way Ctrl-C does: the run and its running nodes are marked as such."""
     raise RunInterrupted("terminated", signal_number)
+
+
+def _runtime_parameter_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--runtime-parameter",
+        action="append",
+        type=_name_value,
+        metavar="NAME=VALUE",
+        help="the value of the pipeline's RuntimeParameter NAME (converted to its ptype); repeat for several; "
+        "the others take their defaults",
+    )
+
+
+def _name_value(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` as a pair; argparse reports the ValueError's message with the flag."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE, e.g. --runtime-parameter train-steps=500")
+    return name.strip(), value
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

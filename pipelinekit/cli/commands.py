@@ -22,7 +22,7 @@ from pipelinekit.metadata.lineage import downstream, latest_output, render, upst
 from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.result import FAILED, RunResult
 
-__all__ = ["check_command", "run_command", "runs_command", "lineage_command"]
+__all__ = ["check_command", "run_command", "runs_command", "lineage_command", "runtime_values"]
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False)
@@ -31,7 +31,7 @@ err = Console(stderr=True, highlight=False)
 def check_command(args: argparse.Namespace) -> int:
     """Compile a pipeline file and show its plan, without running anything."""
     started = time.perf_counter()
-    plan = compile_pipeline(load_pipeline(args.file))
+    plan = compile_pipeline(load_pipeline(args.file), runtime_values(args.runtime_parameter))
     out.print(
         f"pipeline [bold]{plan.pipeline_name}[/]: {len(plan.nodes)} nodes, compiled in {time.perf_counter() - started:.3f}s"
     )
@@ -54,7 +54,7 @@ def run_command(args: argparse.Namespace) -> int:
         from pipelinekit.cli.pin_spans import pin_spans
 
         pin_spans(pipeline, args.pin_span)
-    plan = compile_pipeline(pipeline)
+    plan = compile_pipeline(pipeline, runtime_values(args.runtime_parameter))
     with LiveProgress(plan.order, err) as progress:
         runner = LocalDagRunner(progress) if args.runner == "local" else BeamDagRunner(progress, max_parallel=args.max_parallel)
         result = runner.run(plan)
@@ -63,6 +63,17 @@ def run_command(args: argparse.Namespace) -> int:
     record_pipeline_file(plan, result.run_id, args.file)
     _report(result)
     return 0 if result.succeeded else 1
+
+
+def runtime_values(pairs: list[tuple[str, str]] | None) -> dict[str, str]:
+    """The ``--runtime-parameter NAME=VALUE`` flags as ``{NAME: VALUE}``; the compiler converts
+    each text to its RuntimeParameter's ptype and reports a bad value or an unknown name."""
+    values: dict[str, str] = {}
+    for name, value in pairs or []:
+        if name in values and values[name] != value:
+            raise DefinitionError(f"--runtime-parameter {name} is given twice ({values[name]!r} and {value!r}); give it once")
+        values[name] = value
+    return values
 
 
 def _report(result: RunResult) -> None:

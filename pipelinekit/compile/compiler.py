@@ -9,6 +9,7 @@ from typing import Any
 
 from pipelinekit.compile.plan import InputWiring, Plan
 from pipelinekit.dsl.node import Channel, Node, did_you_mean
+from pipelinekit.dsl.node_placeholder import key_problems, node_placeholders
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.dsl.placeholder import ArtifactPlaceholder, ChannelPlaceholder, Placeholder
 from pipelinekit.dsl.resolver import Resolver
@@ -73,7 +74,10 @@ def _runtime_parameter_problems(nodes: list[Node], values: dict[str, Any]) -> li
             problem = "no value given and no default" if resolved is None else value.problem_with(resolved)
             problem = problem or node.definition.spec.parameters[name].problem_with(resolved)
             if problem:
-                problems.append(f"{where}: {value!r}: {problem}; pass runtime_parameters={{{value.name!r}: ...}} to run()")
+                problems.append(
+                    f"{where}: {value!r}: {problem}; pass runtime_parameters={{{value.name!r}: ...}} to run() "
+                    f"(pipelinekit run: --runtime-parameter {value.name}=VALUE)"
+                )
     for name in sorted(set(values) - set(declared)):
         problems.append(f"runtime parameter {name!r} was given but no node uses it (declared: {sorted(declared) or 'none'})")
     return problems
@@ -141,6 +145,9 @@ def _node_problems(node: Node) -> list[str]:
             problems.append(f"{where}, input {name!r}: expects {expected}, got {value.type.TYPE_NAME} from {value!r}")
     for name, parameter in spec.parameters.items():
         problems.extend(_parameter_problems(where, name, parameter, node.given_parameters))
+    for name, value in node.given_parameters.items():
+        for problem in key_problems(name, value, spec.inputs, spec.outputs, node.parameters):
+            problems.append(f"{where}, parameter {name!r}: {problem}")
     if isinstance(node, Resolver):
         problems.extend(node.problems())
     return problems
@@ -166,6 +173,8 @@ def _parameter_problems(where: str, name: str, parameter: Any, given: dict[str, 
         return _placeholder_problems(where, name, value)
     if isinstance(value, RuntimeParameter):
         return []  # checked with the run's values by _runtime_parameter_problems
+    if node_placeholders(value):
+        return []  # keys checked by key_problems, the value's type once it is resolved
     problem = parameter.problem_with(value)
     if not problem and parameter.type is ModuleFile and value and not os.path.isfile(value):
         problem = f"module file {os.path.abspath(value)} does not exist"

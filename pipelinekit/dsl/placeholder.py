@@ -34,6 +34,7 @@ __all__ = [
     "PlaceholderError",
     "MissingValueError",
     "Reader",
+    "artifact_value",
 ]
 
 Reader = Callable[["Channel"], list[Artifact]]
@@ -157,30 +158,32 @@ class ValuePlaceholder(Placeholder):
         return self.artifact.channels()
 
     def resolve(self, read: Reader) -> Any:
-        artifact = self.artifact.resolve(read)
-        if self.kind == "uri":
-            return artifact.uri
-        if self.kind == "value":
-            return self._value_of(artifact)
-        values = artifact.properties if self.kind == "property" else artifact.custom_properties
-        if values.get(self.name) is None:
-            raise MissingValueError(f"{self!r}: {artifact!r} has no {self.kind.replace('_', ' ')} {self.name!r}")
-        return values[self.name]
-
-    def _value_of(self, artifact: Artifact) -> Any:
-        if not isinstance(artifact, ValueArtifact):
-            raise PlaceholderError(
-                f"{self!r}: {artifact.TYPE_NAME} is not a value artifact (String, Integer, Float, ...); use .uri or a property"
-            )
-        try:
-            return artifact.value
-        except FileNotFoundError as error:
-            raise MissingValueError(f"{self!r}: {artifact!r} has no value file ({error.filename})") from None
+        return artifact_value(self.artifact.resolve(read), self.kind, self.name, repr(self))
 
     def __repr__(self) -> str:
         if self.kind in ("value", "uri"):
             return f"{self.artifact!r}.{self.kind}"
         return f"{self.artifact!r}.{self.kind}({self.name!r})"
+
+
+def artifact_value(artifact: Artifact, kind: str, name: str, label: str) -> Any:
+    """One value of ``artifact``: its ``uri``, its ``value`` (a value artifact's), or its
+    ``property`` / ``custom_property`` ``name``; errors start with ``label``, the placeholder."""
+    if kind == "uri":
+        return artifact.uri
+    if kind == "value":
+        if not isinstance(artifact, ValueArtifact):
+            raise PlaceholderError(
+                f"{label}: {artifact.TYPE_NAME} is not a value artifact (String, Integer, Float, ...); use .uri or a property"
+            )
+        try:
+            return artifact.value
+        except FileNotFoundError as error:
+            raise MissingValueError(f"{label}: {artifact!r} has no value file ({error.filename})") from None
+    values = artifact.properties if kind == "property" else artifact.custom_properties
+    if values.get(name) is None:
+        raise MissingValueError(f"{label}: {artifact!r} has no {kind.replace('_', ' ')} {name!r}")
+    return values[name]
 
 
 class Predicate(Placeholder):

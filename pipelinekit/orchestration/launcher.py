@@ -31,7 +31,7 @@ from pipelinekit.orchestration.frozen_heap import frozen_heap
 from pipelinekit.orchestration.listener import RunListener
 from pipelinekit.orchestration.ownership import current_owner
 from pipelinekit.orchestration.recovery import staging_folder
-from pipelinekit.orchestration.resolution import ResolutionPhase, event_groups
+from pipelinekit.orchestration.resolution import Binding, ResolutionPhase, event_groups
 from pipelinekit.orchestration.result import CACHED, FAILED, RAN, NodeResult
 from pipelinekit.types.artifact import Artifact
 
@@ -121,7 +121,7 @@ class NodeLauncher:
             if cached_only:
                 return None
             self.listener.node_started(node_id, reason)
-            return self._execute(node_id, key, inputs, reason, started)
+            return self._execute(node_id, key, inputs, reason, started, binding)
 
     # Phase 2: cache -----------------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ class NodeLauncher:
         }
 
     def _execute(
-        self, node_id: str, key: CacheKey, inputs: dict[str, Artifact | None], reason: str, started: float
+        self, node_id: str, key: CacheKey, inputs: dict[str, Artifact | None], reason: str, started: float, binding: Binding
     ) -> NodeResult:
         node = self.plan.nodes[node_id]
         contexts = self.contexts(node_id)
@@ -201,7 +201,8 @@ class NodeLauncher:
             self._in_flight[execution_id] = (contexts, staging)
         try:
             outputs = self._prepare_outputs(node_id, execution_id, staging)
-            self._call_executor(node_id, execution_id, key, inputs, outputs, staging)
+            late = binding.with_outputs(self.plan.nodes[node_id], outputs)
+            self._call_executor(node_id, execution_id, key, inputs, outputs, staging, late)
             with self._publish_lock:
                 if execution_id not in self._in_flight:
                     raise RunInterrupted("the run was interrupted while this node ran; its outputs were discarded")
@@ -276,10 +277,12 @@ class NodeLauncher:
         inputs: dict[str, Artifact | None],
         outputs: dict[str, Artifact],
         staging: str,
+        late_parameters: dict[str, Any],
     ) -> None:
+        """Call the executor; ``late_parameters`` are the values of parameters that read outputs."""
         node = self.plan.nodes[node_id]
         definition = node.definition
-        arguments: dict[str, Any] = {**effective_parameters(node), **inputs, **outputs}
+        arguments: dict[str, Any] = {**effective_parameters(node), **late_parameters, **inputs, **outputs}
         tmp_dir = os.path.join(staging, ".tmp")
         context = ExecutionContext(
             self.plan.pipeline_name,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelinekit.dsl.node import Channel, Node
+from pipelinekit.dsl.node_placeholder import NodeValues, node_placeholders, reads_outputs, substitute
 from pipelinekit.dsl.placeholder import Placeholder, PlaceholderError
 from pipelinekit.dsl.resolver import ResolutionError, Resolver
 from pipelinekit.dsl.runtime_parameter import RuntimeParameter
@@ -41,11 +42,21 @@ class InputResolutionError(RunError):
 class Binding:
     """What a node runs on: one artifact (or ``None``) per input, a list for ``multiple``
     inputs, and the values its placeholder parameters resolved to. ``skip_reason`` is set
-    when the node must not run."""
+    when the node must not run. A parameter that reads an output placeholder is keyed by its
+    text in ``parameters`` and resolved by :meth:`with_outputs` when the outputs exist."""
 
     inputs: dict[str, InputValue] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     skip_reason: str = ""
+    late: dict[str, Any] = field(default_factory=dict)
+    node_values: NodeValues | None = None
+
+    def with_outputs(self, node: Node, outputs: Mapping[str, Artifact]) -> dict[str, Any]:
+        """The parameters that read outputs, resolved now that the outputs exist."""
+        if not self.late or self.node_values is None:
+            return {}
+        values = NodeValues(self.node_values.node_id, self.node_values.inputs, self.node_values.exec_properties, outputs)
+        return {name: _resolved(node, name, value, values) for name, value in self.late.items()}
 
     def keyed_inputs(self) -> dict[str, Artifact | None]:
         """The inputs as the cache key takes them, one artifact each: a list is keyed by one
@@ -130,6 +141,7 @@ class ResolutionPhase:
             if binding.skip_reason:
                 return binding
         binding.parameters = self._parameters(node)
+        self._node_placeholders(node, binding)
         return binding
 
     def _input(self, node: Node, name: str) -> tuple[InputValue, str]:
@@ -168,6 +180,22 @@ class ResolutionPhase:
             if problem:
                 raise PlaceholderError(f"{where}: {value!r} resolved to an unfit value: {problem}")
         return resolved
+
+    def _node_placeholders(self, node: Node, binding: Binding) -> None:
+        """Resolve the parameters holding ``exec_property``/``input``/``output`` placeholders into
+        ``binding``: those that read outputs are keyed by their text and resolved at launch."""
+        given = {name: value for name, value in node.given_parameters.items() if node_placeholders(value)}
+        if not given:
+            return
+        plain = {name: value for name, value in node.parameters.items() if name not in given}
+        exec_properties = {**plain, **binding.parameters}
+        binding.node_values = NodeValues(node.id, binding.inputs, exec_properties)
+        for name, value in given.items():
+            if reads_outputs(value):
+                binding.late[name] = value
+                binding.parameters[name] = substitute(value, lambda placeholder: f"{{{placeholder!r}}}")
+            else:
+                binding.parameters[name] = _resolved(node, name, value, binding.node_values)
 
     def skip(self, node: Node, reason: str) -> NodeResult:
         """Record that ``node`` did not run and why, as a CANCELED execution."""
@@ -210,6 +238,24 @@ class ResolutionPhase:
             "finished_at": time.time(),
             "reason": reason,
         }
+
+
+def _resolved(node: Node, name: str, value: Any, values: NodeValues) -> Any:
+    """A parameter value with its node placeholders resolved and its type checked; errors name
+    the node, the parameter and the placeholder."""
+    where = f"node {node.id!r}, parameter {name!r}"
+
+    def resolve(placeholder: Any) -> Any:
+        try:
+            return placeholder.resolve(values)
+        except PlaceholderError as error:
+            raise PlaceholderError(f"{where}: {error}") from error
+
+    resolved = substitute(value, resolve)
+    problem = node.definition.spec.parameters[name].problem_with(resolved)
+    if problem:
+        raise PlaceholderError(f"{where}: {value!r} resolved to an unfit value: {problem}")
+    return resolved
 
 
 def _checked_choice(node: Resolver, result: dict[str, list[Artifact]] | None) -> dict[str, list[Artifact]]:

@@ -1,7 +1,7 @@
 """``tfx.v1.dsl``: Pipeline (with TFX's arguments), ExecutionMode, Importer, Channel, Resolver,
-Cond, Artifact, and the ``components``, ``experimental`` and ``io`` submodules. TFX's
-``placeholders`` (for container components) is not provided; pipelinekit's placeholders are
-``channel.future()``."""
+Cond, Artifact, and the ``components``, ``experimental``, ``io`` and ``placeholders``
+submodules (``placeholders``: TFX's ``exec_property``, ``input`` and ``output``; an upstream
+node's values are ``channel.future()``)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ _HOMES = {
     "components": "pipelinekit.tfx.dsl:components",
     "experimental": "pipelinekit.tfx.dsl:experimental",
     "io": "pipelinekit.tfx.dsl:io",
+    "placeholders": "pipelinekit.tfx.dsl:placeholders",
 }
 
 
@@ -32,7 +33,7 @@ _resolve = lazy_names(__name__, _HOMES, globals())
 
 
 def __getattr__(name: str) -> object:
-    if name in ("components", "experimental", "io"):
+    if name in ("components", "experimental", "io", "placeholders"):
         module = _submodule(name)
         globals()[name] = module
         return module
