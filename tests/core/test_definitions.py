@@ -251,6 +251,8 @@ def test_an_unwritable_pipeline_root_is_named(tmp_path):
 
 
 MULTI_PROCESSING_PIPELINE = """
+    import os
+
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
     from toy_components import Numbers, write_numbers
@@ -259,11 +261,14 @@ MULTI_PROCESSING_PIPELINE = """
     def double(x):
         return x * 2
 
+    def show(x):  # one write per line: print's two writes from two workers can interleave ("24")
+        os.write(1, f"{x}\\n".encode())
+
     @component
     def beamy(out: OutputArtifact[Numbers]) -> None:
         options = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
         with beam.Pipeline(options=options) as p:  # workers unpickle `double` by its module's name
-            _ = p | beam.Create([1, 2, 3]) | beam.Map(double) | beam.Map(print)
+            _ = p | beam.Create([1, 2, 3]) | beam.Map(double) | beam.Map(show)
         write_numbers(out, [1.0])
 
     pipeline = Pipeline("mp", ROOT, [beamy()])
