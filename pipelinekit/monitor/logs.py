@@ -48,6 +48,16 @@ class LoggedRows:
         self.versions, self.version_of, self.timestamps = versions, version_of, timestamps
         self._ids, self._made_ids = ids, None
         self.examples, self.predictions = examples, predictions
+        self._batch: Any = None
+
+    @property
+    def batch(self) -> Any:
+        """The examples as tfx-bsl's Arrow batch (made once)."""
+        if self._batch is None:
+            from pipelinekit.monitor.statistics import examples_record_batch
+
+            self._batch = examples_record_batch(self.examples)
+        return self._batch
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -73,19 +83,21 @@ class LoggedRows:
     def take(self, rows: np.ndarray) -> LoggedRows:
         import tensorflow as tf
 
-        ids = self.request_ids if self._made_ids is not None else None
-        return LoggedRows(self.versions, self.version_of[rows], self.timestamps[rows],
-                          (lambda: [ids[i] for i in rows.tolist()]) if ids is not None else
-                          (lambda: [self.request_ids[i] for i in rows.tolist()]),
-                          tf.gather(self.examples, rows), self.predictions.take(rows))  # fmt: skip
+        taken = LoggedRows(self.versions, self.version_of[rows], self.timestamps[rows],
+                           lambda: [self.request_ids[i] for i in rows.tolist()], tf.gather(self.examples, rows),
+                           self.predictions.take(rows))  # fmt: skip
+        if self._batch is not None:
+            taken._batch = self._batch.take(rows)
+        return taken
 
     @staticmethod
     def concat(parts: list[LoggedRows]) -> LoggedRows:
+        import pyarrow as pa
         import tensorflow as tf
 
         versions = sorted({v for p in parts for v in p.versions})
         index = {v: i for i, v in enumerate(versions)}
-        return LoggedRows(
+        joined = LoggedRows(
             versions,
             np.concatenate([np.array([index[v] for v in p.versions], np.int64)[p.version_of] for p in parts] or [np.zeros(0, np.int64)]),
             np.concatenate([p.timestamps for p in parts] or [np.zeros(0, np.int64)]),
@@ -93,6 +105,10 @@ class LoggedRows:
             tf.concat([p.examples for p in parts], 0) if parts else tf.zeros([0], tf.string),
             Predictions.concat([p.predictions for p in parts]),
         )
+        if parts and all(p._batch is not None for p in parts):  # a feature missing from a part is null there
+            table = pa.concat_tables([pa.Table.from_batches([p._batch]) for p in parts], promote=True).combine_chunks()
+            joined._batch = table.to_batches()[0] if table.num_rows else parts[0]._batch
+        return joined
 
     @staticmethod
     def of_rows(rows: list[LoggedRow]) -> LoggedRows:
@@ -134,6 +150,7 @@ def read_log_file(path: str) -> FileBatch:
             for data in records:
                 slow.extend(_rows(prediction_log_pb2.PredictionLog.FromString(data), path, len(slow)))
             rows = LoggedRows.of_rows(slow)
+        rows.batch  # noqa: B018  (parsed here, on the reader's thread: its C++ runs outside the GIL)
     except (OSError, EOFError, zlib.error, DecodeError, ValueError, tf.errors.OpError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         logger.warning("request log %s is corrupt or incomplete (%s): skipped", path, reason)

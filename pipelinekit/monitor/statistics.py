@@ -7,7 +7,7 @@ from typing import Any
 
 from pipelinekit.monitor.predictions import Predictions
 
-__all__ = ["statistics_of_examples", "examples_record_batch", "prediction_statistics"]
+__all__ = ["statistics_of_examples", "statistics_of_batch", "examples_record_batch", "prediction_statistics"]
 
 _CHUNK = 4096
 
@@ -16,12 +16,17 @@ def statistics_of_examples(examples: Any, schema: Any = None) -> Any:
     """A DatasetFeatureStatisticsList of serialized tf.Examples (a list of bytes or a string tensor), as
     StatisticsGen computes it (with ``schema``, as StatisticsGen given a schema: its domains make int
     features categorical)."""
+    return statistics_of_batch(examples_record_batch(examples), schema)
+
+
+def statistics_of_batch(batch: Any, schema: Any = None) -> Any:
+    """StatisticsGen's statistics of tf.Examples already decoded to tfx-bsl's Arrow batch."""
     import tensorflow_data_validation as tfdv
 
     from pipelinekit.components.statistics_gen.executor import statistics_of_record_batch
 
     options = tfdv.StatsOptions(schema=schema) if schema is not None else tfdv.StatsOptions()
-    return statistics_of_record_batch(examples_record_batch(examples), options)
+    return statistics_of_record_batch(batch, options)
 
 
 def examples_record_batch(examples: Any) -> Any:

@@ -124,7 +124,8 @@ class _Window:
 
     def _measure(self, version: str, rows: LoggedRows) -> dict[str, float]:
         from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_stats
-        from pipelinekit.monitor.statistics import prediction_statistics, statistics_of_examples
+
+        from pipelinekit.monitor.statistics import prediction_statistics, statistics_of_batch
         from pipelinekit.monitor.validation import validate, with_comparators
 
         values: dict[str, float] = {"requests": float(len(rows))}
@@ -133,7 +134,7 @@ class _Window:
             logger.warning("no baseline for %s in %s: only counted; add one under baselines", version, self.config.source)
             return values
         schema = with_comparators(load_schema(baseline.schema), self.config.comparators)
-        served = statistics_of_examples(rows.examples, schema)
+        served = statistics_of_batch(rows.batch, schema)
         predictions = prediction_statistics(rows.predictions)
         previous_path = self.state.last_statistics(version)
         previous = load_stats(previous_path) if previous_path and os.path.isfile(previous_path) else None
