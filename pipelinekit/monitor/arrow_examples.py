@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = ["examples_to_record_batch"]
 
+
 def examples_to_record_batch(examples: Any) -> Any:
     """A ``pa.RecordBatch`` of the serialized tf.Examples in the 1-D string tensor ``examples``, or None."""
     import pyarrow as pa

@@ -74,7 +74,9 @@ def decode_logs(records: list[bytes]) -> DecodedLogs | None:
 
     string, int64, float32 = tf.string, tf.int64, tf.float32
     batch = tf.constant(records, dtype=string)
-    sizes, (meta, classify, regress) = _decode(batch, "PredictionLog", ["log_metadata", "classify_log", "regress_log"], [string] * 3)
+    sizes, (meta, classify, regress) = _decode(
+        batch, "PredictionLog", ["log_metadata", "classify_log", "regress_log"], [string] * 3
+    )
     if not len(records) or (sizes[:, 1] + sizes[:, 2] != 1).any() or (sizes[:, 1] == 0).any() and (sizes[:, 2] == 0).any():
         return None
     if (sizes[:, 0] != 1).any():

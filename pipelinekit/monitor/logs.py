@@ -46,7 +46,8 @@ class LoggedRows:
     def __init__(self, versions: list[str], version_of: np.ndarray, timestamps: np.ndarray, ids: Callable[[], list[str]],
                  examples: Any, predictions: Predictions) -> None:  # fmt: skip
         self.versions, self.version_of, self.timestamps = versions, version_of, timestamps
-        self._ids, self._made_ids = ids, None
+        self._ids: Callable[[], list[str]] = ids
+        self._made_ids: list[str] | None = None
         self.examples, self.predictions = examples, predictions
         self._batch: Any = None
 
@@ -73,7 +74,9 @@ class LoggedRows:
         examples = self.examples.numpy().tolist()
         return [
             LoggedRow(rid, self.versions[k], t, example, self.predictions.row(i))
-            for i, (rid, k, t, example) in enumerate(zip(self.request_ids, self.version_of.tolist(), self.timestamps.tolist(), examples))
+            for i, (rid, k, t, example) in enumerate(
+                zip(self.request_ids, self.version_of.tolist(), self.timestamps.tolist(), examples)
+            )
         ]
 
     def by_version(self) -> dict[str, np.ndarray]:
@@ -99,7 +102,9 @@ class LoggedRows:
         index = {v: i for i, v in enumerate(versions)}
         joined = LoggedRows(
             versions,
-            np.concatenate([np.array([index[v] for v in p.versions], np.int64)[p.version_of] for p in parts] or [np.zeros(0, np.int64)]),
+            np.concatenate(
+                [np.array([index[v] for v in p.versions], np.int64)[p.version_of] for p in parts] or [np.zeros(0, np.int64)]
+            ),
             np.concatenate([p.timestamps for p in parts] or [np.zeros(0, np.int64)]),
             lambda: [rid for p in parts for rid in p.request_ids],
             tf.concat([p.examples for p in parts], 0) if parts else tf.zeros([0], tf.string),
@@ -194,7 +199,9 @@ def _fast_rows(records: list[bytes], path: str) -> LoggedRows | None:
         made: list[str] = []
         for origin, count in zip(decoded.origins.numpy().tolist(), counts.tolist()):
             text = origin.decode("utf-8", "replace")
-            rid = text[len(REQUEST_ID_PREFIX) :] if text.startswith(REQUEST_ID_PREFIX) else f"{os.path.basename(path)}#{len(made)}"
+            rid = (
+                text[len(REQUEST_ID_PREFIX) :] if text.startswith(REQUEST_ID_PREFIX) else f"{os.path.basename(path)}#{len(made)}"
+            )
             made.extend([rid] if count == 1 else [f"{rid}/{offset}" for offset in range(count)])
         return made
 

@@ -124,7 +124,6 @@ class _Window:
 
     def _measure(self, version: str, rows: LoggedRows) -> dict[str, float]:
         from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_stats
-
         from pipelinekit.monitor.statistics import prediction_statistics, statistics_of_batch
         from pipelinekit.monitor.validation import validate, with_comparators
 

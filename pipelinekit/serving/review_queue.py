@@ -59,10 +59,17 @@ class ReviewQueue:
             self._queue.put_nowait((route, review, request_id.get(), request, answer))
         except queue.Full:
             self.dropped += 1
+            if self.dropped & (self.dropped - 1) == 0:  # the 1st, 2nd, 4th, 8th ... drop: a log line, not a flood
+                logger.warning("review queue full (%d answers waiting to be judged): %d answers of route %r and others "
+                               "not queued for review so far; the request path does not wait", self._queue.maxsize,
+                               self.dropped, route)  # fmt: skip
 
     def close(self, timeout_s: float = 30.0) -> None:
-        self._queue.put(None)
+        """Judge and write everything queued, then stop the writer (waits at most ``timeout_s``)."""
+        self._queue.put(None, timeout=timeout_s)
         self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            logger.error("review queue: %d answers still unwritten after %.0f s at shutdown", self._queue.qsize(), timeout_s)
 
     def _write_loop(self) -> None:
         pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -130,17 +137,28 @@ class ReviewQueue:
             try:
                 os.makedirs(os.path.join(folder, "label-studio"), exist_ok=True)
                 with open(os.path.join(folder, f"queue-{day}.jsonl"), "a") as handle:
-                    handle.write("".join(json.dumps(item, sort_keys=True) + "\n" for item in items))
-                tasks = [{"data": {**item["inputs"], "request_id": item["request_id"]},
-                          "predictions": [{"model_version": f"{item['model']}/{item['version']}", "score": item["confidence"], "result": []}]}
-                         for item in items]  # fmt: skip
+                    handle.write("".join(_yielding(json.dumps(item, sort_keys=True) + "\n" for item in items)))
+                tasks = _yielding(
+                    json.dumps({"data": {**item["inputs"], "request_id": item["request_id"]},
+                                "predictions": [{"model_version": f"{item['model']}/{item['version']}",
+                                                 "score": item["confidence"], "result": []}]})
+                    for item in items
+                )  # fmt: skip
                 name = f"tasks-{day}-{os.getpid()}-{next(_SEQUENCE)}.json"
                 with open(os.path.join(folder, "label-studio", f".{name}.partial"), "w") as handle:
-                    json.dump(tasks, handle)
+                    handle.write("[" + ", ".join(tasks) + "]")
                 os.replace(os.path.join(folder, "label-studio", f".{name}.partial"), os.path.join(folder, "label-studio", name))
             except OSError:
                 logger.exception("review queue of route %r: cannot write to %s; %d answers lost", route, folder, len(items))
             pending[(route, queue_dir)] = []
+
+
+def _yielding(texts: Iterator[str]) -> Iterator[str]:
+    """``texts``, giving the GIL to request threads between them: one long ``json.dumps`` of a whole
+    flush held it for milliseconds."""
+    for text in texts:
+        yield text
+        time.sleep(0)
 
 
 def _answer_rows(answer: Any) -> Iterator[dict[str, list[Any]]]:
