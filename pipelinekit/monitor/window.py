@@ -92,7 +92,7 @@ class _Window:
     def run(self) -> WindowReport:
         rows = self._read_logs()
         for version, indices in sorted(rows.by_version().items()):
-            self.report.versions[version] = self._measure(version, rows.take(indices))
+            self.report.versions[version] = self._measure(version, rows if len(indices) == len(rows) else rows.take(indices))
         if self.config.labels is not None:
             self._labels(rows.materialize())
         self._record_windows()
