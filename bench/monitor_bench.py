@@ -120,6 +120,11 @@ def big_window(folder: str, requests: int, check_tfdv: bool) -> None:
     took = time.perf_counter() - started
     print(f"window: {report.requests} requests x 20 features in {took:.1f} s ({report.requests / took:,.0f}/s); "
           f"writing the logs took {written:.1f} s; load {load:.1f}")  # fmt: skip
+    started = time.perf_counter()
+    _reference_statistics(os.path.join(folder, "logs", "bench", "examples"))
+    reference = time.perf_counter() - started
+    print(f"reference, StatisticsGen's in-process path (tfx-bsl decoder, TFDV in memory) on the logged examples files "
+          f"alone: {reference:.1f} s; the window took {took / reference:.2f}x that; load {os.getloadavg()[0]:.1f}")  # fmt: skip
     if check_tfdv:
         import glob
 
@@ -130,6 +135,22 @@ def big_window(folder: str, requests: int, check_tfdv: bool) -> None:
         print(f"TFDV's generate_statistics_from_tfrecord on the examples files: {time.perf_counter() - started:.1f} s")
         [ours_path] = glob.glob(os.path.join(folder, "big", "windows", "1", "bench_1", "statistics", "Split-served", "*.pb"))
         print("statistics equal to TFDV's:", _same_statistics(tfdv.load_stats_binary(ours_path), reference))
+
+
+def _reference_statistics(folder: str):  # type: ignore[no-untyped-def]
+    import glob
+
+    import tensorflow as tf
+    import tensorflow_data_validation as tfdv
+    from pipelinekit.components.statistics_gen.executor import statistics_of_record_batch
+    from pipelinekit.components.util.examples_io import decode_examples
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for path in sorted(glob.glob(os.path.join(folder, "*", "*.gz"))):
+            for chunk in tf.data.TFRecordDataset(path, compression_type="GZIP").batch(4096):
+                yield list(chunk.numpy())
+
+    return statistics_of_record_batch(decode_examples(chunks()), tfdv.StatsOptions())
 
 
 def _same_statistics(ours, reference) -> str:  # type: ignore[no-untyped-def]
@@ -234,14 +255,18 @@ def main() -> None:
         "--check_tfdv", action="store_true", help="also compare with tfdv.generate_statistics_from_tfrecord (Beam: slow)"
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, to check that the benchmark runs")
+    parser.add_argument("--only", choices=["window", "replay", "review"], help="run one part")
     args = parser.parse_args()
     if args.quick:
         args.requests, args.windows, args.window_size, args.review_requests = 20_000, 5, 1_000, 300
     print(f"load before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as folder:
-        big_window(os.path.join(folder, "big"), args.requests, args.check_tfdv)
-        replay(os.path.join(folder, "replay"), args.windows, args.window_size)
-        review_overhead(os.path.join(folder, "review"), args.review_requests)
+        if args.only in (None, "window"):
+            big_window(os.path.join(folder, "big"), args.requests, args.check_tfdv)
+        if args.only in (None, "replay"):
+            replay(os.path.join(folder, "replay"), args.windows, args.window_size)
+        if args.only in (None, "review"):
+            review_overhead(os.path.join(folder, "review"), args.review_requests)
 
 
 if __name__ == "__main__":

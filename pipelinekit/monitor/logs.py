@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import gzip
 import logging
 import os
-from collections.abc import Iterator
+import struct
+import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["LoggedRow", "FileBatch", "log_files", "read_log_file"]
+import numpy as np
+
+from pipelinekit.monitor.predictions import Predictions
+
+__all__ = ["LoggedRow", "LoggedRows", "FileBatch", "log_files", "read_log_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +38,99 @@ class LoggedRow:
     prediction: dict[str, list[Any]]
 
 
+class LoggedRows:
+    """Logged rows as columns (what a window reads: no Python object per row): the answering version
+    (an index into ``versions``), timestamp, request id (made when first asked for), the examples as
+    one TensorFlow string tensor, and the answers (:class:`Predictions`)."""
+
+    def __init__(self, versions: list[str], version_of: np.ndarray, timestamps: np.ndarray, ids: Callable[[], list[str]],
+                 examples: Any, predictions: Predictions) -> None:  # fmt: skip
+        self.versions, self.version_of, self.timestamps = versions, version_of, timestamps
+        self._ids: Callable[[], list[str]] = ids
+        self._made_ids: list[str] | None = None
+        self.examples, self.predictions = examples, predictions
+        self._batch: Any = None
+
+    @property
+    def batch(self) -> Any:
+        """The examples as tfx-bsl's Arrow batch (made once)."""
+        if self._batch is None:
+            from pipelinekit.monitor.statistics import examples_record_batch
+
+            self._batch = examples_record_batch(self.examples)
+        return self._batch
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+    @property
+    def request_ids(self) -> list[str]:
+        if self._made_ids is None:
+            self._made_ids = self._ids()
+        return self._made_ids
+
+    def materialize(self) -> list[LoggedRow]:
+        """Every row as a :class:`LoggedRow` (for joining labels; statistics read the columns)."""
+        examples = self.examples.numpy().tolist()
+        return [
+            LoggedRow(rid, self.versions[k], t, example, self.predictions.row(i))
+            for i, (rid, k, t, example) in enumerate(
+                zip(self.request_ids, self.version_of.tolist(), self.timestamps.tolist(), examples)
+            )
+        ]
+
+    def by_version(self) -> dict[str, np.ndarray]:
+        """The row indices of each answering version."""
+        return {self.versions[k]: np.flatnonzero(self.version_of == k) for k in np.unique(self.version_of).tolist()}
+
+    def take(self, rows: np.ndarray) -> LoggedRows:
+        import tensorflow as tf
+
+        taken = LoggedRows(self.versions, self.version_of[rows], self.timestamps[rows],
+                           lambda: [self.request_ids[i] for i in rows.tolist()], tf.gather(self.examples, rows),
+                           self.predictions.take(rows))  # fmt: skip
+        if self._batch is not None:
+            taken._batch = self._batch.take(rows)
+        return taken
+
+    @staticmethod
+    def concat(parts: list[LoggedRows]) -> LoggedRows:
+        import pyarrow as pa
+        import tensorflow as tf
+
+        versions = sorted({v for p in parts for v in p.versions})
+        index = {v: i for i, v in enumerate(versions)}
+        joined = LoggedRows(
+            versions,
+            np.concatenate(
+                [np.array([index[v] for v in p.versions], np.int64)[p.version_of] for p in parts] or [np.zeros(0, np.int64)]
+            ),
+            np.concatenate([p.timestamps for p in parts] or [np.zeros(0, np.int64)]),
+            lambda: [rid for p in parts for rid in p.request_ids],
+            tf.concat([p.examples for p in parts], 0) if parts else tf.zeros([0], tf.string),
+            Predictions.concat([p.predictions for p in parts]),
+        )
+        if parts and all(p._batch is not None for p in parts):  # a feature missing from a part is null there
+            table = pa.concat_tables([pa.Table.from_batches([p._batch]) for p in parts], promote=True).combine_chunks()
+            joined._batch = table.to_batches()[0] if table.num_rows else parts[0]._batch
+        return joined
+
+    @staticmethod
+    def of_rows(rows: list[LoggedRow]) -> LoggedRows:
+        import tensorflow as tf
+
+        versions = sorted({r.version for r in rows})
+        index = {v: i for i, v in enumerate(versions)}
+        return LoggedRows(versions, np.array([index[r.version] for r in rows], np.int64),
+                          np.array([r.timestamp for r in rows], np.int64), lambda: [r.request_id for r in rows],
+                          tf.constant([r.example for r in rows], tf.string),
+                          Predictions(dicts=[r.prediction for r in rows]))  # fmt: skip
+
+
 @dataclasses.dataclass
 class FileBatch:
     path: str
-    rows: list[LoggedRow]
+    rows: LoggedRows
     error: str | None = None
 
 
@@ -48,51 +144,69 @@ def read_log_file(path: str) -> FileBatch:
     """Every row of one file, or none and the reason it could not be read whole."""
     import tensorflow as tf
     from google.protobuf.message import DecodeError
-    from tensorflow_serving.apis import prediction_log_pb2
 
-    rows: list[LoggedRow] = []
     try:
-        for chunk in tf.data.TFRecordDataset(path, compression_type="GZIP", buffer_size=1 << 22).batch(65536):
-            records = list(chunk.numpy())
-            fast = _fast_rows(records, path, len(rows))
-            if fast is not None:
-                rows.extend(fast)
-                continue
+        records = _records(path)
+        rows = _fast_rows(records, path)
+        if rows is None:
+            from tensorflow_serving.apis import prediction_log_pb2
+
+            slow: list[LoggedRow] = []
             for data in records:
-                rows.extend(_rows(prediction_log_pb2.PredictionLog.FromString(data), path, len(rows)))
-    except (tf.errors.OpError, DecodeError, ValueError) as error:
+                slow.extend(_rows(prediction_log_pb2.PredictionLog.FromString(data), path, len(slow)))
+            rows = LoggedRows.of_rows(slow)
+        rows.batch  # noqa: B018  (parsed here, on the reader's thread: its C++ runs outside the GIL)
+    except (OSError, EOFError, zlib.error, DecodeError, ValueError, tf.errors.OpError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         logger.warning("request log %s is corrupt or incomplete (%s): skipped", path, reason)
-        return FileBatch(path, [], reason)
+        return FileBatch(path, LoggedRows.of_rows([]), reason)
     return FileBatch(path, rows)
 
 
-def _fast_rows(records: list[bytes], path: str, seen: int) -> list[LoggedRow] | None:
+def _records(path: str) -> list[bytes]:
+    """The records of a gzipped TFRecord file (gzip's own CRC finds a corrupt file; a truncated one
+    ends early), in one read: TensorFlow's reader makes a tensor per record."""
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    records, position = [], 0
+    while position < len(data):
+        (length,) = struct.unpack_from("<Q", data, position) if position + 12 <= len(data) else (len(data),)
+        end = position + 12 + length
+        if end + 4 > len(data):
+            raise ValueError(f"truncated record at byte {position}")
+        records.append(data[position + 12 : end])
+        position = end + 4
+    return records
+
+
+def _fast_rows(records: list[bytes], path: str) -> LoggedRows | None:
     """The rows of Classify and Regress logs, decoded in C++ (see :mod:`pipelinekit.monitor.decoded`)."""
     from pipelinekit.monitor.decoded import decode_logs
-    from pipelinekit.serving.request_log import REQUEST_ID_PREFIX
 
     decoded = decode_logs(records)
     if decoded is None:
         return None
-    versions, timestamps, origins, counts, examples, predictions = decoded
-    rows: list[LoggedRow] = []
-    row = 0
-    for version, timestamp, origin, count in zip(versions, timestamps.tolist(), origins, counts):
-        text = origin.decode("utf-8", "replace")
-        rid = text[len(REQUEST_ID_PREFIX) :] if text.startswith(REQUEST_ID_PREFIX) else f"{os.path.basename(path)}#{seen + row}"
-        for offset in range(count):
-            rows.append(
-                LoggedRow(
-                    rid if count == 1 else f"{rid}/{offset}",
-                    version,
-                    timestamp,
-                    examples[row + offset],
-                    predictions[row + offset],
-                )
+    counts = decoded.counts
+    predictions = (
+        Predictions(values=decoded.values)
+        if decoded.values is not None
+        else Predictions(decoded.class_counts, decoded.classes, decoded.scores)
+    )
+
+    def ids() -> list[str]:
+        from pipelinekit.serving.request_log import REQUEST_ID_PREFIX
+
+        made: list[str] = []
+        for origin, count in zip(decoded.origins.numpy().tolist(), counts.tolist()):
+            text = origin.decode("utf-8", "replace")
+            rid = (
+                text[len(REQUEST_ID_PREFIX) :] if text.startswith(REQUEST_ID_PREFIX) else f"{os.path.basename(path)}#{len(made)}"
             )
-        row += count
-    return rows
+            made.extend([rid] if count == 1 else [f"{rid}/{offset}" for offset in range(count)])
+        return made
+
+    return LoggedRows(decoded.keys, np.repeat(decoded.key_of, counts), np.repeat(decoded.timestamps, counts), ids,
+                      decoded.examples, predictions)  # fmt: skip
 
 
 def _rows(log: Any, path: str, seen: int) -> Iterator[LoggedRow]:

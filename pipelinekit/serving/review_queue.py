@@ -1,9 +1,10 @@
 """Low-confidence answers to people: a route's ``review`` option, off the request path.
 
 After a route answers, the request and its answer are put on a bounded queue (a full queue drops
-the copy, counted) and the caller gets the answer at once. One background thread computes the
-answer's confidence (``top_probability``: the highest class probability; ``margin``: the highest
-minus the second; or ``module:function`` called with the answer as the monitor sees it) and
+the copy, counted and logged) and the caller gets the answer at once. One background thread looks
+at the queue every 50 ms (appending wakes nobody), computes each answer's confidence
+(``top_probability``: the highest class probability; ``margin``: the highest minus the second; or
+``module:function`` called with the answer as the monitor sees it) and
 appends answers below the route's ``below`` to ``<queue_dir>/<route>/queue-<YYYYMMDD>.jsonl`` and,
 as Label Studio import tasks, to ``<queue_dir>/<route>/label-studio/tasks-<YYYYMMDD>-<pid>-<n>.json``
 (a JSON list per flush). Each item carries the request id, so reviewed labels go back through the
@@ -13,13 +14,13 @@ confident row's.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import importlib
 import itertools
 import json
 import logging
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +36,8 @@ __all__ = ["ReviewQueue"]
 logger = logging.getLogger(__name__)
 
 _FLUSH_EVERY = 256
+_POLL_S = 0.05  # how often the writer looks for new answers
+_QUIET_FLUSH_S = 1.0  # what is judged is written after this long without new answers (or 256 of them, or at close)
 _SEQUENCE = itertools.count()
 
 
@@ -43,7 +46,10 @@ class ReviewQueue:
 
     def __init__(self, routes: Callable[[str], Review | None], max_queue: int = 10_000) -> None:
         self._review_of = routes
-        self._queue: queue.Queue[tuple[str, Review, str | None, Any, Any] | None] = queue.Queue(max_queue)
+        self._max_queue = max_queue
+        # a deque, not a queue.Queue: appending takes no lock and wakes no thread; the writer looks every _POLL_S
+        self._queue: collections.deque[tuple[str, Review, str | None, Any, Any]] = collections.deque()
+        self._closing = threading.Event()
         self.dropped = 0
         self.queued = 0
         self._functions: dict[str, Callable[[dict[str, list[Any]]], float]] = {}
@@ -55,38 +61,48 @@ class ReviewQueue:
         review = self._review_of(route)
         if review is None:
             return
-        try:
-            self._queue.put_nowait((route, review, request_id.get(), request, answer))
-        except queue.Full:
-            self.dropped += 1
+        if len(self._queue) < self._max_queue:
+            self._queue.append((route, review, request_id.get(), request, answer))
+            return
+        self.dropped += 1
+        if self.dropped & (self.dropped - 1) == 0:  # the 1st, 2nd, 4th, 8th ... drop: a log line, not a flood
+            logger.warning("review queue full (%d answers waiting to be judged): %d answers of route %r and others "
+                           "not queued for review so far; the request path does not wait", self._max_queue,
+                           self.dropped, route)  # fmt: skip
 
     def close(self, timeout_s: float = 30.0) -> None:
-        self._queue.put(None)
+        """Judge and write everything queued, then stop the writer (waits at most ``timeout_s``)."""
+        self._closing.set()
         self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            logger.error("review queue: %d answers still unwritten after %.0f s at shutdown", len(self._queue), timeout_s)
 
     def _write_loop(self) -> None:
         pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        quiet = 0.0  # seconds without new answers
         while True:
-            try:
-                job = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                self._flush(pending)
-                continue
-            if job is None:
-                break
-            route, review, rid, request, answer = job
-            try:
-                item = self._item(route, review, rid, request, answer)
-            except Exception:  # a user function or an odd answer must not stop the writer
-                logger.exception("review queue of route %r: could not judge an answer", route)
-                continue
-            time.sleep(0)  # give the GIL back between answers: request threads must not wait a switch interval (5 ms)
-            if item is not None:
-                pending.setdefault((route, review.queue_dir), []).append(item)
-                self.queued += 1
+            closing = self._closing.wait(_POLL_S)  # answers are judged in batches, not one wake-up per request
+            quiet = 0.0 if self._queue else quiet + _POLL_S
+            while self._queue:
+                self._judge(self._queue.popleft(), pending)
+                time.sleep(0)  # give the GIL back between answers: request threads must not wait a switch interval (5 ms)
                 if sum(map(len, pending.values())) >= _FLUSH_EVERY:
                     self._flush(pending)
-        self._flush(pending)
+            if closing or quiet >= _QUIET_FLUSH_S:
+                self._flush(pending)
+            if closing:
+                return
+
+    def _judge(self, job: tuple[str, Review, str | None, Any, Any], pending: dict[tuple[str, str], list[dict[str, Any]]]) -> None:
+        route, review, rid, request, answer = job
+        try:
+            item = self._item(route, review, rid, request, answer)
+        except Exception:  # a user function or an odd answer must not stop the writer
+            logger.exception("review queue of route %r: could not judge an answer", route)
+            return
+        if item is not None:
+            pending.setdefault((route, review.queue_dir), []).append(item)
+            self.queued += 1
 
     def _item(self, route: str, review: Review, rid: str | None, request: Any, answer: Any) -> dict[str, Any] | None:
         rows = list(_answer_rows(answer))
@@ -130,17 +146,28 @@ class ReviewQueue:
             try:
                 os.makedirs(os.path.join(folder, "label-studio"), exist_ok=True)
                 with open(os.path.join(folder, f"queue-{day}.jsonl"), "a") as handle:
-                    handle.write("".join(json.dumps(item, sort_keys=True) + "\n" for item in items))
-                tasks = [{"data": {**item["inputs"], "request_id": item["request_id"]},
-                          "predictions": [{"model_version": f"{item['model']}/{item['version']}", "score": item["confidence"], "result": []}]}
-                         for item in items]  # fmt: skip
+                    handle.write("".join(_yielding(json.dumps(item, sort_keys=True) + "\n" for item in items)))
+                tasks = _yielding(
+                    json.dumps({"data": {**item["inputs"], "request_id": item["request_id"]},
+                                "predictions": [{"model_version": f"{item['model']}/{item['version']}",
+                                                 "score": item["confidence"], "result": []}]})
+                    for item in items
+                )  # fmt: skip
                 name = f"tasks-{day}-{os.getpid()}-{next(_SEQUENCE)}.json"
                 with open(os.path.join(folder, "label-studio", f".{name}.partial"), "w") as handle:
-                    json.dump(tasks, handle)
+                    handle.write("[" + ", ".join(tasks) + "]")
                 os.replace(os.path.join(folder, "label-studio", f".{name}.partial"), os.path.join(folder, "label-studio", name))
             except OSError:
                 logger.exception("review queue of route %r: cannot write to %s; %d answers lost", route, folder, len(items))
             pending[(route, queue_dir)] = []
+
+
+def _yielding(texts: Iterator[str]) -> Iterator[str]:
+    """``texts``, giving the GIL to request threads between them: one long ``json.dumps`` of a whole
+    flush held it for milliseconds."""
+    for text in texts:
+        yield text
+        time.sleep(0)
 
 
 def _answer_rows(answer: Any) -> Iterator[dict[str, list[Any]]]:

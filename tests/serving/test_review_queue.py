@@ -60,3 +60,38 @@ def test_answers_below_the_confidence_are_queued_for_review(tmp_path, start_serv
 def test_a_bad_review_option_is_refused_with_its_line(review, message):
     with pytest.raises(RouteConfigError, match=message):
         parse_routes(f"routes:\n  - name: live\n    split: [{{model: stable}}]\n    review: {review}\n", "routes.yaml")
+
+
+GATE = None  # set by the test below: the writer's confidence function waits on it
+
+
+def gated_confidence(row):
+    GATE.wait(10)
+    return 0.0
+
+
+def test_a_full_queue_drops_and_counts_without_waiting_and_close_writes_the_rest(tmp_path, caplog):
+    import threading
+
+    import numpy as np
+    from tensorflow_serving.apis import model_pb2
+
+    from pipelinekit.serving.review_queue import ReviewQueue
+    from pipelinekit.serving.routes import Review
+
+    global GATE
+    GATE = threading.Event()
+    review = Review(below=0.5, queue_dir=str(tmp_path), by=f"{__name__}:gated_confidence")
+    queue = ReviewQueue(lambda route: review if route == "live" else None, max_queue=3)
+    spec = model_pb2.ModelSpec(name="m")
+    answer = ({"y": np.array([[0.3, 0.7]])}, spec)
+    started = time.perf_counter()
+    for _ in range(10):  # three wait (and perhaps one more the writer took already); the rest are dropped
+        queue.offer("live", {"x": np.array([[1.0]])}, answer)
+    queue.offer("other", {}, answer)  # no review option: not queued
+    assert time.perf_counter() - started < 1.0  # offering never waited for the blocked writer
+    assert queue.dropped in (6, 7) and "review queue full" in caplog.text
+    GATE.set()
+    queue.close()
+    [path] = glob.glob(str(tmp_path / "live" / "queue-*.jsonl"))
+    assert len(open(path).readlines()) == 10 - queue.dropped == queue.queued  # nothing queued is lost

@@ -1,0 +1,72 @@
+"""Serialized tf.Examples (a TensorFlow string tensor) to the Arrow batch tfx-bsl's
+``ExamplesToRecordBatchDecoder`` makes of them, parsed by TensorFlow's C++ instead (several times
+faster here, and the strings never become Python objects): which features each example has, and of
+which kind, from the wire format with ``tf.io.decode_proto``; their values with ``tf.io.parse_example``.
+
+The batch is tfx-bsl's, column for column: ``large_list<float|int64|large_binary>``, a row without
+the feature null, a feature present with no values an empty list, columns in name order. Input
+tfx-bsl would reject or read differently (a feature of two kinds, a feature with no kind) returns
+``None``: decode it with tfx-bsl.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["examples_to_record_batch"]
+
+
+def examples_to_record_batch(examples: Any) -> Any:
+    """A ``pa.RecordBatch`` of the serialized tf.Examples in the 1-D string tensor ``examples``, or None."""
+    import pyarrow as pa
+    import tensorflow as tf
+    from tfx_bsl.coders import example_coder
+
+    rows = int(examples.shape[0])
+    if rows == 0:
+        return pa.RecordBatch.from_arrays([], schema=pa.schema([]))
+    _, (features,) = tf.io.decode_proto(examples, "tensorflow.Example", ["features"], [tf.string])
+    _, (entries,) = tf.io.decode_proto(features[:, 0], "tensorflow.Features", ["feature"], [tf.string])
+    width = int(entries.shape[1])
+    has_key, (keys,) = tf.io.decode_proto(tf.reshape(entries, [-1]), "tensorflow.Features.FeatureEntry", ["key"], [tf.string])
+    where = np.flatnonzero(has_key.numpy()[:, 0])  # padding of shorter examples decodes to no key
+    names, name_of = (t.numpy() for t in tf.unique(tf.gather(keys[:, 0], where)))
+    row_of = where // max(width, 1)
+    has = np.zeros((rows, len(names)), bool)
+    has[row_of, name_of] = True
+    if np.count_nonzero(has) != len(where):
+        return None  # a key twice in one example (the wire format allows it; the last one counts)
+    first = [int(np.argmax(has[:, i])) for i in range(len(names))]  # an example that has each feature
+    sample = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(list(tf.gather(examples, first).numpy()))
+    kinds = {name: sample.column(name).type.value_type for name in sample.schema.names}
+    spec = {}
+    for name in names:
+        kind = kinds.get(name.decode())
+        if kind is None or kind == pa.null():
+            return None  # a feature with no kind: tfx-bsl's reading of it is its own
+        spec[name.decode()] = tf.io.VarLenFeature({pa.float32(): tf.float32, pa.int64(): tf.int64}.get(kind, tf.string))
+    try:
+        parsed = tf.io.parse_example(examples, spec)
+    except tf.errors.InvalidArgumentError:
+        return None  # a feature of two kinds in one batch: tfx-bsl refuses it
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    columns = [_column(parsed[names[i].decode()], has[:, i], rows) for i in order]
+    return pa.RecordBatch.from_arrays(columns, [names[i].decode() for i in order])
+
+
+def _column(sparse: Any, has: np.ndarray, rows: int) -> Any:
+    import pyarrow as pa
+    import tensorflow as tf
+
+    per_row = np.bincount(sparse.indices[:, 0].numpy(), minlength=rows)
+    offsets = np.zeros(rows + 1, np.int64)
+    np.cumsum(per_row, out=offsets[1:])
+    if sparse.values.dtype == tf.string:
+        distinct, index = tf.unique(sparse.values)  # categories repeat: build each string once
+        values = pa.DictionaryArray.from_arrays(index.numpy(), pa.array(distinct.numpy(), pa.large_binary()))
+        values = values.cast(pa.large_binary())
+    else:
+        values = pa.array(sparse.values.numpy())
+    return pa.LargeListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~has))
