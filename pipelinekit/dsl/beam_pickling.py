@@ -24,6 +24,8 @@ def with_fast_pickler(args: list[str]) -> list[str]:
     """``args`` plus ``--pickle_library=cloudpickle`` when they run on the DirectRunner and name
     no pickle library of their own."""
     runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), "DirectRunner")
-    if runner not in ("DirectRunner", "direct") or any(a == "--pickle_library" or a.startswith("--pickle_library=") for a in args):
+    if runner not in ("DirectRunner", "direct") or any(
+        a == "--pickle_library" or a.startswith("--pickle_library=") for a in args
+    ):
         return args
     return [*args, f"--pickle_library={PICKLE_LIBRARY}"]

@@ -22,7 +22,9 @@ PIPELINE = os.path.join(HERE, os.pardir, os.pardir, "examples", "penguin", "pipe
 
 
 def _helpers():
-    spec = importlib.util.spec_from_file_location("flink_helpers_for_penguin", os.path.join(HERE, os.pardir, "flink", "flink_helpers.py"))
+    spec = importlib.util.spec_from_file_location(
+        "flink_helpers_for_penguin", os.path.join(HERE, os.pardir, "flink", "flink_helpers.py")
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
