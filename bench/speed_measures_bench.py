@@ -46,7 +46,10 @@ node = plan.nodes[node_id]
 store = MetadataStore(plan.metadata)
 execution = store.node_executions(plan.pipeline_name, node_id, ("COMPLETE",), limit=1)[0]
 recorded = store.artifacts_of_execution(execution.id, "INPUT")
-inputs = {k: (recorded[k][0] if len(recorded.get(k, [])) == 1 else recorded.get(k)) for k in node.definition.spec.inputs}
+inputs = {
+    k: (recorded.get(k) if getattr(spec, "multiple", False) else (recorded.get(k) or [None])[0])
+    for k, spec in node.definition.spec.inputs.items()
+}
 folder = tempfile.mkdtemp(prefix=f"replay_{node_id}_")
 outputs = {}
 for key, spec in node.definition.spec.outputs.items():
@@ -91,7 +94,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=2, help="off/on pairs per case (default 2)")
     parser.add_argument("--root", help="a finished penguin pipeline root to replay from (default: run one cold)")
+    parser.add_argument("--nodes", help="comma-separated nodes to replay (default: every case's)")
     args = parser.parse_args()
+    cases = [c for c in CASES if not args.nodes or c[1] in args.nodes.split(",")]
     loads = [load_average()]
     root = args.root
     if root is None:
@@ -102,7 +107,7 @@ def main() -> int:
         print(f"penguin cold run: {cold.seconds:.1f} s", file=sys.stderr, flush=True)
     print("| measure | node | CPU s off | CPU s on | wall s off | wall s on | CPU off / on |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for measure, node_id, off, on in CASES:
+    for measure, node_id, off, on in cases:
         runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
         for _ in range(args.repeat):
             runs["off"].append(replay(root, node_id, *off))
