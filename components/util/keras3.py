@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipelinekit.components.util.autograph_rules import skip_converting_tf_keras
+from pipelinekit.components.util.autograph_rules import skip_converting_graph_safe_libraries
 
 from pipelinekit.errors import RunError
 
@@ -28,11 +28,11 @@ class KerasVersionError(RunError):
 
 def _bind_tf_keras() -> Any:
     """Resolve the lazy ``tf.keras`` now, before tensorflow_transform can set the flag; returns it.
-    Also exempts tf_keras from AutoGraph (``autograph_rules``): TFT and TFMA run through it."""
+    Also exempts tf_keras and TFT from AutoGraph (``autograph_rules``): their code is graph-safe."""
     import tensorflow as tf
 
     getattr(tf.keras, "version", None)
-    skip_converting_tf_keras()
+    skip_converting_graph_safe_libraries()
     return tf.keras
 
 

@@ -1,5 +1,6 @@
 """ExecutionContext.make_beam_pipeline: the pipeline's Beam options, except that a small input
-does not pay for multi_processing workers that would each import TensorFlow again."""
+does not pay for multi_processing workers that would each import TensorFlow again, and
+in-process pipelines pickle with cloudpickle."""
 
 from __future__ import annotations
 
@@ -43,3 +44,24 @@ def test_the_pipeline_it_makes_uses_the_effective_options():
     pipeline = _context(MULTI, 10).make_beam_pipeline()
     options = pipeline.options.get_all_options()
     assert options["direct_running_mode"] == "in_memory"
+    assert options["pickle_library"] == "cloudpickle"
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--direct_num_workers=1"], ["--direct_num_workers=1", "--pickle_library=cloudpickle"]),
+        (["--runner=DirectRunner"], ["--runner=DirectRunner", "--pickle_library=cloudpickle"]),
+        (["--pickle_library=dill"], ["--pickle_library=dill"]),  # the pipeline's own choice wins
+        (["--runner=FlinkRunner"], ["--runner=FlinkRunner"]),  # a cluster's workers keep Beam's default
+    ],
+)
+def test_in_process_pipelines_pickle_with_cloudpickle_unless_told_otherwise(args, expected):
+    from pipelinekit.dsl.beam_pickling import with_fast_pickler
+
+    assert with_fast_pickler(list(args)) == expected
+
+
+def test_an_explicit_pickle_library_reaches_the_pipeline():
+    pipeline = _context(["--pickle_library=dill"], 10).make_beam_pipeline()
+    assert pipeline.options.get_all_options()["pickle_library"] == "dill"

@@ -43,9 +43,11 @@ def flink_args() -> list[str]:
     return args
 
 
-def rerun_on_direct_runner(pipeline: Any, result: Any, node_id: str, folder: str) -> dict[str, list[Any]]:
-    """Run ``node_id``'s executor again on the DirectRunner, on the inputs its Flink execution
-    recorded in ML Metadata; its outputs go under ``folder``."""
+def rerun_on_direct_runner(
+    pipeline: Any, result: Any, node_id: str, folder: str, beam_args: list[str] | None = None
+) -> dict[str, list[Any]]:
+    """Run ``node_id``'s executor again on the DirectRunner (with ``beam_args``), on the inputs its
+    execution recorded in ML Metadata; its outputs go under ``folder``."""
     plan = compile_pipeline(pipeline)
     node = plan.nodes[node_id]
     execution_id = result.nodes[node_id].execution_id
@@ -62,7 +64,7 @@ def rerun_on_direct_runner(pipeline: Any, result: Any, node_id: str, folder: str
         tmp = os.path.join(folder, ".tmp")
         os.makedirs(tmp)
         arguments[node.definition.context_argument] = ExecutionContext(
-            plan.pipeline_name, plan.pipeline_root, node_id, "direct-replay", execution_id, tmp, []
+            plan.pipeline_name, plan.pipeline_root, node_id, "direct-replay", execution_id, tmp, list(beam_args or [])
         )
     node.definition.load_executor()(**arguments)
     return {key: [artifact] for key, artifact in outputs.items()}
