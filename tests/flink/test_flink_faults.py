@@ -68,8 +68,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-# three Flink jobs and a rerun of Transform's: about 6 min on a quiet 2-core machine, past
-# setup.cfg's 600 s with other processes on its cores (load 7 to 11: twice killed mid-rerun)
+# four Flink jobs, a TaskManager's restart and Transform's rerun: past setup.cfg's 600 s on 2 cores
+# shared with other processes (load 7 to 11: stopped twice in the rerun)
 @pytest.mark.timeout(1200)
 def test_a_taskmanager_killed_during_transform_fails_the_node_and_the_rerun_completes(tmp_path):
     args = flink_args()
