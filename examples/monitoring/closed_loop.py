@@ -46,10 +46,11 @@ NUMBERS = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"
 
 
 def train(root: str, feedback_base: str | None = None) -> None:
-    """Steps 1 and 6: the penguin pipeline, through the CLI; on the feedback spans when given."""
+    """Steps 1 and 6: the penguin pipeline, through the CLI; on the feedback spans when given, with
+    the first run's schema kept (a span need not hold every kind of row the model must take)."""
     env = {**os.environ, "PENGUIN_ROOT": root, "PENGUIN_TRAIN_STEPS": os.environ.get("PENGUIN_TRAIN_STEPS", "120")}
     if feedback_base:
-        env["PENGUIN_FEEDBACK_BASE"] = feedback_base
+        env["PENGUIN_FEEDBACK_BASE"], env["PENGUIN_SCHEMA_FILE"] = feedback_base, first_run_schema(root)
     subprocess.run([sys.executable, "-m", "pipelinekit", "run", os.path.join(PENGUIN, "pipeline.py")], env=env, check=True)
 
 
@@ -136,7 +137,7 @@ def drifted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def policy(root: str, server: Any) -> str:
     """The monitor's policy: the pipeline's training statistics and schema as baseline."""
     [statistics] = glob.glob(os.path.join(root, "StatisticsGen", "statistics", "*", "Split-train", "FeatureStats.pb"))
-    [schema] = glob.glob(os.path.join(root, "SchemaGen", "schema", "*", "schema.pbtxt"))
+    schema = first_run_schema(root)
     path = os.path.join(root, "monitor.yaml")
     with open(path, "w") as handle:
         handle.write(f"""model: {ROUTE}
@@ -150,6 +151,12 @@ rules:
   - {{name: inputs drifted, metric: skew_features, above: 0, min_requests: 50, action: fallback}}
 """)
     return path
+
+
+def first_run_schema(root: str) -> str:
+    """The schema SchemaGen inferred in the first run (the retrain imports it)."""
+    [schema] = glob.glob(os.path.join(root, "SchemaGen", "schema", "*", "schema.pbtxt"))
+    return schema
 
 
 def wait_for_logs(root: str, count: int, timeout_s: float = 30) -> None:

@@ -20,6 +20,7 @@ from pipelinekit.components import (
     Evaluator,
     ExampleValidator,
     ImportExampleGen,
+    ImportSchemaGen,
     InfraValidator,
     Pusher,
     SchemaGen,
@@ -40,8 +41,11 @@ MODULE_FILE = "penguin_module.py"
 ACCURACY_THRESHOLD = float(os.environ.get("PENGUIN_ACCURACY_THRESHOLD", "0.8"))
 TRAIN_STEPS = int(os.environ.get("PENGUIN_TRAIN_STEPS", "200"))
 # Retrain on the monitor's feedback spans (<base>/span-<N>/, tf.Examples with the species label;
-# examples/monitoring/closed_loop.py) instead of the CSV: ExampleGen reads the newest span.
+# examples/monitoring/closed_loop.py) instead of the CSV: ExampleGen reads the newest span. With
+# PENGUIN_SCHEMA_FILE, a curated schema (say the first run's) replaces the inferred one, so a model
+# retrained on a span where no value happens to be missing still takes rows with missing values.
 FEEDBACK_BASE = os.environ.get("PENGUIN_FEEDBACK_BASE")
+SCHEMA_FILE = os.environ.get("PENGUIN_SCHEMA_FILE")
 
 EVAL_CONFIG = {
     "model_specs": [
@@ -71,7 +75,10 @@ if FEEDBACK_BASE:
 else:
     example_gen = CsvExampleGen(input_base="data/labelled")
 statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
-schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+if SCHEMA_FILE:
+    schema_gen = ImportSchemaGen(schema_file=SCHEMA_FILE)
+else:
+    schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
 example_validator = ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
 transform = Transform(examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"], module_file=MODULE_FILE)
 tuner = Tuner(
