@@ -222,7 +222,8 @@ def main(root: str, canary_requests: int = 600) -> dict[str, Any]:
                                   "blessed": new.record.get("blessed"), "blessing_reason": new.record.get("blessing_reason"),
                                   "metrics": new.record.get("metrics")}  # fmt: skip
         outcome["retraining_input_rows"] = count_examples(new.raw_examples)
-        say(f"6. retrained on {[(e['node'], e['span']) for e in new.raw_examples]} ({outcome['retraining_input_rows']} rows); "
+        spans = [f"{e['node']} span {e['span']:.0f}" for e in new.raw_examples]
+        say(f"6. retrained on {spans} ({outcome['retraining_input_rows']} rows); "
             f"Evaluator: blessed={new.record.get('blessed')} ({new.record.get('blessing_reason')}), "
             f"metrics {new.record.get('metrics')}; pushed and registered as {new}")  # fmt: skip
 
