@@ -113,7 +113,8 @@ def replay(server: Any, rows: list[dict[str, Any]], first_id: int, name: str = R
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-    sys.path.insert(0, PENGUIN)
+    if PENGUIN not in sys.path:
+        sys.path.insert(0, PENGUIN)
     from predict import serialized_example
 
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc_address))
