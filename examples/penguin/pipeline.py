@@ -19,6 +19,8 @@ from pipelinekit.components import (
     CsvExampleGen,
     Evaluator,
     ExampleValidator,
+    ImportExampleGen,
+    ImportSchemaGen,
     InfraValidator,
     Pusher,
     SchemaGen,
@@ -38,6 +40,12 @@ SERVING_MODEL_DIR = os.path.join(ROOT, "serving_model", "penguin")
 MODULE_FILE = "penguin_module.py"
 ACCURACY_THRESHOLD = float(os.environ.get("PENGUIN_ACCURACY_THRESHOLD", "0.8"))
 TRAIN_STEPS = int(os.environ.get("PENGUIN_TRAIN_STEPS", "200"))
+# Retrain on the monitor's feedback spans (<base>/span-<N>/, tf.Examples with the species label;
+# examples/monitoring/closed_loop.py) instead of the CSV: ExampleGen reads the newest span. With
+# PENGUIN_SCHEMA_FILE, a curated schema (say the first run's) replaces the inferred one, so a model
+# retrained on a span where no value happens to be missing still takes rows with missing values.
+FEEDBACK_BASE = os.environ.get("PENGUIN_FEEDBACK_BASE")
+SCHEMA_FILE = os.environ.get("PENGUIN_SCHEMA_FILE")
 
 EVAL_CONFIG = {
     "model_specs": [
@@ -60,9 +68,17 @@ EVAL_CONFIG = {
     ],
 }
 
-example_gen = CsvExampleGen(input_base="data/labelled")
+if FEEDBACK_BASE:
+    example_gen = ImportExampleGen(
+        input_base=FEEDBACK_BASE, input_config=proto.Input(splits=[proto.Input.Split(name="feedback", pattern="span-{SPAN}/*")])
+    )
+else:
+    example_gen = CsvExampleGen(input_base="data/labelled")
 statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
-schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+if SCHEMA_FILE:
+    schema_gen = ImportSchemaGen(schema_file=SCHEMA_FILE)
+else:
+    schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
 example_validator = ExampleValidator(statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
 transform = Transform(examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"], module_file=MODULE_FILE)
 tuner = Tuner(
