@@ -71,6 +71,8 @@ def data_accessor_for(examples: Sequence[Examples]) -> DataAccessor:
 
     def read(file_pattern: str | list[str], schema: Any, method: str, options: Any) -> Any:
         reader = tfxio_for(file_pattern, payload, schema, "Trainer")
+        if payload == "FORMAT_TF_SEQUENCE_EXAMPLE" and schema is not None and not schema.tensor_representation_group:
+            reader = tfxio_for(file_pattern, payload, _with_representations(schema, reader.TensorRepresentations()), "Trainer")
         try:
             return getattr(reader, method)(options)
         except NotImplementedError as error:  # what tfx-bsl's reader lacks, TFX lacks too
@@ -87,6 +89,18 @@ def data_accessor_for(examples: Sequence[Examples]) -> DataAccessor:
         return read(file_pattern, schema, "RecordBatches", options)
 
     return DataAccessor(tf_dataset_factory, record_batch_factory, None)
+
+
+def _with_representations(schema: Any, representations: Any) -> Any:
+    """A copy of ``schema`` holding ``representations`` (tfx-bsl's inferred ones): parsing
+    SequenceExamples needs them, and SchemaGen writes none, so TFX fails there ("TensorRepresentations
+    are required"); inferred, each feature list is a RaggedTensor ``##SEQUENCE##.<name>``, as in Transform."""
+    from tfx_bsl.tfxio import tensor_representation_util
+
+    copy = type(schema)()
+    copy.CopyFrom(schema)
+    tensor_representation_util.SetTensorRepresentationsInSchema(copy, representations)
+    return copy
 
 
 def split_patterns(examples: Sequence[Examples], splits: list[str], argument: str) -> list[str]:

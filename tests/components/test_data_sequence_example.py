@@ -43,7 +43,7 @@ from tfx_bsl.public import tfxio
 
 
 def _features(features, label):
-    dwell = features["dwell"]  # a RaggedTensor [batch, steps, 1]
+    dwell = features["##SEQUENCE##.dwell"]  # a RaggedTensor [batch, steps, 1], named as in Transform
     steps = tf.cast(dwell.row_lengths(axis=1), tf.float32)
     total = tf.reduce_sum(tf.reduce_sum(dwell, axis=2), axis=1)
     age = tf.cast(tf.reshape(features["age"], [-1]), tf.float32)
