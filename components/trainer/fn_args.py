@@ -19,6 +19,7 @@ from pipelinekit.types.standard import Examples, HyperParameters, Model, Schema,
 
 __all__ = ["DataAccessor", "FnArgs", "get_common_fn_args", "data_accessor_for", "read_schema"]
 
+
 class DataAccessor(NamedTuple):
     """Factories over Examples files: ``tf_dataset_factory(files, TensorFlowDatasetOptions, schema)``
     gives a ``tf.data.Dataset``; ``record_batch_factory(files, RecordBatchesOptions, schema)`` gives

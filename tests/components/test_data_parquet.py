@@ -123,7 +123,10 @@ def _examples(artifact, split):
 
 
 def _as_sorted(rows):
-    return sorted(rows, key=lambda row: sorted((k, [round(float(x), 4) if not isinstance(x, bytes) else x for x in v]) for k, v in row.items()))
+    return sorted(
+        rows,
+        key=lambda row: sorted((k, [round(float(x), 4) if not isinstance(x, bytes) else x for x in v]) for k, v in row.items()),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +171,9 @@ def _transform_pipeline(root, data, module_file, parquet, trainers=()):
     nodes = [example_gen, statistics_gen, schema_gen, transform]
     for node_id, examples, trainer_module in trainers:
         source = transform.outputs["transformed_examples"] if examples == "transformed" else example_gen.outputs["examples"]
-        trainer = penguin_trainer(source, transform.outputs["transform_graph"], schema_gen.outputs["schema"], trainer_module, {"epochs": 3})
+        trainer = penguin_trainer(
+            source, transform.outputs["transform_graph"], schema_gen.outputs["schema"], trainer_module, {"epochs": 3}
+        )
         nodes.append(trainer.with_id(node_id))
     return tfx.dsl.Pipeline(
         pipeline_name="parquet_transform",
@@ -202,11 +207,18 @@ def test_transform_reads_parquet_as_the_same_rows_as_tf_examples_and_a_trainer_l
     records = LocalDagRunner().run(_transform_pipeline(tmp_path / "csv", str(same_rows / "csv"), module_file, False))
     assert parquet.nodes["Transform"].status == records.nodes["Transform"].status == "ran"
 
-    schemas = [tfdv.load_schema_text(os.path.join(r.output("SchemaGen", "schema").uri, "schema.pbtxt")) for r in (parquet, records)]
+    schemas = [
+        tfdv.load_schema_text(os.path.join(r.output("SchemaGen", "schema").uri, "schema.pbtxt")) for r in (parquet, records)
+    ]
     assert [{f.name: f.type for f in s.feature} for s in schemas][0] == {f.name: f.type for f in schemas[1].feature}
     for output in ("pre_transform_stats", "post_transform_stats"):
         ours, theirs = (
-            {f.path.step[0]: f for f in tfdv.load_stats_binary(os.path.join(r.output("Transform", output).uri, "FeatureStats.pb")).datasets[0].features}
+            {
+                f.path.step[0]: f
+                for f in tfdv.load_stats_binary(os.path.join(r.output("Transform", output).uri, "FeatureStats.pb"))
+                .datasets[0]
+                .features
+            }
             for r in (parquet, records)
         )
         assert set(ours) == set(theirs) and len(ours) >= 5, output
@@ -215,7 +227,10 @@ def test_transform_reads_parquet_as_the_same_rows_as_tf_examples_and_a_trainer_l
             # list in a tf.Example (not missing), a Parquet null a missing one
             if feature.HasField("num_stats"):
                 mine, other = feature.num_stats, theirs[name].num_stats
-                assert (mine.mean, mine.min, mine.max) == pytest.approx((other.mean, other.min, other.max), rel=1e-5, abs=1e-6), (output, name)
+                assert (mine.mean, mine.min, mine.max) == pytest.approx((other.mean, other.min, other.max), rel=1e-5, abs=1e-6), (
+                    output,
+                    name,
+                )
             else:
                 mine, other = feature.string_stats, theirs[name].string_stats
                 assert mine.unique == other.unique, (output, name)
