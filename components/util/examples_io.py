@@ -66,12 +66,12 @@ def split_files(examples: Examples, split: str) -> list[str]:
 
 def is_parquet(examples: Examples) -> bool:
     """Whether the artifact holds Parquet files (``payload_format`` FORMAT_PARQUET), not tf.Examples."""
-    return examples.custom_properties.get("payload_format") == "FORMAT_PARQUET"
+    return payload_format(examples) == "FORMAT_PARQUET"
 
 
 def is_sequence_example(examples: Examples) -> bool:
     """Whether the artifact holds tf.SequenceExamples (``payload_format`` FORMAT_TF_SEQUENCE_EXAMPLE)."""
-    return examples.custom_properties.get("payload_format") == "FORMAT_TF_SEQUENCE_EXAMPLE"
+    return payload_format(examples) == "FORMAT_TF_SEQUENCE_EXAMPLE"
 
 
 def require_payload(examples: Examples, component: str, formats: tuple[str, ...] = ("FORMAT_TF_EXAMPLE",)) -> None:
@@ -123,10 +123,19 @@ def cast_to_arrow_schema(batch: Any, arrow_schema: Any) -> Any:
     import pyarrow as pa
 
     names = set(batch.schema.names)
-    columns = [
-        batch.column(field.name).cast(field.type) if field.name in names else pa.nulls(batch.num_rows, field.type)
-        for field in arrow_schema
-    ]
+    columns = []
+    for field in arrow_schema:
+        if field.name not in names:
+            columns.append(pa.nulls(batch.num_rows, field.type))
+            continue
+        column = batch.column(field.name)
+        try:
+            columns.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise InputDataError(
+                f"column {field.name!r} ({column.type}) cannot be read as {field.type}, the type the schema gives "
+                f"that feature ({error}); fix the feature's type in the schema or the column in the files"
+            ) from error
     return pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
 
 

@@ -259,3 +259,22 @@ def test_transform_reads_parquet_as_the_same_rows_as_tf_examples_and_a_trainer_l
     assert refused.status == "failed"
     assert "cannot read the FORMAT_PARQUET examples" in str(refused.error)
     assert "ParquetTFXIO does not implement TensorFlowDataset" in str(refused.error)
+
+
+def test_parquet_batches_take_the_schema_types_and_a_column_that_cannot_fails_naming_it():
+    """Transform casts ParquetTFXIO's batches to the reader's Arrow schema (the TFMD schema's
+    types, which TFT checks each batch against): float64 to float32, string to bytes, a column
+    the files lack as nulls; a column that cannot take its type fails naming the column."""
+    import pyarrow as pa
+    from pipelinekit.components.util.errors import InputDataError
+    from pipelinekit.components.util.examples_io import cast_to_arrow_schema
+
+    schema = pa.schema(
+        [("x", pa.large_list(pa.float32())), ("s", pa.large_list(pa.large_binary())), ("m", pa.large_list(pa.int64()))]
+    )
+    batch = pa.RecordBatch.from_pydict({"s": pa.array([["a"], None]), "x": pa.array([[1.5], None], pa.list_(pa.float64()))})
+    cast = cast_to_arrow_schema(batch, schema)
+    assert cast.schema == schema and cast.column(0).to_pylist() == [[1.5], None] and cast.column(1).to_pylist() == [[b"a"], None]
+    assert cast.column(2).null_count == 2
+    with pytest.raises(InputDataError, match=r"column 'x' \(list<item: string>\) cannot be read as large_list<item: float>"):
+        cast_to_arrow_schema(pa.RecordBatch.from_pydict({"x": pa.array([["abc"]])}), schema)
