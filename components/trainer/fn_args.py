@@ -19,8 +19,6 @@ from pipelinekit.types.standard import Examples, HyperParameters, Model, Schema,
 
 __all__ = ["DataAccessor", "FnArgs", "get_common_fn_args", "data_accessor_for", "read_schema"]
 
-_SUPPORTED_PAYLOAD = "FORMAT_TF_EXAMPLE"
-
 
 class DataAccessor(NamedTuple):
     """Factories over Examples files: ``tf_dataset_factory(files, TensorFlowDatasetOptions, schema)``
@@ -55,31 +53,55 @@ class FnArgs:
 
 
 class DataAccessError(RunError):
-    """Examples cannot be read as asked (no files for a split, an unsupported payload format)."""
+    """Examples cannot be read as asked (no files for a split, a payload format TFXIO cannot feed)."""
 
 
 def data_accessor_for(examples: Sequence[Examples]) -> DataAccessor:
-    """A DataAccessor over the tf.Example records of every artifact in ``examples`` (TFXIO ``TFExampleRecord``)."""
-    for artifact in examples:
-        payload = artifact.custom_properties.get("payload_format") or _SUPPORTED_PAYLOAD
-        if payload != _SUPPORTED_PAYLOAD:
+    """A DataAccessor over the records of every artifact in ``examples``, through the TFXIO of
+    their payload format (TFExampleRecord, TFSequenceExampleRecord or ParquetTFXIO), as TFX's
+    ``tfxio_utils`` builds it; artifacts of different payload formats are refused, as in TFX."""
+    from pipelinekit.components.util.examples_io import payload_format, tfxio_for
+
+    formats = sorted({payload_format(artifact) for artifact in examples})
+    if len(formats) > 1:
+        raise DataAccessError(
+            f"Examples at {', '.join(a.uri for a in examples)} mix payload formats {formats}; "
+            "the Trainer and Tuner read one payload format at a time"
+        )
+    payload = formats[0] if formats else "FORMAT_TF_EXAMPLE"
+
+    def read(file_pattern: str | list[str], schema: Any, method: str, options: Any) -> Any:
+        reader = tfxio_for(file_pattern, payload, schema, "Trainer")
+        if payload == "FORMAT_TF_SEQUENCE_EXAMPLE" and schema is not None and not schema.tensor_representation_group:
+            reader = tfxio_for(file_pattern, payload, _with_representations(schema, reader.TensorRepresentations()), "Trainer")
+        try:
+            return getattr(reader, method)(options)
+        except NotImplementedError as error:  # what tfx-bsl's reader lacks, TFX lacks too
             raise DataAccessError(
-                f"Examples at {artifact.uri} have payload_format {payload!r}; the Trainer and Tuner read "
-                f"{_SUPPORTED_PAYLOAD} only. Convert the data to tf.Example records first."
-            )
-
-    def make_tfxio(file_pattern: str | list[str], schema: Any) -> Any:
-        from tfx_bsl.public import tfxio
-
-        return tfxio.TFExampleRecord(file_pattern=file_pattern, schema=schema, telemetry_descriptors=["Trainer"])
+                f"the data accessor cannot read the {payload} examples at {', '.join(a.uri for a in examples)} as "
+                f"{method}: tfx-bsl's {type(reader).__name__} does not implement {method} (TFX fails here too). "
+                "Use a factory that reader implements, or train on Transform's transformed_examples (tf.Examples)"
+            ) from error
 
     def tf_dataset_factory(file_pattern: str | list[str], options: Any, schema: Any = None) -> Any:
-        return make_tfxio(file_pattern, schema).TensorFlowDataset(options)
+        return read(file_pattern, schema, "TensorFlowDataset", options)
 
     def record_batch_factory(file_pattern: str | list[str], options: Any, schema: Any = None) -> Iterator[Any]:
-        return make_tfxio(file_pattern, schema).RecordBatches(options)
+        return read(file_pattern, schema, "RecordBatches", options)
 
     return DataAccessor(tf_dataset_factory, record_batch_factory, None)
+
+
+def _with_representations(schema: Any, representations: Any) -> Any:
+    """A copy of ``schema`` holding ``representations`` (tfx-bsl's inferred ones): parsing
+    SequenceExamples needs them, and SchemaGen writes none, so TFX fails there ("TensorRepresentations
+    are required"); inferred, each feature list is a RaggedTensor ``##SEQUENCE##.<name>``, as in Transform."""
+    from tfx_bsl.tfxio import tensor_representation_util
+
+    copy = type(schema)()
+    copy.CopyFrom(schema)
+    tensor_representation_util.SetTensorRepresentationsInSchema(copy, representations)
+    return copy
 
 
 def split_patterns(examples: Sequence[Examples], splits: list[str], argument: str) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelinekit.components.util.arguments import parse_proto
 from pipelinekit.components.util.errors import InputDataError, UserModuleError
-from pipelinekit.components.util.examples_io import make_tfxio, require_payload, write_split
+from pipelinekit.components.util.examples_io import cast_to_arrow_schema, make_tfxio, payload_format, require_payload, write_split
 from pipelinekit.components.util.keras3 import import_tft
 from pipelinekit.components.util.module_loader import function_from, load_function, load_module_file
 from pipelinekit.components.util.tfdv_io import ANOMALIES_FILE, STATS_FILE, load_schema, load_stats, write_schema
@@ -46,7 +46,7 @@ def run_transform(
     disable_statistics: bool = False,
     **outputs: Any,
 ) -> None:
-    require_payload(examples, "Transform", ("FORMAT_TF_EXAMPLE", "FORMAT_TF_SEQUENCE_EXAMPLE"))
+    require_payload(examples, "Transform", ("FORMAT_TF_EXAMPLE", "FORMAT_TF_SEQUENCE_EXAMPLE", "FORMAT_PARQUET"))
     tft = import_tft()
     analyze, transform = _splits(examples, splits_config)
     module = load_module_file(module_file) if module_file else None
@@ -166,6 +166,8 @@ def _run_pipeline(
     temp = os.path.join(context.tmp_dir, "tft")
     with context.make_beam_pipeline() as pipeline, tft_beam.Context(temp_dir=temp, force_tf_compat_v1=force_tf_compat_v1):
         raw = {split: pipeline | f"Read {split}" >> tfxio[split].BeamSource() for split in tfxio}
+        if payload_format(examples) == "FORMAT_PARQUET":  # the files' column types, as the schema types them
+            raw = {split: raw[split] | f"Cast {split}" >> beam.Map(cast_to_arrow_schema, adapter.arrow_schema) for split in raw}
         analyze_data = {keys[s]: raw[s] for s in analyze}
         updated = outputs.get("updated_analyzer_cache")
         if updated is not None:

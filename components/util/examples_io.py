@@ -22,6 +22,9 @@ __all__ = [
     "split_files",
     "split_pattern",
     "make_tfxio",
+    "tfxio_for",
+    "cast_to_arrow_schema",
+    "payload_format",
     "is_parquet",
     "is_sequence_example",
     "SEQUENCE_COLUMN",
@@ -63,17 +66,17 @@ def split_files(examples: Examples, split: str) -> list[str]:
 
 def is_parquet(examples: Examples) -> bool:
     """Whether the artifact holds Parquet files (``payload_format`` FORMAT_PARQUET), not tf.Examples."""
-    return examples.custom_properties.get("payload_format") == "FORMAT_PARQUET"
+    return payload_format(examples) == "FORMAT_PARQUET"
 
 
 def is_sequence_example(examples: Examples) -> bool:
     """Whether the artifact holds tf.SequenceExamples (``payload_format`` FORMAT_TF_SEQUENCE_EXAMPLE)."""
-    return examples.custom_properties.get("payload_format") == "FORMAT_TF_SEQUENCE_EXAMPLE"
+    return payload_format(examples) == "FORMAT_TF_SEQUENCE_EXAMPLE"
 
 
 def require_payload(examples: Examples, component: str, formats: tuple[str, ...] = ("FORMAT_TF_EXAMPLE",)) -> None:
     """Refuse a payload format other than ``formats``, naming the component and the artifact."""
-    payload = examples.custom_properties.get("payload_format") or "FORMAT_TF_EXAMPLE"
+    payload = payload_format(examples)
     if payload not in formats:
         raise InputDataError(
             f"{component} reads {' or '.join(formats)} examples; those at {examples.uri} have payload_format {payload}. "
@@ -81,24 +84,59 @@ def require_payload(examples: Examples, component: str, formats: tuple[str, ...]
         )
 
 
+def payload_format(examples: Examples) -> str:
+    """The artifact's ``payload_format`` custom property, FORMAT_TF_EXAMPLE when unset (as in TFX)."""
+    return examples.custom_properties.get("payload_format") or "FORMAT_TF_EXAMPLE"
+
+
 def make_tfxio(examples: Examples, split: str, schema: Any = None, telemetry: str = "pipelinekit") -> Any:
-    """A TFXIO over one split (``schema``: a tensorflow_metadata Schema or None), chosen by the
-    payload format as TFX's ``tfxio_utils.make_tfxio`` chooses: tfx-bsl's ParquetTFXIO,
-    TFSequenceExampleRecord or TFExampleRecord."""
+    """A TFXIO over one split (``schema``: a tensorflow_metadata Schema or None)."""
+    split_files(examples, split)
+    return tfxio_for(split_pattern(examples, split), payload_format(examples), schema, telemetry)
+
+
+def tfxio_for(file_pattern: str | list[str], payload: str, schema: Any = None, telemetry: str = "pipelinekit") -> Any:
+    """A TFXIO over ``file_pattern`` chosen by the payload format, as TFX's
+    ``tfxio_utils.make_tfxio`` chooses: tfx-bsl's ParquetTFXIO, TFSequenceExampleRecord or
+    TFExampleRecord."""
     from tfx_bsl.public import tfxio
 
-    split_files(examples, split)
-    if is_parquet(examples):
+    if payload == "FORMAT_PARQUET":
         from tfx_bsl.tfxio.parquet_tfxio import ParquetTFXIO
 
-        return ParquetTFXIO(split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry])
-    if is_sequence_example(examples):
-        return tfxio.TFSequenceExampleRecord(
-            file_pattern=split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry]
-        )
-    return tfxio.TFExampleRecord(
-        file_pattern=split_pattern(examples, split), schema=schema, telemetry_descriptors=[telemetry]
+        return ParquetTFXIO(file_pattern, schema=schema, telemetry_descriptors=[telemetry])
+    if payload == "FORMAT_TF_SEQUENCE_EXAMPLE":
+        return tfxio.TFSequenceExampleRecord(file_pattern=file_pattern, schema=schema, telemetry_descriptors=[telemetry])
+    if payload == "FORMAT_TF_EXAMPLE":
+        return tfxio.TFExampleRecord(file_pattern=file_pattern, schema=schema, telemetry_descriptors=[telemetry])
+    raise InputDataError(
+        f"payload_format {payload} has no TFXIO reader here; FORMAT_TF_EXAMPLE, FORMAT_TF_SEQUENCE_EXAMPLE "
+        "and FORMAT_PARQUET are read"
     )
+
+
+def cast_to_arrow_schema(batch: Any, arrow_schema: Any) -> Any:
+    """``batch`` with the columns, order and types of ``arrow_schema`` (a TFXIO's ArrowSchema());
+    a column the batch lacks is all null. ParquetTFXIO yields the files' own column types (e.g.
+    ``list<double>``, ``list<string>``) while its ArrowSchema, which TFT's tensor adapter checks
+    every batch against, has the types the TFMD schema gives (``large_list<float>``, ...)."""
+    import pyarrow as pa
+
+    names = set(batch.schema.names)
+    columns = []
+    for field in arrow_schema:
+        if field.name not in names:
+            columns.append(pa.nulls(batch.num_rows, field.type))
+            continue
+        column = batch.column(field.name)
+        try:
+            columns.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            raise InputDataError(
+                f"column {field.name!r} ({column.type}) cannot be read as {field.type}, the type the schema gives "
+                f"that feature ({error}); fix the feature's type in the schema or the column in the files"
+            ) from error
+    return pa.RecordBatch.from_arrays(columns, schema=arrow_schema)
 
 
 def read_record_batch(examples: Examples, split: str, batch_size: int = 4096) -> Any:

@@ -1,7 +1,7 @@
 """SequenceExample payloads: TFX's ``ImportExampleGen(payload_format=FORMAT_TF_SEQUENCE_EXAMPLE)``
 on generated sessions (context features and feature lists), then StatisticsGen (both paths),
-SchemaGen, ExampleValidator and Transform, each reading them through tfx-bsl's
-TFSequenceExampleRecord; the Trainer refuses them by name."""
+SchemaGen, ExampleValidator, Transform and the Trainer (``fn_args.data_accessor``), each reading
+them through tfx-bsl's TFSequenceExampleRecord."""
 
 from __future__ import annotations
 
@@ -30,6 +30,52 @@ def preprocessing_fn(inputs):
         "label": tf.squeeze(inputs["label"], axis=1),
         "clicks_xf": inputs["##SEQUENCE##.clicks"],  # stays ragged: written as TFT's values + row lengths
     }
+"""
+
+TRAINER_MODULE = """
+import json
+import os
+
+import keras
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+from tfx_bsl.public import tfxio
+
+
+def _features(features, label):
+    dwell = features["##SEQUENCE##.dwell"]  # a RaggedTensor [batch, steps, 1], named as in Transform
+    steps = tf.cast(dwell.row_lengths(axis=1), tf.float32)
+    total = tf.reduce_sum(tf.reduce_sum(dwell, axis=2), axis=1)
+    age = tf.cast(tf.reshape(features["age"], [-1]), tf.float32)
+    return tf.stack([age / 80.0, steps / 7.0, total / 420.0], axis=1), tf.reshape(label, [-1])
+
+
+def _dataset(fn_args, files, schema, epochs=None):
+    options = tfxio.TensorFlowDatasetOptions(batch_size=16, label_key="label", num_epochs=epochs, shuffle=epochs is None)
+    return fn_args.data_accessor.tf_dataset_factory(files, options, schema).map(_features)
+
+
+def run_fn(fn_args):
+    schema = tfdv.load_schema_text(fn_args.schema_path)
+    seen = [(float(x[1]), float(x[2])) for batch, _ in _dataset(fn_args, fn_args.train_files, schema, epochs=1) for x in batch.numpy()]
+    try:
+        fn_args.data_accessor.record_batch_factory(fn_args.train_files, tfxio.RecordBatchesOptions(batch_size=16), schema)
+        refused = None
+    except Exception as error:
+        refused = str(error)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(
+        _dataset(fn_args, fn_args.train_files, schema),
+        steps_per_epoch=fn_args.train_steps,
+        validation_data=_dataset(fn_args, fn_args.eval_files, schema),
+        validation_steps=fn_args.eval_steps,
+        verbose=0,
+    )
+    model.export(fn_args.serving_model_dir)
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    with open(os.path.join(fn_args.model_run_dir, "seen.json"), "w") as handle:
+        json.dump({"seen": seen, "record_batches": refused}, handle)
 """
 
 
@@ -236,9 +282,13 @@ def test_a_partition_feature_is_read_from_the_context(sessions):
         Splitter.from_config(config, sequence=True)(sessions[1][0])
 
 
-def test_records_that_are_not_sequence_examples_and_the_trainer_are_refused_by_name(tmp_path, sessions):
+def test_records_that_are_not_sequence_examples_are_refused_and_the_trainer_reads_them(tmp_path, sessions, validated):
     """Records that do not parse as tf.SequenceExample fail ImportExampleGen naming the file; the
-    Trainer, which reads tf.Examples, refuses SequenceExamples naming the payload format."""
+    Trainer's ``tf_dataset_factory`` gives every training session (context and feature lists)
+    through TFSequenceExampleRecord, and ``record_batch_factory``, which tfx-bsl lacks for
+    SequenceExamples, fails naming the reader."""
+    import json
+
     import tensorflow as tf
 
     data, _ = sessions
@@ -251,7 +301,19 @@ def test_records_that_are_not_sequence_examples_and_the_trainer_are_refused_by_n
     ):
         tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "bad_root", str(bad)))
 
+    root, _ = validated
     trainer = tmp_path / "trainer_module.py"
-    trainer.write_text("def run_fn(fn_args):\n    raise AssertionError('not reached')\n")
-    with pytest.raises(RunError, match="node 'Trainer'.*payload_format 'FORMAT_TF_SEQUENCE_EXAMPLE'"):
-        tfx.orchestration.LocalDagRunner().run(_pipeline(tmp_path / "root", data, trainer_module=str(trainer)))
+    trainer.write_text(TRAINER_MODULE)
+    result = tfx.orchestration.LocalDagRunner().run(_pipeline(root, data, trainer_module=str(trainer)))
+    assert result.nodes["ImportExampleGen"].status == "cached" and result.nodes["Trainer"].status == "ran"
+    with open(os.path.join(result.output("Trainer", "model_run").uri, "seen.json")) as handle:
+        record = json.load(handle)
+    expected = []
+    for raw in _records(result.output("ImportExampleGen", "examples"), "train"):
+        lists = tf.train.SequenceExample.FromString(raw).feature_lists.feature_list
+        dwell = [f.float_list.value[0] for f in lists["dwell"].feature]
+        expected.append((len(dwell) / 7.0, sum(dwell) / 420.0))
+    flat = [value for pair in sorted(map(tuple, record["seen"])) for value in pair]
+    assert flat == pytest.approx([value for pair in sorted(expected) for value in pair], abs=1e-4)
+    assert "TFSequenceExampleRecord does not implement RecordBatches" in record["record_batches"]
+    assert os.path.isfile(os.path.join(result.output("Trainer", "model").uri, "Format-Serving", "saved_model.pb"))
