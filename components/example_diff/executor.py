@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from pipelinekit.components.util.arguments import parse_proto
-from pipelinekit.components.util.examples_io import make_tfxio, require_tf_examples
+from pipelinekit.components.util.examples_io import make_tfxio, require_payload
 from pipelinekit.components.util.split_pairs import choose_split_pairs, pair_folder, pair_name
 
 from pipelinekit.dsl.context import ExecutionContext
@@ -30,7 +30,7 @@ def run_example_diff(
     from tensorflow_data_validation.skew import feature_skew_detector
 
     for artifact in (examples, baseline_examples):
-        require_tf_examples(artifact, "ExampleDiff")
+        require_payload(artifact, "ExampleDiff")
     options = _detector_options(parse_proto(example_diff_config, example_diff_pb2.ExampleDiffConfig))
     pairs = choose_split_pairs(examples, baseline_examples, include_split_pairs, "ExampleDiff", default="all")
     with context.make_beam_pipeline() as pipeline:
