@@ -98,7 +98,7 @@ class MonitorRecorder:
 
         from pipelinekit.metadata.convert import artifact_from_proto
 
-        wanted = {artifact_class.TYPE_NAME: (uri, _folder_of(uri))}
+        wanted: dict[str, tuple[str, ...]] = {artifact_class.TYPE_NAME: (uri, _folder_of(uri))}
         if container is not None:
             wanted[container.TYPE_NAME] = (os.path.dirname(os.path.dirname(uri)),)
         for type_name, candidates in wanted.items():

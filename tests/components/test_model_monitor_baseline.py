@@ -126,3 +126,37 @@ def test_a_baseline_in_the_policy_file_wins_over_lineage(run, served):
     inputs, properties = _window_inputs(store, version)
     assert properties["baseline_origin"] == "config" and "baseline_predictions" not in inputs
     assert inputs["schema"] == [run.output("SchemaGen", "schema").id]
+
+
+def _lose(store: str, artifact_id: int) -> None:
+    """Points one artifact of the store copy at a folder that does not exist (its files lost)."""
+    from pipelinekit.monitor.lineage import MonitorRecorder
+
+    raw = MonitorRecorder(store, "penguin").store.raw
+    [artifact] = raw.get_artifacts_by_id([artifact_id])
+    artifact.uri = artifact.uri + "-lost"
+    raw.put_artifacts([artifact])
+
+
+@pytest.mark.parametrize(
+    ("lost", "measured", "said"),
+    [
+        (("Evaluator", "evaluation"), True, "has no Evaluator statistics of model"),
+        (("StatisticsGen", "statistics"), False, "lacks StatisticsGen statistics with a 'train' split"),
+    ],
+)
+def test_a_version_whose_lineage_lacks_a_part_is_named_with_what_is_missing(run, served, caplog, lost, measured, said):
+    from pipelinekit.monitor.config import load_config
+    from pipelinekit.monitor.window import run_window
+
+    root, number, count = served
+    store = _store_copy(run, root, f"lost_{lost[0]}")
+    _lose(store, run.output(*lost).id)
+    with caplog.at_level(logging.WARNING):
+        report = run_window(load_config(_policy(root, store, f"lost_{lost[0]}")))
+    version = f"penguin/{number}"
+    values = report.versions[version]
+    assert "prediction_drift" not in values
+    assert ("skew_ratio" in values) is measured and values["requests"] == count
+    [message] = [r.getMessage() for r in caplog.records if said in r.getMessage()]
+    assert version in message and store in message and "by hand" in message
