@@ -1,4 +1,5 @@
-"""The Evaluator's executor: TFMA's ExtractEvaluateAndWriteResults on Beam, then the blessing.
+"""The Evaluator's executor: TFMA's ExtractEvaluateAndWriteResults on Beam (its default evaluators
+and writers, plus the statistics of the candidate's predictions), then the blessing.
 
 The blessing is always written. With thresholds, TFMA's validation result decides and each
 failed check becomes a readable reason; without thresholds the model is blessed with a
@@ -18,6 +19,10 @@ from pipelinekit.components.evaluator.eval_config import (
     example_feature_names,
     parse_eval_config,
     signature_output_names,
+)
+from pipelinekit.components.evaluator.prediction_statistics import (
+    prediction_statistics_evaluator,
+    prediction_statistics_writer,
 )
 from pipelinekit.components.evaluator.summary import overall_metrics
 from pipelinekit.components.evaluator.verdict import bless
@@ -58,12 +63,18 @@ def run_evaluator(
     tfma_schema = _read_schema(schema)
     _check_config(config, examples, splits, model, baseline_model, tfma_schema)
     models = _shared_models(config, model, baseline_model, module_file, module_path)
+    shared = models[0] if len(models) == 1 else models
     with context.make_beam_pipeline() as pipeline:
         data, adapter_config = _read_examples(pipeline, examples, splits, tfma_schema)
         _ = data | "ExtractEvaluateAndWriteResults" >> tfma.ExtractEvaluateAndWriteResults(
-            eval_shared_model=models[0] if len(models) == 1 else models,
+            eval_shared_model=shared,
             eval_config=config,
             extractors=_custom_extractors(module_file, module_path, models, config, adapter_config),
+            evaluators=[
+                *tfma.default_evaluators(eval_shared_model=shared, eval_config=config),
+                prediction_statistics_evaluator(config, model),
+            ],
+            writers=[*tfma.default_writers(evaluation.uri, shared, config), prediction_statistics_writer(evaluation.uri)],
             output_path=evaluation.uri,
             tensor_adapter_config=adapter_config,
         )
@@ -119,9 +130,7 @@ def _shared_models(
     for spec in config.model_specs:
         artifact = baseline if spec.is_baseline else model
         if artifact is not None:
-            models.append(
-                make(eval_saved_model_path=artifact.serving_model_dir, model_name=spec.name, eval_config=config)
-            )
+            models.append(make(eval_saved_model_path=artifact.serving_model_dir, model_name=spec.name, eval_config=config))
     return models
 
 

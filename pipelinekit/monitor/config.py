@@ -19,11 +19,14 @@ ACTIONS = ("alert", "disable", "fallback", "rollback")
 
 @dataclasses.dataclass(frozen=True)
 class Baseline:
-    """A version's training statistics and schema (and, optionally, statistics of its predictions on eval data)."""
+    """A version's training statistics and schema (and, optionally, statistics of its predictions on
+    eval data); ``origin`` says where it came from: the policy file (``config``) or ML Metadata
+    lineage (``lineage``, see :mod:`pipelinekit.monitor.baselines`)."""
 
     statistics: str
     schema: str
     predictions: str | None = None
+    origin: str = "config"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,11 +83,11 @@ class MonitorConfig:
     eval_config: str | None = None  # a text-format TFMA EvalConfig for performance per window
     admin: AdminConfig | None = None
     rules: tuple[Rule, ...] = ()
-    registry_metadata: str | None = None  # the model registry's store, for action: rollback
+    registry_metadata: str | None = None  # the model registry's store: for action rollback and for baselines from lineage
     source: str = ""
 
     def baseline(self, version: str) -> Baseline | None:
-        """The baseline of ``<model>/<n>``: its own, else its model's, else ``*``."""
+        """The baseline of ``<model>/<n>`` this file gives: its own, else its model's, else ``*``."""
         return self.baselines.get(version) or self.baselines.get(version.split("/")[0]) or self.baselines.get("*")
 
 

@@ -2,8 +2,11 @@
 context named after the model.
 
 A window's statistics and anomalies are outputs of a ``MonitorWindow`` execution whose inputs are
-the version's training statistics and schema and, when the store holds it, the PushedModel of that
-version (the Pusher's ``pushed_version``): the lineage from a served version to what it saw.
+the baseline it was compared with (training statistics, schema and, when there is one, the
+Evaluator's ``evaluation`` holding the statistics of the model's predictions, as
+``baseline_predictions``; property ``baseline_origin`` says whether the policy file or the
+lineage gave it) and, when the store holds it, the PushedModel of that version (the Pusher's
+``pushed_version``): the lineage from a served version to what it saw.
 Each execution carries a ``window_key``; one already recorded is not recorded again (a monitor
 killed after recording and before its checkpoint does not record twice).
 """
@@ -16,7 +19,7 @@ from typing import Any
 from pipelinekit.dsl.metadata_config import sqlite_metadata
 from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.types.artifact import Artifact
-from pipelinekit.types.standard import ExampleAnomalies, Examples, ExampleStatistics, PushedModel, Schema
+from pipelinekit.types.standard import ExampleAnomalies, Examples, ExampleStatistics, ModelEvaluation, PushedModel, Schema
 
 __all__ = ["CONTEXT_TYPE", "MonitorRecorder"]
 
@@ -50,11 +53,14 @@ class MonitorRecorder:
         statistics_uri: str,
         anomalies_uri: str,
         properties: dict[str, Any],
+        baseline_predictions: str | None = None,
     ) -> None:
         inputs: dict[str, list[Artifact]] = {
             "baseline_statistics": [self._existing(ExampleStatistics, baseline_statistics)],
             "schema": [self._existing(Schema, schema)],
         }
+        if baseline_predictions:  # the Evaluator's evaluation that holds them, when it is in this store
+            inputs["baseline_predictions"] = [self._existing(ExampleStatistics, baseline_predictions, ModelEvaluation)]
         pushed = self._pushed_model(version)
         if pushed is not None:
             inputs["pushed_model"] = [pushed]
@@ -85,15 +91,22 @@ class MonitorRecorder:
         execution = self.store.register_execution(type_name, [self._context], inputs, {"window_key": key, **properties})
         self.store.publish_execution(execution, [self._context], outputs, {})
 
-    def _existing(self, artifact_class: type[Artifact], uri: str) -> Artifact:
-        """The stored artifact at ``uri`` (the pipeline's, if this is its store), else a new one there."""
+    def _existing(self, artifact_class: type[Artifact], uri: str, container: type[Artifact] | None = None) -> Artifact:
+        """The stored artifact at ``uri`` (the pipeline's, if this is its store), or the ``container``
+        whose sub-folder holds the file, else a new ``artifact_class`` there."""
+        import os
+
         from pipelinekit.metadata.convert import artifact_from_proto
 
-        for candidate in (uri, _folder_of(uri)):
-            for proto in self.store.raw.get_artifacts_by_uri(candidate):
-                [found_type] = self.store.raw.get_artifact_types_by_id([proto.type_id])
-                if found_type.name == artifact_class.TYPE_NAME:
-                    return artifact_from_proto(proto, found_type.name)
+        wanted: dict[str, tuple[str, ...]] = {artifact_class.TYPE_NAME: (uri, _folder_of(uri))}
+        if container is not None:
+            wanted[container.TYPE_NAME] = (os.path.dirname(os.path.dirname(uri)),)
+        for type_name, candidates in wanted.items():
+            for candidate in candidates:
+                for proto in self.store.raw.get_artifacts_by_uri(candidate):
+                    [found_type] = self.store.raw.get_artifact_types_by_id([proto.type_id])
+                    if found_type.name == type_name:
+                        return artifact_from_proto(proto, found_type.name)
         artifact = artifact_class(uri)
         artifact.state = "LIVE"
         return artifact

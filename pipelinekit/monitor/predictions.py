@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Predictions", "prediction_features"]
+__all__ = ["Predictions"]
 
 
 class Predictions:
@@ -63,17 +63,17 @@ class Predictions:
         return Predictions(dicts=[p.row(i) for p in parts for i in range(len(p))])
 
     def record_batch(self) -> Any:
-        """The answers as univariate features (see :func:`prediction_features`), an Arrow batch of
-        one-value lists, as tfx-bsl decodes tf.Examples."""
+        """The answers as univariate features (see
+        :func:`~pipelinekit.components.util.prediction_features.prediction_features`), an Arrow batch
+        of one-value lists, as tfx-bsl decodes tf.Examples."""
         import pyarrow as pa
+
+        from pipelinekit.components.util.prediction_features import features_record_batch, prediction_features
 
         if self.values is not None:
             return pa.RecordBatch.from_arrays([_one_value_lists(self.values.astype(np.float64), None)], ["value"])
         if self.dicts is not None:
-            rows = [prediction_features(p) for p in self.dicts]
-            names = sorted({name for row in rows for name in row})
-            columns = [pa.array([[row[name]] if name in row else None for row in rows]) for name in names]
-            return pa.RecordBatch.from_arrays(columns, names)
+            return features_record_batch([prediction_features(p) for p in self.dicts])
         assert self.class_counts is not None and self.classes is not None and self.scores is not None
         answered = self.class_counts > 0
         starts, counts = self.offsets[:-1][answered], self.class_counts[answered]
@@ -111,25 +111,3 @@ def _one_value_lists(values: Any, answered: np.ndarray | None) -> Any:
     np.cumsum(answered, out=offsets[1:])
     values = values if isinstance(values, pa.Array) else pa.array(values)
     return pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~answered))
-
-
-def prediction_features(prediction: dict[str, list[Any]]) -> dict[str, Any]:
-    """One answer as univariate features: ``top_class`` and ``top_score`` for a classification; for a
-    numeric output, its value (one value) or ``<name>_max`` and ``<name>_argmax`` (several: class
-    probabilities); for a string output, its first value."""
-    if "classes" in prediction and "scores" in prediction and prediction["scores"]:
-        scores = prediction["scores"]
-        best = max(range(len(scores)), key=scores.__getitem__)
-        return {"top_class": str(prediction["classes"][best]), "top_score": float(scores[best])}
-    features: dict[str, Any] = {}
-    for name, values in prediction.items():
-        if not values:
-            continue
-        if isinstance(values[0], str):
-            features[name] = values[0]
-        elif len(values) == 1:
-            features[name] = float(values[0])
-        else:
-            best = max(range(len(values)), key=values.__getitem__)
-            features[f"{name}_max"], features[f"{name}_argmax"] = float(values[best]), best
-    return features

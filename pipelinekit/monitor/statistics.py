@@ -46,9 +46,10 @@ def examples_record_batch(examples: Any) -> Any:
 
 
 def prediction_statistics(predictions: Predictions) -> Any:
-    """Statistics of answers as :func:`~pipelinekit.monitor.predictions.prediction_features` makes them:
-    what the monitor compares with a version's baseline ``predictions`` (make that baseline with this
-    function on the version's answers to the eval data)."""
+    """Statistics of answers as
+    :func:`~pipelinekit.components.util.prediction_features.prediction_features` makes them: what the
+    monitor compares with a version's baseline ``predictions`` (the Evaluator's statistics of the
+    model's predictions on eval data, in the same form)."""
     import tensorflow_data_validation as tfdv
 
     from pipelinekit.components.statistics_gen.executor import statistics_of_record_batch

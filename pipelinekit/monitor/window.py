@@ -20,7 +20,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pipelinekit.monitor.config import MonitorConfig, Rule
+from pipelinekit.dsl.metadata_config import sqlite_metadata
+from pipelinekit.metadata.store import MetadataStore
+from pipelinekit.monitor.config import Baseline, MonitorConfig, Rule
 from pipelinekit.monitor.errors import MonitorConfigError
 from pipelinekit.monitor.labels import label_files, read_labels
 from pipelinekit.monitor.lineage import MonitorRecorder
@@ -87,7 +89,7 @@ class _Window:
         self.metrics = MonitorMetrics(config.model)
         self.folder = os.path.join(config.state_dir, "windows", str(self.id))
         self.updates: list[tuple[str, tuple[Any, ...]]] = []  # SQL run in the closing transaction
-        self.windows_to_record: list[tuple[str, str, str, str, str, dict[str, float]]] = []
+        self.windows_to_record: list[tuple[str, str, Baseline, str, dict[str, float]]] = []
 
     def run(self) -> WindowReport:
         rows = self._read_logs()
@@ -128,9 +130,8 @@ class _Window:
         from pipelinekit.monitor.validation import validate, with_comparators
 
         values: dict[str, float] = {"requests": float(len(rows))}
-        baseline = self.config.baseline(version)
+        baseline = self._baseline(version)
         if baseline is None:
-            logger.warning("no baseline for %s in %s: only counted; add one under baselines", version, self.config.source)
             return values
         schema = with_comparators(load_schema(baseline.schema), self.config.comparators)
         served = statistics_of_batch(rows.batch, schema)
@@ -151,14 +152,34 @@ class _Window:
         self.updates.append(("INSERT OR REPLACE INTO versions VALUES (?, ?)", (version, statistics_path)))
         key = f"{self.key}:{version}"
         if not self.recorder.recorded(key):  # recorded once the labels added performance to ``values``
-            self.windows_to_record.append((key, version, baseline.statistics, baseline.schema, where, values))
+            self.windows_to_record.append((key, version, baseline, where, values))
         return values
 
+    def _baseline(self, version: str) -> Baseline | None:
+        """The policy file's baseline of the version, else the one its lineage in ML Metadata gives
+        (the registry's store, else the monitor's), else None (warned: the version is only counted)."""
+        from pipelinekit.monitor.baselines import lineage_baseline
+
+        given = self.config.baseline(version)
+        if given is not None:
+            return given
+        path = self.config.registry_metadata or self.config.metadata
+        if path == self.config.metadata:
+            return lineage_baseline(self.recorder.store, path, version, self.config.source)
+        if not os.path.isfile(path):
+            logger.warning("no baseline for %s: %s gives none and its registry_metadata %s does not exist; only counted",
+                           version, self.config.source, path)  # fmt: skip
+            return None
+        return lineage_baseline(MetadataStore(sqlite_metadata(path)), path, version, self.config.source)
+
     def _record_windows(self) -> None:
-        """Each measured version's window in ML Metadata, with every measure (drift, skew, performance)."""
-        for key, version, statistics, schema, where, values in self.windows_to_record:
-            self.recorder.window(key, version, statistics, schema, os.path.join(where, "statistics"),
-                                 os.path.join(where, "anomalies"), {"metrics": json.dumps(values, sort_keys=True)})  # fmt: skip
+        """Each measured version's window in ML Metadata, with every measure (drift, skew, performance)
+        and the baseline artifacts it was compared with."""
+        for key, version, baseline, where, values in self.windows_to_record:
+            self.recorder.window(key, version, baseline.statistics, baseline.schema, os.path.join(where, "statistics"),
+                                 os.path.join(where, "anomalies"),
+                                 {"metrics": json.dumps(values, sort_keys=True), "baseline_origin": baseline.origin},
+                                 baseline_predictions=baseline.predictions)  # fmt: skip
 
     # labels, value, performance, feedback ---------------------------------------------------
 

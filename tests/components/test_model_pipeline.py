@@ -111,6 +111,50 @@ def test_worse_model_is_not_blessed_against_the_baseline_and_says_why(run):
     assert "does not meet" in props["reason"]
 
 
+def _prediction_statistics(run, node: str):
+    from pipelinekit.components.util.tfdv_io import load_stats
+
+    return load_stats(os.path.join(run.output(node, "evaluation").uri, "prediction_statistics", "FeatureStats.pb"))
+
+
+def _feature_means(statistics) -> dict:
+    [dataset] = statistics.datasets
+    return {f.path.step[0]: f.num_stats.mean for f in dataset.features}
+
+
+def test_evaluator_writes_its_prediction_distribution_as_the_monitor_measures_served_answers(run):
+    """From TFMA's own predictions (no second model run), in the monitor's form of a Predict answer
+    of the evaluated signature: equal to the monitor's statistics of the model's answers on the eval data."""
+    from pipelinekit.monitor.predictions import Predictions
+    from pipelinekit.monitor.statistics import prediction_statistics
+    from pipelinekit.monitor.validation import Comparators
+    from pipelinekit.monitor.window import _prediction_drift
+
+    serialized = [e.SerializeToString() for e in _eval_examples(run)]
+    answers = _direct_probabilities(run.output("Trainer", "model").serving_model_dir, serialized)
+    served = prediction_statistics(Predictions(dicts=[{"probabilities": row.tolist()} for row in answers]))
+    written = _prediction_statistics(run, "Evaluator")
+    assert written.datasets[0].num_examples == served.datasets[0].num_examples == len(serialized)
+    means, expected = _feature_means(written), _feature_means(served)
+    assert set(means) == {"probabilities_max", "probabilities_argmax"} == set(expected)
+    for name, mean in expected.items():
+        assert means[name] == pytest.approx(mean, rel=1e-5), name
+    # the same distribution, up to float rounding (TFMA runs the model in other batches): over the
+    # comparator thresholds (0.1) by a factor of at most 1e-3
+    assert _prediction_drift(served, written, Comparators()) < 1e-3
+    # the worse model's distribution, on both splits it evaluated: less sure of its answers
+    worse = _prediction_statistics(run, "worse_evaluator")
+    examples = run.output("CsvExampleGen", "examples")
+    assert worse.datasets[0].num_examples == sum(len(_examples(examples.split_uri(s))) for s in examples.splits)
+    assert _feature_means(worse)["probabilities_max"] < means["probabilities_max"] - 0.1
+    # TFX's layout otherwise: TFMA's own files beside the new folder, and TFMA reads them
+    evaluation = run.output("Evaluator", "evaluation")
+    assert {n for n in os.listdir(evaluation.uri) if not n.startswith(("metrics", "plots", "attributions", "validations"))} == {
+        "eval_config.json",
+        "prediction_statistics",
+    }
+
+
 def test_only_the_blessed_model_is_pushed(run):
     pushed = run.output("Pusher", "pushed_model")
     worse = run.output("worse_pusher", "pushed_model")
