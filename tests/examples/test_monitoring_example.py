@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CANARY_REQUESTS = 600

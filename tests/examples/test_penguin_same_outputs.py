@@ -15,7 +15,7 @@ import pytest
 from pipelinekit import BeamDagRunner
 from pipelinekit.dsl.loader import load_pipeline
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PIPELINE = os.path.join(HERE, os.pardir, os.pardir, "examples", "penguin", "pipeline.py")
