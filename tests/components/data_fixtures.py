@@ -11,6 +11,9 @@ import os
 import pathlib
 from typing import Any
 
+PENGUIN_COLUMNS = ("species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year")
+"""penguins.csv's columns, which ExampleGen makes features and SchemaGen puts in the schema."""
+
 PENGUIN_MODULE = '''
 import tensorflow as tf
 import tensorflow_transform as tft

@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from data_fixtures import penguins_csv_text, penguins_frame, read_examples
+from data_fixtures import PENGUIN_COLUMNS, penguins_csv_text, penguins_frame, read_examples
 from pipelinekit.components.example_gen.input_resolution import resolve_input
 from pipelinekit.components.util.errors import InputDataError
 
@@ -212,16 +212,7 @@ def test_bom_and_crlf_are_read_as_plain_csv(tmp_path):
     examples = result.output("CsvExampleGen", "examples")
     rows = read_examples(examples.split_uri("train")) + read_examples(examples.split_uri("eval"))
     assert len(rows) == 344
-    assert set(rows[0].features.feature) == {
-        "species",
-        "island",
-        "bill_length_mm",
-        "bill_depth_mm",
-        "flipper_length_mm",
-        "body_mass_g",
-        "sex",
-        "year",
-    }
+    assert set(rows[0].features.feature) == set(PENGUIN_COLUMNS)
     assert all(not v.endswith(b"\r") for r in rows for v in r.features.feature["sex"].bytes_list.value)
 
 

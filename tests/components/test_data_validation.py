@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from data_fixtures import penguins_csv_text, penguins_frame
+from data_fixtures import PENGUIN_COLUMNS, penguins_csv_text, penguins_frame
 from pipelinekit.components.util.tfdv_io import load_schema, load_stats
 
 from pipelinekit import Examples, ExampleStatistics, LocalDagRunner, Pipeline, importer
@@ -53,16 +53,7 @@ def test_statistics_equal_pandas_counts_and_means(data_run):
 def test_schema_has_the_domains_and_types_of_the_data(data_run):
     schema = load_schema(data_run.output("SchemaGen", "schema"))
     features = {f.name: f for f in schema.feature}
-    assert set(features) == {
-        "species",
-        "island",
-        "bill_length_mm",
-        "bill_depth_mm",
-        "flipper_length_mm",
-        "body_mass_g",
-        "sex",
-        "year",
-    }
+    assert set(features) == set(PENGUIN_COLUMNS)
     domains = {d.name: set(d.value) for d in schema.string_domain}
     assert domains[features["species"].domain] == {"Adelie", "Chinstrap", "Gentoo"}
     assert domains[features["island"].domain] == {"Biscoe", "Dream", "Torgersen"}
