@@ -6,13 +6,14 @@ tf.SequenceExample, a feature of its context, as TFX reads it)."""
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from pipelinekit.components.util.errors import InputDataError
 
-__all__ = ["Splitter", "canonical", "record_message"]
+__all__ = ["Splitter", "canonical", "canonical_records", "record_message"]
 
 
 def canonical(record: bytes, sequence: bool = False) -> bytes:
@@ -20,7 +21,13 @@ def canonical(record: bytes, sequence: bool = False) -> bytes:
     encoders write feature maps in hash order, so the same example can have different bytes;
     the split key and the written record use this form, so every path gives the same bytes in
     the same split."""
-    return record_message(sequence).FromString(record).SerializeToString(deterministic=True)
+    return canonical_records([record], sequence)[0]
+
+
+def canonical_records(records: list[bytes], sequence: bool = False) -> list[bytes]:
+    """:func:`canonical` of each record, with the parser looked up once per list."""
+    parse = record_message(sequence).FromString
+    return [parse(record).SerializeToString(deterministic=True) for record in records]
 
 
 def record_message(sequence: bool) -> Any:
@@ -28,6 +35,10 @@ def record_message(sequence: bool) -> Any:
     from tensorflow.core.example import example_pb2
 
     return example_pb2.SequenceExample if sequence else example_pb2.Example
+
+
+_BUCKET_TABLE_MAX = 1 << 16
+"""Up to this many hash buckets, each bucket's split is looked up in a table made once."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,23 @@ class Splitter:
         return cls(names, tuple(boundaries), split_config.partition_feature_name, sequence)  # type: ignore[attr-defined]
 
     def __call__(self, record: bytes, _count: int = 0) -> int:
-        key = self._key(record) if self.partition_feature else record
-        bucket = int(hashlib.sha256(key).hexdigest(), 16) % self.boundaries[-1]
-        return bisect.bisect(self.boundaries, bucket)
+        return self.assign([record])[0]
+
+    def assign(self, records: list[bytes]) -> list[int]:
+        """The output split index of each record (the integer value of the big-endian digest is
+        ``int(hexdigest, 16)``, computed without the text)."""
+        keys = [self._key(record) for record in records] if self.partition_feature else records
+        total, sha256, as_int = self.boundaries[-1], hashlib.sha256, int.from_bytes
+        buckets = [as_int(sha256(key).digest(), "big") % total for key in keys]
+        table = self._split_of_bucket
+        if table is None:
+            return [bisect.bisect(self.boundaries, bucket) for bucket in buckets]
+        return [table[bucket] for bucket in buckets]
+
+    @functools.cached_property
+    def _split_of_bucket(self) -> list[int] | None:
+        total = self.boundaries[-1]
+        return [bisect.bisect(self.boundaries, bucket) for bucket in range(total)] if total <= _BUCKET_TABLE_MAX else None
 
     def _key(self, record: bytes) -> bytes:
         message = record_message(self.sequence).FromString(record)

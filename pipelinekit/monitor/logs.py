@@ -55,7 +55,7 @@ class LoggedRows:
     def batch(self) -> Any:
         """The examples as tfx-bsl's Arrow batch (made once)."""
         if self._batch is None:
-            from pipelinekit.monitor.statistics import examples_record_batch
+            from pipelinekit.components.util.arrow_examples import examples_record_batch
 
             self._batch = examples_record_batch(self.examples)
         return self._batch

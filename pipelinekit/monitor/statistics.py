@@ -7,15 +7,15 @@ from typing import Any
 
 from pipelinekit.monitor.predictions import Predictions
 
-__all__ = ["statistics_of_examples", "statistics_of_batch", "examples_record_batch", "prediction_statistics"]
-
-_CHUNK = 4096
+__all__ = ["statistics_of_examples", "statistics_of_batch", "prediction_statistics"]
 
 
 def statistics_of_examples(examples: Any, schema: Any = None) -> Any:
     """A DatasetFeatureStatisticsList of serialized tf.Examples (a list of bytes or a string tensor), as
     StatisticsGen computes it (with ``schema``, as StatisticsGen given a schema: its domains make int
     features categorical)."""
+    from pipelinekit.components.util.arrow_examples import examples_record_batch
+
     return statistics_of_batch(examples_record_batch(examples), schema)
 
 
@@ -27,22 +27,6 @@ def statistics_of_batch(batch: Any, schema: Any = None) -> Any:
 
     options = tfdv.StatsOptions(schema=schema) if schema is not None else tfdv.StatsOptions()
     return statistics_of_record_batch(batch, options)
-
-
-def examples_record_batch(examples: Any) -> Any:
-    """Serialized tf.Examples as tfx-bsl's Arrow batch: parsed by TensorFlow where it can (see
-    :mod:`pipelinekit.monitor.arrow_examples`), else by tfx-bsl's decoder."""
-    import tensorflow as tf
-
-    from pipelinekit.components.util.examples_io import decode_examples
-    from pipelinekit.monitor.arrow_examples import examples_to_record_batch
-
-    tensor = tf.convert_to_tensor(examples, tf.string) if not isinstance(examples, tf.Tensor) else examples
-    batch = examples_to_record_batch(tensor)
-    if batch is None:
-        listed = list(tensor.numpy())
-        batch = decode_examples(listed[start : start + _CHUNK] for start in range(0, len(listed), _CHUNK))
-    return batch
 
 
 def prediction_statistics(predictions: Predictions) -> Any:

@@ -121,10 +121,9 @@ def test_examples_parsed_by_tensorflow_equal_tfx_bsls_batch_and_statistics():
     import numpy as np
     import tensorflow as tf
     import tensorflow_data_validation as tfdv
+    from pipelinekit.components.util.arrow_examples import examples_to_record_batch
     from tensorflow_data_validation.statistics import stats_impl
     from tfx_bsl.coders import example_coder
-
-    from pipelinekit.monitor.arrow_examples import examples_to_record_batch
 
     rng = np.random.default_rng(0)
     records = []

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["examples_to_record_batch"]
+__all__ = ["examples_to_record_batch", "examples_record_batch"]
+
+_CHUNK = 4096
 
 
 def examples_to_record_batch(examples: Any) -> Any:
@@ -70,3 +72,17 @@ def _column(sparse: Any, has: np.ndarray, rows: int) -> Any:
     else:
         values = pa.array(sparse.values.numpy())
     return pa.LargeListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~has))
+
+
+def examples_record_batch(examples: Any) -> Any:
+    """Serialized tf.Examples (a list of bytes or a 1-D string tensor) as tfx-bsl's Arrow batch:
+    parsed by TensorFlow where :func:`examples_to_record_batch` can, else by tfx-bsl's decoder."""
+    import tensorflow as tf
+    from pipelinekit.components.util.examples_io import decode_examples
+
+    tensor = examples if isinstance(examples, tf.Tensor) else tf.convert_to_tensor(examples, tf.string)
+    batch = examples_to_record_batch(tensor)
+    if batch is None:
+        listed = list(tensor.numpy())
+        batch = decode_examples(listed[start : start + _CHUNK] for start in range(0, len(listed), _CHUNK))
+    return batch
