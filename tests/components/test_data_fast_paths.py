@@ -62,7 +62,7 @@ def _example(features: dict) -> bytes:
 
 
 def test_statistics_read_in_chunks_equal_tfx_bsls_whole_decoding(tmp_path):
-    """Chunks where a feature is absent, appears late, or is present with no values are stitched
+    """Chunks where a feature is absent, appears late, has a long name, or is present with no values are stitched
     into one batch whose TFDV statistics equal those of tfx-bsl decoding every record at once."""
     import numpy as np
     import tensorflow as tf
@@ -81,6 +81,8 @@ def test_statistics_read_in_chunks_equal_tfx_bsls_whole_decoding(tmp_path):
             features["k"] = ("bytes_list", [rng.choice([b"a", b"b", b"c"])])
         if row >= 50:  # only in the last chunks
             features["late"] = ("int64_list", [int(rng.integers(0, 9))])
+        if 20 <= row < 30:  # a name of 200 bytes: its length takes two bytes on the wire
+            features["n" * 200] = ("float_list", [float(row)])
         records.append(_example(features))
     folder = tmp_path / "Split-train"
     folder.mkdir()
