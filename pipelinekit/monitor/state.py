@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS rules (rule TEXT, subject TEXT, state TEXT, PRIMARY K
 CREATE TABLE IF NOT EXISTS spans (span INTEGER PRIMARY KEY, window INTEGER, path TEXT);
 CREATE TABLE IF NOT EXISTS versions (version TEXT PRIMARY KEY, statistics TEXT);
 CREATE TABLE IF NOT EXISTS orphans (request_id TEXT PRIMARY KEY, label TEXT, since REAL);
+CREATE TABLE IF NOT EXISTS identity (id TEXT NOT NULL);
 """
 
 
@@ -43,6 +45,16 @@ class MonitorState:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self.db:  # commits on success, rolls back on an exception
             yield self.db
+
+    def identity(self) -> str:
+        """This state folder's id, made once: window keys in a shared metadata store carry it, so
+        two monitors of one model with their own folders do not take each other's windows as done."""
+        row = self.db.execute("SELECT id FROM identity").fetchone()
+        if row is None:
+            with self.transaction() as db:
+                db.execute("INSERT INTO identity (id) VALUES (?)", (uuid.uuid4().hex[:12],))
+            row = self.db.execute("SELECT id FROM identity").fetchone()
+        return str(row[0])
 
     def done_files(self, kind: str) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT path FROM files WHERE kind = ?", (kind,))}

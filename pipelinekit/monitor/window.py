@@ -83,7 +83,7 @@ class _Window:
         done = state.done_files("logs")
         new = [f for f in log_files(config.log_dir, config.model) if f not in done][:max_files]
         self.id = state.open_window(new)
-        self.key = f"{config.model}:{self.id}"
+        self.key = f"{config.model}:{self.id}:{state.identity()}"
         self.report = WindowReport(self.id)
         self.recorder = MonitorRecorder(config.metadata, config.model)
         self.metrics = MonitorMetrics(config.model)

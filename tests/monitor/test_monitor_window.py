@@ -164,3 +164,24 @@ def test_the_cli_runs_a_window_from_another_folder_and_prints_json(served, tmp_p
     (tmp_path / "bad.yaml").write_text("model: wine\n")
     assert main(["monitor", "bad.yaml"]) != 0
     assert "field log_dir: is required" in capsys.readouterr().err
+
+
+def test_two_monitors_sharing_one_metadata_store_each_record_their_windows(served, tmp_path):
+    """Each state folder has its own id in the window keys: a second monitor of the same model,
+    with its own folder and the same store, is not taken as having recorded the first one's windows."""
+    from pipelinekit.monitor.config import load_config
+    from pipelinekit.monitor.lineage import MonitorRecorder
+    from pipelinekit.monitor.window import run_window
+
+    root, stats, schema = served
+    shared = tmp_path / "shared.sqlite"
+    for name in ("first", "second"):
+        text = (
+            f"model: wine\nlog_dir: {root / 'logs'}\nstate_dir: {tmp_path / name}\nmetadata: {shared}\n"
+            f'baselines:\n  "*": {{statistics: {stats}, schema: {schema}}}\n'
+        )
+        report = run_window(load_config(policy(str(tmp_path / f"{name}.yaml"), text)))
+        assert report.window == 1 and report.requests == 900
+    windows = MonitorRecorder(str(shared), "wine").executions("MonitorWindow")
+    assert sorted(e.properties["version"] for e in windows) == ["wine/1", "wine/1", "wine/2", "wine/2"]
+    assert len({e.properties["window_key"] for e in windows}) == 4

@@ -45,7 +45,7 @@ class MonitoredModel:
 
 
 def _window_number(key: str) -> int:
-    """The window's number from its key ``<model>:<window>:...``; 0 when it has none."""
+    """The window's number from its key ``<model>:<window>:<monitor>:...``; 0 when it has none."""
     parts = key.split(":")
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
