@@ -239,7 +239,10 @@ def test_transform_reads_parquet_as_the_same_rows_as_tf_examples_and_a_trainer_l
         ours, theirs = (_as_sorted(_examples(r.output("Transform", "transformed_examples"), split)) for r in (parquet, records))
         assert len(ours) == len(theirs) > 50
         for mine, other in zip(ours, theirs, strict=True):
-            assert mine.keys() == other.keys() and all(mine[k] == pytest.approx(other[k], abs=1e-6) for k in mine)
+            # the two readers cut Beam's batches differently, and TFT merges per-batch float32 means
+            # and variances: z-scores move by float32 ulps, under 1e-5 on these features (the
+            # analysis in tests/flink/flink_helpers.py); 1e-4 still catches any other row or value
+            assert mine.keys() == other.keys() and all(mine[k] == pytest.approx(other[k], rel=1e-4, abs=1e-4) for k in mine)
 
     trained = parquet.nodes["Trainer"]
     assert trained.status == "ran", trained.error
