@@ -195,7 +195,7 @@ def _skew_records(folder: str, prefix: str, message: Any, required: bool) -> lis
             "or written by something other than ExampleDiff?"
         )
     what = f"{message.DESCRIPTOR.name} records"
-    found = []
+    found: list[Any] = []
     for path in shards:
         try:
             found.extend(_parse(message(), record, path, what) for record in read_records(path))
