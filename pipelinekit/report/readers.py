@@ -2,8 +2,9 @@
 
 Statistics (``Split-<name>/FeatureStats.pb``), anomalies (``Split-<name>/SchemaDiff.pb``) and the
 schema (``schema.pbtxt``) are tensorflow_metadata protos; TFMA's metrics are ``MetricsForSlice``
-records with its ``eval_config.json``; the Tuner's trials are ``tuner_results.json``. Each reader
-names the file it could not read; none imports TensorFlow.
+records with its ``eval_config.json``; the Tuner's trials are ``tuner_results.json``; ExampleDiff's
+results are TFDV's ``FeatureSkew``, ``MatchStats`` and ``ConfusionCount`` record files in each
+``SplitPair-<test>_<base>/``. Each reader names the file it could not read; none imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import importlib.util
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -30,6 +32,9 @@ __all__ = [
     "read_metrics",
     "read_eval_config",
     "read_json",
+    "split_pair_folders",
+    "read_example_diff",
+    "ExampleDiffRecords",
 ]
 
 STATS_FILE = "FeatureStats.pb"
@@ -128,7 +133,7 @@ def read_metrics(artifact: Artifact) -> list[Any]:
     """TFMA's ``MetricsForSlice`` records of a ModelEvaluation, in file order."""
     from pipelinekit.report.tfrecord import read_records
 
-    metrics_pb2 = _tfma_metrics_module()
+    metrics_pb2 = _proto_module("tensorflow-model-analysis", "tensorflow_model_analysis.proto.metrics_for_slice_pb2")
     found = []
     for path in sorted(glob.glob(os.path.join(artifact.uri, "metrics*"))):
         for record in read_records(path):
@@ -152,19 +157,66 @@ def read_json(path: str, what: str) -> Any:
         raise MetadataError(f"the {what} at {path} is not JSON: {error}") from error
 
 
+def split_pair_folders(artifact: Artifact) -> dict[str, str]:
+    """``pair -> folder`` of each ``SplitPair-<test>_<base>/`` in the artifact, by pair name."""
+    prefix = "SplitPair-"
+    return {p[len(prefix) :]: os.path.join(artifact.uri, p) for p in sorted(_listdir(artifact.uri)) if p.startswith(prefix)}
+
+
+@dataclass
+class ExampleDiffRecords:
+    """One split pair of an ExamplesDiff: TFDV's per-feature skew, the match stats and, when
+    ExampleDiff had a ``confusion_config``, the confusion counts."""
+
+    skew: list[Any]
+    match: Any
+    confusion: list[Any] = field(default_factory=list)
+
+
+def read_example_diff(folder: str) -> ExampleDiffRecords:
+    """The records ExampleDiff wrote in one ``SplitPair-`` folder (TFDV's sinks: uncompressed
+    TFRecord shards ``<prefix>-NNNNN-of-NNNNN``, prefixes as TFX names them)."""
+    results_pb2 = _proto_module("tensorflow-data-validation", "tensorflow_data_validation.skew.protos.feature_skew_results_pb2")
+    skew = _skew_records(folder, "skew_stats", results_pb2.FeatureSkew, required=True)
+    match = _skew_records(folder, "match_stats", results_pb2.MatchStats, required=True)
+    if len(match) != 1:
+        raise MetadataError(f"{folder}: match_stats holds {len(match)} MatchStats records, not 1; rerun ExampleDiff")
+    confusion = _skew_records(folder, "confusion", results_pb2.ConfusionCount, required=False)
+    return ExampleDiffRecords(skew, match[0], confusion)
+
+
+def _skew_records(folder: str, prefix: str, message: Any, required: bool) -> list[Any]:
+    from pipelinekit.report.tfrecord import read_records
+
+    shards = sorted(glob.glob(os.path.join(folder, f"{prefix}-*-of-*")))
+    if required and not shards:
+        raise MetadataError(
+            f"no {prefix} records ({prefix}-NNNNN-of-NNNNN) in {folder}; was the artifact deleted or moved, "
+            "or written by something other than ExampleDiff?"
+        )
+    what = f"{message.DESCRIPTOR.name} records"
+    found: list[Any] = []
+    for path in shards:
+        try:
+            found.extend(_parse(message(), record, path, what) for record in read_records(path))
+        except OSError as error:
+            raise MetadataError(f"cannot read the {what} at {path}: {error.strerror}") from error
+    return found
+
+
 @cache
-def _tfma_metrics_module() -> ModuleType:
-    """TFMA's ``metrics_for_slice_pb2``. It needs only protobuf, but importing it through its package
-    runs TFMA's ``__init__`` (TensorFlow and Beam: seconds), so unless TFMA is already loaded it is
-    loaded from its file under a private name; the descriptor it adds is TFMA's own, byte for byte."""
-    name = "tensorflow_model_analysis.proto.metrics_for_slice_pb2"
-    if "tensorflow_model_analysis" in sys.modules:
+def _proto_module(distribution: str, name: str) -> ModuleType:
+    """A library's generated ``*_pb2`` module. Such a module needs only protobuf, but importing it
+    through its package runs the package's ``__init__`` (TFMA's and TFDV's import TensorFlow and
+    Beam: seconds), so unless the package is already loaded it is loaded from its file under a
+    private name; the descriptor it adds is the library's own, byte for byte."""
+    if name.split(".")[0] in sys.modules:
         return importlib.import_module(name)
     try:
-        path = importlib.metadata.distribution("tensorflow-model-analysis").locate_file(name.replace(".", "/") + ".py")
+        path = importlib.metadata.distribution(distribution).locate_file(name.replace(".", "/") + ".py")
     except importlib.metadata.PackageNotFoundError as error:
-        raise MetadataError("reading a model evaluation needs tensorflow-model-analysis; pip install it") from error
-    spec = importlib.util.spec_from_file_location("pipelinekit_report_tfma_metrics_for_slice_pb2", str(path))
+        raise MetadataError(f"reading this artifact needs {distribution}; pip install it") from error
+    spec = importlib.util.spec_from_file_location(f"pipelinekit_report_{name.rsplit('.', 1)[1]}", str(path))
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module

@@ -14,9 +14,13 @@ __all__ = [
     "summarize_schema",
     "summarize_metrics",
     "thresholds_from_eval_config",
+    "summarize_match_stats",
+    "summarize_feature_skew",
+    "summarize_confusion",
 ]
 
 TOP_VALUES = 10
+TOP_CONFUSION = 5
 
 
 @dataclass
@@ -258,3 +262,67 @@ def _metric_key(class_name: str) -> str:
             out.append("_")
         out.append(char.lower())
     return "".join(out)
+
+
+def summarize_match_stats(match: Any) -> dict[str, int]:
+    """TFDV's MatchStats of a split pair: examples with an identifier per side, identifiers, pairs
+    compared, identifiers found on one side only, duplicated, and examples without an identifier."""
+    return {
+        "base examples": match.base_with_id_count,
+        "test examples": match.test_with_id_count,
+        "identifiers": match.identifiers_count,
+        "matched pairs": match.matching_pairs_count,
+        "ids only in base": match.ids_missing_in_test_count,
+        "ids only in test": match.ids_missing_in_base_count,
+        "duplicate ids (skipped)": match.duplicate_id_count,
+        "base without id": match.base_missing_id_count,
+        "test without id": match.test_missing_id_count,
+    }
+
+
+def summarize_feature_skew(records: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The features that differ in some matched pair, most mismatched first (then most pairs
+    differing, then name), and the names of those equal in every pair. ``share`` is the part of
+    the pairs compared on the feature in which it differs (mismatched, or present on one side)."""
+    skewed, equal = [], []
+    for r in records:
+        if not r.diff_count:
+            equal.append(r.feature_name)
+            continue
+        skewed.append(
+            {
+                "feature": r.feature_name,
+                "base": r.base_count,
+                "test": r.test_count,
+                "match": r.match_count,
+                "mismatch": r.mismatch_count,
+                "base_only": r.base_only,
+                "test_only": r.test_only,
+                "diff": r.diff_count,
+                "share": r.diff_count / (r.diff_count + r.match_count),
+            }
+        )
+    skewed.sort(key=lambda row: (-row["mismatch"], -row["diff"], row["feature"]))
+    return skewed, sorted(equal)
+
+
+def summarize_confusion(records: list[Any]) -> list[dict[str, Any]]:
+    """Per confusion feature, its (base value, test value, pairs) rows, changed values first and
+    most pairs first; ``top`` are the first rows to show, ``rest`` the others."""
+    by_feature: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        base, test = (v.bytes_value.decode("utf-8", errors="replace") for v in (r.base, r.test))
+        by_feature.setdefault(r.feature_name, []).append({"base": base, "test": test, "count": r.count, "changed": base != test})
+    found = []
+    for feature, rows in sorted(by_feature.items()):
+        rows.sort(key=lambda row: (not row["changed"], -row["count"], row["base"], row["test"]))
+        found.append(
+            {
+                "feature": feature,
+                "pairs": sum(row["count"] for row in rows),
+                "changed": sum(row["count"] for row in rows if row["changed"]),
+                "top": rows[:TOP_CONFUSION],
+                "rest": rows[TOP_CONFUSION:],
+            }
+        )
+    return found

@@ -364,6 +364,60 @@ def test_example_diff_counts_the_changed_examples_per_feature(diff_run):
     assert 0 < samples <= 2 * 2  # skew_sample_size per pair
 
 
+def test_the_run_report_shows_each_split_pairs_skew(diff_run):
+    """The report's ExampleDiff section, rendered from the run's store: per split pair the counts
+    of TFDV's records (read here with TFDV's own readers), summed over the pairs those of the
+    generated changes, and the skewed features most mismatched first."""
+    import re
+
+    from pipelinekit.dsl.metadata_config import sqlite_metadata
+    from pipelinekit.metadata.store import MetadataStore
+    from pipelinekit.report.render import render_report
+    from pipelinekit.report.run_view import find_run, read_run
+
+    diff = diff_run.output("ExampleDiff", "example_diff_result")
+    store = MetadataStore(sqlite_metadata(os.path.join(diff.uri.split("/ExampleDiff/")[0], "metadata.sqlite")))
+    run = read_run(store, *find_run(store, diff_run.run_id))
+    html = render_report(run)
+    section = html[html.index('<section class="pk-section" id="example_diff">') :]
+    section = section[: section.index("</section>")]
+    base, test = _generated()
+    shared = base[base.id < 280]
+    totals = {"x": 0, "colour": 0, "matched": 0, "base only": 0, "test only": 0}
+    for pair in ("eval_eval", "train_train"):
+        skew, [match], _, confusion = _pair_results(diff, pair)
+        shown = section[section.index(f'data-pair="{pair}"') :]
+        shown = shown[: shown.find('<div class="pk-diff-pair"')] if '<div class="pk-diff-pair"' in shown else shown
+        header = re.search(r'<table class="pk-match">.*?</table>', shown, re.S).group(0)
+        assert dict(zip(re.findall(r"<th>([^<]+)</th>", header), (int(n.replace(",", "")) for n in re.findall(r'"num">([\d,]+)<', header)))) == {
+            "base examples": match.base_with_id_count, "test examples": match.test_with_id_count,
+            "identifiers": match.identifiers_count, "matched pairs": match.matching_pairs_count,
+            "ids only in base": match.ids_missing_in_test_count, "ids only in test": match.ids_missing_in_base_count,
+            "duplicate ids (skipped)": 0, "base without id": 0, "test without id": 0,
+        }  # fmt: skip
+        rows = re.findall(
+            r'<tr class="pk-skew-row" data-feature="(\w+)">(.*?)</tr>',
+            shown[: shown.index("</table>", shown.index("pk-skew"))],
+            re.S,
+        )
+        assert [name for name, _ in rows] == sorted(["x", "colour"], key=lambda name: -skew[name].mismatch_count)
+        for name, cells in rows:
+            r = skew[name]
+            expected = [r.base_count, r.test_count, r.match_count, r.mismatch_count, r.base_only, r.test_only, r.diff_count]
+            assert [int(n.replace(",", "")) for n in re.findall(r'"num[^"]*">([\d,]+)<', cells)] == expected
+            totals[name] += r.mismatch_count
+        assert set(skew) == {"x", "colour"} and "equal in every matched pair" not in shown  # the identifier is not compared
+        changed = sum(c.count for c in confusion if c.base.bytes_value != c.test.bytes_value)
+        assert f"{changed} of {sum(c.count for c in confusion)} pairs changed value" in shown
+        totals["matched"] += match.matching_pairs_count
+        totals["base only"] += match.ids_missing_in_test_count
+        totals["test only"] += match.ids_missing_in_base_count
+    assert totals == {
+        "x": int((shared.id % 10 == 0).sum()), "colour": int((shared.id % 7 == 0).sum()),
+        "matched": len(shared), "base only": len(base) - len(shared), "test only": len(test) - len(shared),
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("default", "include", "expected"),
     [

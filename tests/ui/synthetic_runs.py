@@ -4,6 +4,7 @@ bench/ui_bench.py: many runs for the runs list, and one long chain of executions
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from pipelinekit.metadata.store import NODE, PIPELINE, MetadataStore, node_context_name
 from pipelinekit.types.standard import Examples, ExampleStatistics
@@ -30,27 +31,38 @@ def add_chain_run(
 ) -> str:
     """One run whose nodes form a chain that writes ``artifacts`` artifacts in all: node i reads
     node i-1's outputs and writes ``per_node`` of its own (Examples and ExampleStatistics in turn)."""
-    now = time.time()
-    run_context = store.start_run(pipeline, run_id, {"status": "COMPLETE", "started_at": now, "finished_at": now + 1})
-    pipeline_context = store.context(PIPELINE, pipeline)
+    run_context = start_run(store, pipeline, run_id)
     previous: list = []
     for index in range(artifacts // per_node):
         node_id = f"node_{index:04d}"
-        contexts = [pipeline_context, run_context, store.context(NODE, node_context_name(pipeline, node_id))]
-        properties = {
-            "node_id": node_id,
-            "run_id": run_id,
-            "started_at": now,
-            "finished_at": now + 0.01,
-            "reason": "first run of this node",
-        }
-        execution_id = store.register_execution("Synthetic", contexts, {"examples": previous} if previous else {}, properties)
-        made = [
-            (Examples if n % 2 == 0 else ExampleStatistics)(f"{root}/{node_id}/out/{execution_id}/{n}") for n in range(per_node)
-        ]
-        for artifact in made:
-            artifact.set_custom_property("producer_node", node_id)
-            artifact.set_custom_property("output_key", "out")
-        store.publish_execution(execution_id, contexts, {"out": made}, {})
+        made = [(Examples if n % 2 == 0 else ExampleStatistics)(f"{root}/{run_id}/{node_id}/out/{n}") for n in range(per_node)]
+        add_node(store, pipeline, run_id, run_context, node_id, {"examples": previous} if previous else {}, {"out": made})
         previous = made
     return run_id
+
+
+def start_run(store: MetadataStore, pipeline: str, run_id: str) -> Any:
+    """A finished run's context."""
+    now = time.time()
+    return store.start_run(pipeline, run_id, {"status": "COMPLETE", "started_at": now, "finished_at": now + 1})
+
+
+def add_node(
+    store: MetadataStore, pipeline: str, run_id: str, run_context: Any, node_id: str, inputs: dict, outputs: dict
+) -> None:
+    """One finished execution of ``node_id`` in the run that read ``inputs`` and wrote ``outputs``."""
+    now = time.time()
+    contexts = [store.context(PIPELINE, pipeline), run_context, store.context(NODE, node_context_name(pipeline, node_id))]
+    properties = {
+        "node_id": node_id,
+        "run_id": run_id,
+        "started_at": now,
+        "finished_at": now + 0.01,
+        "reason": "first run of this node",
+    }
+    execution_id = store.register_execution("Synthetic", contexts, inputs, properties)
+    for key, artifacts in outputs.items():
+        for artifact in artifacts:
+            artifact.set_custom_property("producer_node", node_id)
+            artifact.set_custom_property("output_key", key)
+    store.publish_execution(execution_id, contexts, outputs, {})

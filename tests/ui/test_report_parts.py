@@ -4,10 +4,11 @@ threshold parsing, run lookup and rendering of runs recorded through the metadat
 from __future__ import annotations
 
 import os
+import re
 import struct
 
 import pytest
-from synthetic_runs import add_chain_run, add_runs
+from synthetic_runs import add_chain_run, add_node, add_runs, start_run
 
 from pipelinekit.dsl.metadata_config import sqlite_metadata
 from pipelinekit.errors import MetadataError
@@ -157,3 +158,102 @@ def test_the_commands_name_what_is_missing(store, tmp_path, capsys):
     assert "--admin_token_file go together" in capsys.readouterr().err
     assert main(["report", "latest", "--metadata", store.config.path, "-o", str(tmp_path / "r.html")]) == 0
     assert "20260101-000000" in (tmp_path / "r.html").read_text()
+
+
+def _skew_protos():
+    from pipelinekit.report.readers import _proto_module
+
+    return _proto_module("tensorflow-data-validation", "tensorflow_data_validation.skew.protos.feature_skew_results_pb2")
+
+
+def _write_records(path, messages) -> None:
+    path.write_bytes(b"".join(_record(m.SerializeToString()) for m in messages))
+
+
+def _example_diff_run(store, tmp_path) -> tuple[str, dict]:
+    """A run with one ExamplesDiff in TFX's layout: pair ``train_train`` complete (two skewed
+    features, one equal, 8 confusion rows), ``eval_eval`` without its match stats and
+    ``eval_train`` with damaged skew records."""
+    from pipelinekit.types.standard import ExamplesDiff
+
+    pb = _skew_protos()
+    diff = ExamplesDiff(str(tmp_path / "diff"))
+    folders = {name: tmp_path / "diff" / f"SplitPair-{name}" for name in ("train_train", "eval_eval", "eval_train")}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    skew = [
+        pb.FeatureSkew(feature_name="x", base_count=90, test_count=90, match_count=81, mismatch_count=9, diff_count=9),
+        pb.FeatureSkew(feature_name="id", base_count=90, test_count=90, match_count=90),
+        pb.FeatureSkew(feature_name="colour", base_count=90, test_count=88, match_count=75, mismatch_count=13, base_only=2, diff_count=15),
+        pb.FeatureSkew(feature_name="y", base_count=90, test_count=90, match_count=77, mismatch_count=13, diff_count=13),
+    ]  # fmt: skip
+    match = pb.MatchStats(base_with_id_count=100, test_with_id_count=95, identifiers_count=105, matching_pairs_count=90,
+                          ids_missing_in_test_count=10, ids_missing_in_base_count=5)  # fmt: skip
+    confusion = []
+    for index in range(8):
+        count = pb.ConfusionCount(feature_name="colour", count=10 + index)
+        count.base.bytes_value, count.test.bytes_value = f"c{index}".encode(), f"c{index % 3}".encode()
+        confusion.append(count)
+    _write_records(folders["train_train"] / "skew_stats-00000-of-00002", skew[:2])
+    _write_records(folders["train_train"] / "skew_stats-00001-of-00002", skew[2:])
+    _write_records(folders["train_train"] / "match_stats-00000-of-00001", [match])
+    _write_records(folders["train_train"] / "confusion-00000-of-00001", confusion)
+    _write_records(folders["eval_eval"] / "skew_stats-00000-of-00001", skew)
+    _write_records(folders["eval_train"] / "match_stats-00000-of-00001", [match])
+    damaged = bytearray(_record(skew[0].SerializeToString()))
+    damaged[20] ^= 0xFF
+    (folders["eval_train"] / "skew_stats-00000-of-00001").write_bytes(bytes(damaged))
+    run_context = start_run(store, "d", "r1")
+    add_node(store, "d", "r1", run_context, "ExampleDiff", {}, {"example_diff_result": [diff]})
+    return "r1", {"confusion": confusion}
+
+
+def test_example_diff_section_shows_skew_most_mismatched_first_and_names_bad_files(store, tmp_path):
+    run_id, written = _example_diff_run(store, tmp_path)
+    run = read_run(store, *find_run(store, run_id))
+    [section] = [s for s in run_page_values(run)["sections"] if s.anchor == "example_diff"]
+    [group] = section.values["groups"]
+    pairs = {p["name"]: p for p in group["pairs"]}
+    assert list(pairs) == ["eval_eval", "eval_train", "train_train"]
+    good = pairs["train_train"]
+    assert [(f["feature"], f["mismatch"], f["diff"]) for f in good["skewed"]] == [("colour", 13, 15), ("y", 13, 13), ("x", 9, 9)]
+    assert good["skewed"][0]["base_only"] == 2 and good["skewed"][0]["share"] == pytest.approx(15 / 90)
+    assert good["equal"] == ["id"]
+    assert (
+        good["match"]["matched pairs"] == 90
+        and good["match"]["ids only in base"] == 10
+        and good["match"]["ids only in test"] == 5
+    )
+    [colour] = good["confusion"]
+    changed = [c for c in written["confusion"] if c.base.bytes_value != c.test.bytes_value]
+    assert colour["pairs"] == sum(c.count for c in written["confusion"]) and colour["changed"] == sum(c.count for c in changed)
+    assert len(colour["top"]) == 5 and len(colour["rest"]) == 3
+    assert [r["count"] for r in colour["top"]] == sorted((c.count for c in changed), reverse=True)[:5]
+    assert "no match_stats records" in pairs["eval_eval"]["error"] and "SplitPair-eval_eval" in pairs["eval_eval"]["error"]
+    assert "checksum" in pairs["eval_train"]["error"] and "skew_stats-00000-of-00001" in pairs["eval_train"]["error"]
+    html = render_report(run)
+    assert 'id="example_diff"' in html and "3 more value pairs" in html and "no match_stats records" in html
+    row = re.search(r'<tr class="pk-skew-row" data-feature="colour">(.*?)</tr>', html, re.S)
+    assert row and re.findall(r">([\d.,%]+)<", row.group(1)) == ["90", "88", "75", "13", "2", "0", "15", "16.7%"]
+
+
+def test_an_example_diff_without_split_pairs_says_so_and_reading_loads_no_tensorflow(store, tmp_path):
+    import subprocess
+    import sys
+
+    from pipelinekit.types.standard import ExamplesDiff
+
+    (tmp_path / "empty").mkdir()
+    run_context = start_run(store, "d", "r2")
+    add_node(store, "d", "r2", run_context, "ExampleDiff", {}, {"example_diff_result": [ExamplesDiff(str(tmp_path / "empty"))]})
+    [section] = [s for s in run_page_values(read_run(store, *find_run(store, "r2")))["sections"] if s.anchor == "example_diff"]
+    assert "no SplitPair-<test>_<base> folders" in section.values["groups"][0]["error"]
+    _example_diff_run(store, tmp_path)
+    code = (
+        "import sys\n"
+        "from pipelinekit.report.readers import read_example_diff\n"
+        f"assert read_example_diff({str(tmp_path / 'diff' / 'SplitPair-train_train')!r}).match.matching_pairs_count == 90\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'apache_beam', 'tensorflow_data_validation', 'tfx_bsl'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

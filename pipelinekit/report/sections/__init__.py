@@ -29,12 +29,23 @@ SectionBuilder = Callable[[RunView, ChartSet], "Section | None"]
 
 def build_sections(run: RunView, charts: ChartSet) -> list[Section]:
     """Every section the run has data for, in reading order."""
-    from pipelinekit.report.sections import anomalies, dag, evaluation, lineage, pushes, schema, statistics, tuner
+    from pipelinekit.report.sections import (
+        anomalies,
+        dag,
+        evaluation,
+        example_diff,
+        lineage,
+        pushes,
+        schema,
+        statistics,
+        tuner,
+    )
 
     builders: list[SectionBuilder] = [
         dag.build,
         statistics.build,
         anomalies.build,
+        example_diff.build,
         schema.build,
         tuner.build,
         evaluation.build,
