@@ -13,6 +13,7 @@ very same objects, a little later; one that does not never pays for it.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import importlib.machinery
 import sys
 import threading
@@ -73,7 +74,7 @@ def _real_module(placeholder: _Placeholder) -> ModuleType:
     return importlib.import_module(name)
 
 
-class _PlaceholderLoader:
+class _PlaceholderLoader(importlib.abc.Loader):
     """Creates the placeholder for a module found by Python's path finder (``spec``)."""
 
     def __init__(self, spec: importlib.machinery.ModuleSpec) -> None:

@@ -38,7 +38,7 @@ def load_pipeline(path: str, variable: str | None = None) -> Pipeline:
     runner (TFX's style) runs with that block enabled up to the runner's ``run``, which hands the
     Pipeline over (``script_pipeline``). TFMA's package import is deferred (``defer_tfma``): files
     import it for ``tfma.EvalConfig``, and a fully cached run then never imports TensorFlow. So are
-the client libraries Beam imports only to bind a name (``defer_optional_clients``).
+    the client libraries Beam imports only to bind a name (``defer_optional_clients``).
     """
     path = os.path.abspath(path)
     if not os.path.isfile(path):
