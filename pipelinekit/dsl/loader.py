@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from pipelinekit.dsl.deferred_imports import defer_optional_clients
 from pipelinekit.dsl.deferred_tfma import defer_tfma
 from pipelinekit.dsl.pipeline import Pipeline
 from pipelinekit.dsl.script_pipeline import run_script, script_code
@@ -36,7 +37,8 @@ def load_pipeline(path: str, variable: str | None = None) -> Pipeline:
     A file with an ``if __name__ == "__main__":`` block that builds a Pipeline and hands it to a
     runner (TFX's style) runs with that block enabled up to the runner's ``run``, which hands the
     Pipeline over (``script_pipeline``). TFMA's package import is deferred (``defer_tfma``): files
-    import it for ``tfma.EvalConfig``, and a fully cached run then never imports TensorFlow.
+    import it for ``tfma.EvalConfig``, and a fully cached run then never imports TensorFlow. So are
+    the client libraries Beam imports only to bind a name (``defer_optional_clients``).
     """
     path = os.path.abspath(path)
     if not os.path.isfile(path):
@@ -51,6 +53,7 @@ def load_pipeline(path: str, variable: str | None = None) -> Pipeline:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     defer_tfma()
+    defer_optional_clients()
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
     code = _execute(path, lambda: script_code(source, path))

@@ -70,6 +70,7 @@ class VersionLifecycle(Generic[V]):
         poll_wait_seconds: float = 1.0,
         enable_warmup: bool = True,
         retry: LoadRetryPolicy | None = None,
+        manage_memory: bool = True,
     ) -> None:
         self._configs = _configs_by_name(config)
         self._labels: dict[str, dict[str, int]] = {}  # applied once their versions serve
@@ -79,6 +80,10 @@ class VersionLifecycle(Generic[V]):
         self._label_problems: dict[tuple[str, str], str] = {}  # why a followed label waits
         self._poll_wait_seconds = poll_wait_seconds
         self._enable_warmup = enable_warmup
+        # Collect, freeze and trim the process's heap around loads and unloads (serving/memory.py):
+        # right for a serving process; a short-lived server inside another process (the
+        # InfraValidator's, in a pipeline run) leaves its host's heap alone.
+        self._manage_memory = manage_memory
         self._retry = retry or LoadRetryPolicy()
         self._attempts = LoadAttempts()
         self._lock = threading.Lock()  # guards _statuses and replacing _serving
@@ -114,7 +119,8 @@ class VersionLifecycle(Generic[V]):
             self._thread.join(timeout=60)
         with self._lock:
             self._serving = {name: {} for name in self._serving}
-        release_memory()
+        if self._manage_memory:
+            release_memory()
 
     @property
     def model_names(self) -> list[str]:
@@ -445,7 +451,8 @@ class VersionLifecycle(Generic[V]):
             logger.info("model %r: version %d unloaded", name, version)
         if unloaded:
             del serving  # the last reference this thread holds to the unloaded versions
-            release_memory()
+            if self._manage_memory:
+                release_memory()
 
     def _set_status(self, name: str, status: VersionStatus) -> None:
         with self._lock:
@@ -470,7 +477,8 @@ class ModelManager(VersionLifecycle[Servable]):
         servable = Servable(name, version, path)
         if self._enable_warmup:
             warm_up(servable)
-        freeze_loaded()
+        if self._manage_memory:
+            freeze_loaded()
         return servable
 
 

@@ -69,6 +69,7 @@ class ServerOptions:
     request_log_dir: str | None = None
     request_log_sample_rate: float = 1.0
     worker: int | None = None  # the index of this worker process under `serve --num_workers N`
+    manage_memory: bool = True  # collect, freeze and trim the heap around loads (off inside another process)
 
 
 class ModelServer:
@@ -83,7 +84,7 @@ class ModelServer:
     def __init__(self, options: ServerOptions, manager: ModelManager | None = None) -> None:
         self.options = options
         self.manager = manager if manager is not None else ModelManager(
-            options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry
+            options.config, options.poll_wait_seconds, options.enable_warmup, options.load_retry, options.manage_memory
         )
         self.metrics = ServerMetrics(self.manager.available_versions, self._known_name, options.worker)
         recorder = RouteChangeRecorder(options.route_metadata_path, options.worker) if options.route_metadata_path else None
