@@ -144,7 +144,8 @@ def read_record_batch(examples: Examples, split: str, batch_size: int = 1 << 16)
     """In-process: one split's tf.Examples as a single Arrow RecordBatch (with no columns when
     the split is empty). tf.data reads the gzipped records in chunks of string tensors, and each
     chunk is parsed to tfx-bsl's Arrow layout by TensorFlow's C++ (``arrow_examples``) on a second
-    thread while the next one is read: several times faster than TFXIO's tf.data parsing."""
+    thread while the next ones are read (a few chunks ahead, so raw records do not pile up):
+    several times faster than TFXIO's tf.data parsing."""
     if is_parquet(examples):
         return _read_parquet_batch(split_files(examples, split))
     import tensorflow as tf
@@ -156,13 +157,10 @@ def read_record_batch(examples: Examples, split: str, batch_size: int = 1 << 16)
 
     if is_sequence_example(examples):
         return _decode_sequence_examples([record for chunk in chunks() for record in chunk.numpy()])
-    from concurrent.futures import ThreadPoolExecutor
-
     from pipelinekit.components.util.arrow_examples import examples_record_batch
+    from pipelinekit.components.util.read_ahead import map_ahead
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [pool.submit(examples_record_batch, chunk) for chunk in chunks()]
-        return concat_record_batches([future.result() for future in pending])
+    return concat_record_batches(list(map_ahead(examples_record_batch, chunks())))
 
 
 def _decode_sequence_examples(records: list[bytes]) -> Any:
