@@ -15,6 +15,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), "tests", "flink")]
@@ -25,34 +27,33 @@ from flink_helpers import BEAM_NODES, flink_args, load_penguin  # noqa: E402
 NODES = ("CsvExampleGen", "StatisticsGen")
 
 
-def run_variant(csv_folder: str, root: str, args: list[str]) -> dict[str, float]:
-    from pipelinekit.components import CsvExampleGen, StatisticsGen
-
-    from pipelinekit import LocalDagRunner, Pipeline
-
-    example_gen = CsvExampleGen(input_base=csv_folder)
-    statistics = StatisticsGen(examples=example_gen.outputs["examples"])
-    started = time.perf_counter()
-    result = LocalDagRunner().run(Pipeline("flink_bench", root, [statistics], beam_pipeline_args=args))
-    result.raise_for_failure()
-    seconds = {node: result.nodes[node].finished_at - result.nodes[node].started_at for node in NODES}
-    seconds["total"] = time.perf_counter() - started
-    return seconds
-
-
-def run_penguin(root: str, args: list[str]) -> dict[str, float]:
-    """The penguin pipeline on a fresh ``root`` with ``args`` added: each Beam-using node's
-    seconds, and the run's total."""
+def timed(pipeline: Any, nodes: Sequence[str]) -> dict[str, float]:
+    """Run ``pipeline`` serially: the seconds of each of ``nodes``, and of the whole run."""
     from pipelinekit import LocalDagRunner
 
-    pipeline = load_penguin(root)
-    pipeline.beam_pipeline_args.extend(args)
     started = time.perf_counter()
     result = LocalDagRunner().run(pipeline)
     result.raise_for_failure()
-    seconds = {node: result.nodes[node].duration for node in BEAM_NODES}
+    seconds = {node: result.nodes[node].duration for node in nodes}
     seconds["total"] = time.perf_counter() - started
     return seconds
+
+
+def run_variant(csv_folder: str, root: str, args: list[str]) -> dict[str, float]:
+    from pipelinekit.components import CsvExampleGen, StatisticsGen
+
+    from pipelinekit import Pipeline
+
+    example_gen = CsvExampleGen(input_base=csv_folder)
+    statistics = StatisticsGen(examples=example_gen.outputs["examples"])
+    return timed(Pipeline("flink_bench", root, [statistics], beam_pipeline_args=args), NODES)
+
+
+def run_penguin(root: str, args: list[str]) -> dict[str, float]:
+    """The penguin pipeline on a fresh ``root`` with ``args`` added."""
+    pipeline = load_penguin(root)
+    pipeline.beam_pipeline_args.extend(args)
+    return timed(pipeline, BEAM_NODES)
 
 
 def penguin(flink: list[str]) -> None:
