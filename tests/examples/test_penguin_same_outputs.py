@@ -13,12 +13,10 @@ import sys
 import pytest
 
 from pipelinekit import BeamDagRunner
-from pipelinekit.dsl.loader import load_pipeline
 
 pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PIPELINE = os.path.join(HERE, os.pardir, os.pardir, "examples", "penguin", "pipeline.py")
 
 
 def _helpers():
@@ -36,12 +34,7 @@ helpers = _helpers()
 
 @pytest.fixture(scope="module")
 def penguin_run(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp("penguin_same") / "root")
-    os.environ["PENGUIN_ROOT"] = root
-    try:
-        pipeline = load_pipeline(PIPELINE)
-    finally:
-        del os.environ["PENGUIN_ROOT"]
+    pipeline = helpers.load_penguin(str(tmp_path_factory.mktemp("penguin_same") / "root"))
     result = BeamDagRunner().run(pipeline)
     assert result.succeeded, {n: r.error for n, r in result.nodes.items() if r.error}
     return pipeline, result

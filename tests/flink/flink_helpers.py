@@ -16,10 +16,12 @@ import pytest
 
 from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.dsl.context import ExecutionContext
+from pipelinekit.dsl.loader import load_pipeline
 from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.cache import effective_parameters
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+PENGUIN = os.path.join(REPO, "examples", "penguin", "pipeline.py")
 # the penguin nodes whose executors build Beam pipelines (SchemaGen and ExampleValidator do not:
 # they are TFDV calls on one statistics proto, in the orchestrating process)
 BEAM_NODES = ["CsvExampleGen", "CsvExampleGen_Unlabelled", "StatisticsGen", "Transform", "Evaluator", "BulkInferrer"]
@@ -51,6 +53,16 @@ def flink_args() -> list[str]:
     except OSError as error:
         pytest.fail(f"Flink is not up at {rest} ({error}): run scripts/flink_cluster.sh start first")
     return args
+
+
+def load_penguin(root: str) -> Any:
+    """The penguin example's Pipeline with its pipeline root (and SQLite store) at ``root``: the
+    file reads PENGUIN_ROOT when it is imported."""
+    os.environ["PENGUIN_ROOT"] = root
+    try:
+        return load_pipeline(PENGUIN)
+    finally:
+        del os.environ["PENGUIN_ROOT"]
 
 
 def rerun_on_direct_runner(

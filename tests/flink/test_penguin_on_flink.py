@@ -22,27 +22,21 @@ from flink_helpers import (
     REPO,
     assert_same_outputs,
     flink_args,
+    load_penguin,
     rerun_on_direct_runner,
 )
 
 from pipelinekit import BeamDagRunner, mysql_metadata
-from pipelinekit.dsl.loader import load_pipeline
 
 pytestmark = [pytest.mark.flink, pytest.mark.slow]
-
-PIPELINE = os.path.join(REPO, "examples", "penguin", "pipeline.py")
 
 
 @pytest.fixture(scope="module")
 def flink_run(tmp_path_factory):
     args = flink_args()
     root = str(tmp_path_factory.mktemp("penguin_flink") / "root")
-    os.environ["PENGUIN_ROOT"] = root
     os.environ.setdefault("PENGUIN_TRAIN_STEPS", "120")
-    try:
-        pipeline = load_pipeline(PIPELINE)
-    finally:
-        del os.environ["PENGUIN_ROOT"]
+    pipeline = load_penguin(root)
     pipeline.beam_pipeline_args.extend(args)
     mysql = os.environ.get("PIPELINEKIT_TEST_MYSQL")
     if mysql:
