@@ -135,6 +135,8 @@ def source_file(module_name: str) -> str | None:
             if os.path.isfile(candidate):
                 return candidate
     if parts[0] == "pipelinekit" and len(parts) > 1:  # a subpackage installed from another folder, not imported yet
+        if len(parts) > 2 and not (source_file(".".join(parts[:-1])) or "").endswith("__init__.py"):
+            return None  # a name inside a module (``from m import f``), not a submodule: find_spec would import ``m``
         try:
             spec = importlib.util.find_spec(module_name)
         except (ImportError, ValueError):

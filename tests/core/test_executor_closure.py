@@ -35,3 +35,18 @@ def test_the_closure_is_found_before_the_components_package_is_imported():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_names_imported_from_a_module_are_not_looked_up_by_importing_it():
+    """``from ...inference import SavedModelHandler`` names a class, not a submodule: finding the
+    BulkInferrer's closure must not import ``inference`` (it imports Beam, 3 s of a cached run)."""
+    code = (
+        "import sys\n"
+        "from pipelinekit.orchestration.fingerprint import module_sources, source_file\n"
+        "names = module_sources('pipelinekit.components.bulk_inferrer.executor')\n"
+        "print('pipelinekit.components.bulk_inferrer.inference' in names,\n"
+        "      source_file('pipelinekit.components.bulk_inferrer.inference.SavedModelHandler'),\n"
+        "      'apache_beam' in sys.modules, 'tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "None", "False", "False"]

@@ -27,7 +27,7 @@ def _run(root: str, **extra: str) -> dict[str, str]:
     only when a node actually ran."""
     probe = (
         "import sys; from pipelinekit.cli import main; code = main(sys.argv[1:]); "
-        "print('TF_LOADED=' + str('tensorflow' in sys.modules)); sys.exit(code)"
+        "print('TF_LOADED=' + str('tensorflow' in sys.modules), 'BEAM_LOADED=' + str('apache_beam' in sys.modules)); sys.exit(code)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe, "run", PIPELINE], cwd="/", env=_env(root, **extra), capture_output=True, text=True, timeout=900
@@ -38,7 +38,8 @@ def _run(root: str, **extra: str) -> dict[str, str]:
         words = line.split()
         if len(words) >= 2 and words[0] in ("ran", "cached", "skipped", "failed"):
             statuses[words[1]] = words[0]
-    statuses["_tf_loaded"] = result.stdout.strip().rpartition("TF_LOADED=")[2]
+    statuses["_tf_loaded"] = result.stdout.strip().rpartition("TF_LOADED=")[2].split()[0]
+    statuses["_beam_loaded"] = result.stdout.strip().rpartition("BEAM_LOADED=")[2]
     return statuses
 
 
@@ -51,11 +52,11 @@ def _versions(root: str) -> list[str]:
 def penguin_root(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp("penguin") / "root")
     first = _run(root, PENGUIN_TRAIN_STEPS="120")
-    assert set(first) - {"_tf_loaded"} == {
+    assert set(first) - {"_tf_loaded", "_beam_loaded"} == {
         "CsvExampleGen", "CsvExampleGen_Unlabelled", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Tuner",
         "Trainer", "latest_blessed_model_resolver", "Evaluator", "InfraValidator", "Pusher", "BulkInferrer",
     }  # fmt: skip
-    assert all(status == "ran" for node, status in first.items() if node != "_tf_loaded"), first
+    assert all(status == "ran" for node, status in first.items() if not node.startswith("_")), first
     return root
 
 
@@ -101,7 +102,7 @@ def test_reruns_redo_only_what_tfx_semantics_require(penguin_root):
 
     third = _run(penguin_root, PENGUIN_TRAIN_STEPS="120")
     assert {node for node, status in third.items() if status == "ran"} == {"latest_blessed_model_resolver"}, third
-    assert third["_tf_loaded"] == "False"
+    assert (third["_tf_loaded"], third["_beam_loaded"]) == ("False", "False")  # a fully cached run imports neither
 
     changed = _run(penguin_root, PENGUIN_TRAIN_STEPS="121")
     reran = {node for node, status in changed.items() if status == "ran"}
