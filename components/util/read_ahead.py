@@ -15,9 +15,9 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-def map_ahead(function: Callable[[In], Out], items: Iterable[In], depth: int = 2) -> Iterator[Out]:
-    """``map(function, items)`` in order, computed on one worker thread up to ``depth`` items ahead."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipelinekit-ahead") as pool:
+def map_ahead(function: Callable[[In], Out], items: Iterable[In], depth: int = 2, workers: int = 1) -> Iterator[Out]:
+    """``map(function, items)`` in order, computed on ``workers`` threads up to ``depth`` items ahead."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pipelinekit-ahead") as pool:
         pending: deque[Future[Out]] = deque()
         for item in items:
             pending.append(pool.submit(function, item))
