@@ -19,7 +19,7 @@ from model_fixtures import copy_module_file, write_penguins_csv
 
 from pipelinekit.registry import PRODUCTION, Registry
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # its parts: test_registry_records, _serving, _cli, test_pin_spans
 
 PIPELINE_FILE = """
 import sys
