@@ -225,14 +225,11 @@ def _warn_about_empty_splits(context: ExecutionContext, examples: Examples) -> N
 
 
 def _csv_records(files: list[str]) -> Iterator[list[bytes]]:
-    """In process: the files' rows as chunks of tf.Examples, encoded on a second thread (tfx-bsl's
-    encoder releases the GIL) while the caller canonicalizes, splits and writes the last chunk."""
-    from pipelinekit.components.example_gen.csv_io import infer_column_types, record_batches
-    from pipelinekit.components.util.read_ahead import map_ahead
-    from tfx_bsl.coders import example_coder
+    """In process: the files' rows as chunks of tf.Examples, typed by one pass over all of them."""
+    from pipelinekit.components.example_gen.csv_io import infer_column_types
 
     header, types = infer_column_types(files)
-    yield from map_ahead(example_coder.RecordBatchToExamplesEncoder().encode, record_batches(files, header, types))
+    yield from _encoded_chunks(files, header, types)
 
 
 def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
@@ -252,13 +249,19 @@ def _csv_beam(pipeline: Any, name: str, files: list[str]) -> Any:
 
 
 def _encode_csv_file(path: str, header: list[str], types: dict[str, str | None]) -> Iterator[bytes]:
-    """One CSV file's rows as serialized tf.Examples, typed by ``types``."""
+    """One CSV file's rows as serialized tf.Examples, typed by ``types`` (a Beam worker's share)."""
+    for chunk in _encoded_chunks([path], header, types):
+        yield from chunk
+
+
+def _encoded_chunks(files: list[str], header: list[str], types: dict[str, str | None]) -> Iterator[list[bytes]]:
+    """The files' Arrow batches as chunks of tf.Examples, encoded on a second thread (tfx-bsl's
+    encoder releases the GIL) while the caller works on the last chunk."""
     from pipelinekit.components.example_gen.csv_io import record_batches
+    from pipelinekit.components.util.read_ahead import map_ahead
     from tfx_bsl.coders import example_coder
 
-    encoder = example_coder.RecordBatchToExamplesEncoder()
-    for batch in record_batches([path], header, types):
-        yield from encoder.encode(batch)
+    yield from map_ahead(example_coder.RecordBatchToExamplesEncoder().encode, record_batches(files, header, types))
 
 
 def _tfrecord_records(files: list[str], sequence: bool = False) -> Iterator[list[bytes]]:
