@@ -33,39 +33,16 @@ root, node_id, beam_args, tft_rule = sys.argv[1], sys.argv[2], json.loads(sys.ar
 os.environ["PENGUIN_ROOT"] = root
 import pipelinekit
 import pipelinekit.components.util.autograph_rules as rules
-from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.loader import load_pipeline
-from pipelinekit.metadata import MetadataStore
-from pipelinekit.orchestration.cache import effective_parameters
-from pipelinekit.orchestration.executor_loader import load_executor
+from pipelinekit.orchestration.replay import prepare_replay
 
 if not tft_rule:
     rules.GRAPH_SAFE_LIBRARIES = tuple(r for r in rules.GRAPH_SAFE_LIBRARIES if r != "tensorflow_transform")
 plan = pipelinekit.compile_pipeline(load_pipeline(sys.argv[5]))
-node = plan.nodes[node_id]
-store = MetadataStore(plan.metadata)
-execution = store.node_executions(plan.pipeline_name, node_id, ("COMPLETE",), limit=1)[0]
-recorded = store.artifacts_of_execution(execution.id, "INPUT")
-inputs = {
-    k: (recorded.get(k) if getattr(spec, "multiple", False) else (recorded.get(k) or [None])[0])
-    for k, spec in node.definition.spec.inputs.items()
-}
 folder = tempfile.mkdtemp(prefix=f"replay_{node_id}_")
-outputs = {}
-for key, spec in node.definition.spec.outputs.items():
-    outputs[key] = spec.type(os.path.join(folder, key))
-    os.makedirs(outputs[key].uri)
-arguments = {**effective_parameters(node), **inputs, **outputs}
-definition = node.definition
-if definition.context_argument:
-    os.makedirs(os.path.join(folder, ".tmp"))
-    arguments[definition.context_argument] = ExecutionContext(
-        plan.pipeline_name, plan.pipeline_root, node_id, "replay", execution.id, os.path.join(folder, ".tmp"),
-        [*plan.beam_pipeline_args, *beam_args],
-    )
-executor = definition.executor if callable(definition.executor) else load_executor(definition.name, definition.executor, {})
+replay = prepare_replay(plan, node_id, folder, beam_args=[*plan.beam_pipeline_args, *beam_args])
 before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-executor(**arguments)
+replay.run()
 wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
 cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 print("REPLAY=" + json.dumps({"wall": wall, "cpu": cpu}))

@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 
 from pipelinekit.compile.compiler import compile_pipeline
-from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.dsl.loader import load_pipeline
-from pipelinekit.metadata.store import MetadataStore
-from pipelinekit.orchestration.cache import effective_parameters
+from pipelinekit.orchestration.replay import prepare_replay
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 PENGUIN = os.path.join(REPO, "examples", "penguin", "pipeline.py")
@@ -74,26 +72,10 @@ def rerun_on_direct_runner(
 ) -> dict[str, list[Any]]:
     """Run ``node_id``'s executor again on the DirectRunner (with ``beam_args``), on the inputs its
     execution recorded in ML Metadata; its outputs go under ``folder``."""
-    plan = compile_pipeline(pipeline)
-    node = plan.nodes[node_id]
     execution_id = result.nodes[node_id].execution_id
-    recorded = MetadataStore(plan.metadata).artifacts_of_execution(execution_id, "INPUT")
-    inputs = {
-        key: (recorded[key][0] if len(recorded.get(key, [])) == 1 else recorded.get(key)) for key in node.definition.spec.inputs
-    }
-    outputs = {}
-    for key, spec in node.definition.spec.outputs.items():
-        outputs[key] = spec.type(os.path.join(folder, key))
-        os.makedirs(outputs[key].uri)
-    arguments: dict[str, Any] = {**effective_parameters(node), **inputs, **outputs}
-    if node.definition.context_argument:
-        tmp = os.path.join(folder, ".tmp")
-        os.makedirs(tmp)
-        arguments[node.definition.context_argument] = ExecutionContext(
-            plan.pipeline_name, plan.pipeline_root, node_id, "direct-replay", execution_id, tmp, list(beam_args or [])
-        )
-    node.definition.load_executor()(**arguments)
-    return {key: [artifact] for key, artifact in outputs.items()}
+    replay = prepare_replay(compile_pipeline(pipeline), node_id, folder, execution_id=execution_id, beam_args=beam_args or [])
+    replay.run()
+    return replay.outputs
 
 
 def assert_same_outputs(node_id: str, flink: dict[str, list[Any]], direct: dict[str, list[Any]]) -> None:
