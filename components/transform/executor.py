@@ -15,6 +15,7 @@ import os
 import shutil
 from typing import Any
 
+from pipelinekit.components.transform.in_process_statistics import statistics_in_process, write_statistics
 from pipelinekit.components.util.arguments import parse_proto
 from pipelinekit.components.util.errors import InputDataError, UserModuleError
 from pipelinekit.components.util.examples_io import cast_to_arrow_schema, make_tfxio, payload_format, require_payload, write_split
@@ -61,7 +62,11 @@ def run_transform(
     if stats_options_updater_fn:
         updater = load_function("stats_options_updater_fn", dotted_path=stats_options_updater_fn)
     options = _stats_options(raw_schema, updater)
-    _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, outputs, force_tf_compat_v1, options)
+    stats_here = statistics_in_process(context, examples, analyze, outputs, force_tf_compat_v1)
+    beam_outputs = {k: v for k, v in outputs.items() if not (stats_here and k in ("pre_transform_stats", "post_transform_stats"))}
+    _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, beam_outputs, force_tf_compat_v1, options)
+    if stats_here:
+        write_statistics([make_tfxio(examples, split, raw_schema, "Transform") for split in analyze], transform_graph.uri, outputs, options)
     _complete_cache(analyzer_cache, outputs.get("updated_analyzer_cache"))
     tft.tf_metadata.metadata_io.write_metadata(
         tft.tf_metadata.dataset_metadata.DatasetMetadata(raw_schema), os.path.join(transform_graph.uri, "metadata")

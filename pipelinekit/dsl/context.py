@@ -38,13 +38,16 @@ class ExecutionContext:
         import apache_beam as beam
         from apache_beam.options.pipeline_options import PipelineOptions
 
-        from pipelinekit.dsl import beam_cluster, beam_dofn_specs, beam_pickling
+        from pipelinekit.dsl import beam_cluster, beam_dofn_specs, beam_pickling, beam_state_weights
 
         beam_dofn_specs.install()
+        beam_state_weights.install()
         args = self._effective_args([*self.beam_pipeline_args, *(extra_args or [])])
         target = beam_cluster.cluster_target(args)
         if target is None:
-            return beam.Pipeline(options=PipelineOptions(beam_pickling.with_fast_pickler(args)))
+            from pipelinekit.dsl.beam_option_views import OptionsWithRememberedViews
+
+            return beam.Pipeline(options=OptionsWithRememberedViews(beam_pickling.with_fast_pickler(args)))
         beam_cluster.check_reachable(target, self.node_id)
         if not any(a == "--job_name" or a.startswith("--job_name=") for a in args):
             args = [*args, f"--job_name={self.job_name}"]

@@ -3,6 +3,7 @@ transform graph, the import order that keeps Keras 3, the analyzer cache, and ba
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -253,3 +254,84 @@ def test_a_split_analyzed_but_not_transformed_still_gets_post_transform_statisti
     post = load_stats(os.path.join(result.output("Transform", "post_transform_stats").uri, "FeatureStats.pb"))
     assert post.datasets[0].num_examples == train
     assert "bill_length_mm_xf" in {f.path.step[0] for f in post.datasets[0].features}
+
+
+VARIED_MODULE = '''
+import tensorflow as tf
+import tensorflow_transform as tft
+
+
+def _dense(value, default):
+    if isinstance(value, tf.SparseTensor):
+        value = tf.sparse.to_dense(tf.SparseTensor(value.indices, value.values, [value.dense_shape[0], 1]), default_value=default)
+    return tf.squeeze(value, axis=1)
+
+
+def preprocessing_fn(inputs):
+    return {
+        "mass_z": tft.scale_to_z_score(tf.cast(_dense(inputs["body_mass_g"], 0), tf.float32)),
+        "species_id": tft.compute_and_apply_vocabulary(_dense(inputs["species"], b"")),
+        "sex_raw": inputs["sex"],  # a SparseTensor: some rows have no value
+        "island_letters": tf.strings.bytes_split(_dense(inputs["island"], b"")),  # ragged
+    }
+'''
+
+
+def test_statistics_computed_in_process_equal_the_beam_branches(tmp_path, data_run, monkeypatch):
+    """Dense, vocabulary, sparse (with missing rows) and ragged outputs, two analyzed splits: the
+    in-process statistics equal, proto for proto, what the Beam branches compute."""
+    from pipelinekit.components import Transform
+    from pipelinekit.components.util.tfdv_io import load_stats
+
+    from pipelinekit.tfx import proto
+
+    module = tmp_path / "varied_transform.py"
+    module.write_text(VARIED_MODULE)
+    base = data_pipeline(str(tmp_path / "base"), data_run.data, data_run.module_file)
+    upstream = next(n for n in base.components if n.id == "Transform")
+    stats = {}
+    for path in ("beam", "in_process"):
+        monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
+        transform = Transform(
+            examples=upstream.inputs["examples"],
+            schema=upstream.inputs["schema"],
+            module_file=str(module),
+            splits_config=proto.SplitsConfig(analyze=["train", "eval"], transform=["train", "eval"]),
+        )
+        result = LocalDagRunner().run(Pipeline(base.pipeline_name, str(tmp_path / path), [transform]))
+        result.raise_for_failure()
+        stats[path] = {
+            key: load_stats(os.path.join(result.output("Transform", key).uri, "FeatureStats.pb"))
+            for key in ("pre_transform_stats", "post_transform_stats")
+        }
+    post = stats["beam"]["post_transform_stats"].datasets[0]
+    assert {f.path.step[0] for f in post.features} >= {"mass_z", "species_id", "sex_raw", "island_letters"}
+    assert post.num_examples == len(read_examples(data_run.output("CsvExampleGen", "examples").split_uri("train"))) + len(
+        read_examples(data_run.output("CsvExampleGen", "examples").split_uri("eval"))
+    )
+    for key in stats["beam"]:
+        assert _differences(stats["in_process"][key], stats["beam"][key]) == [], key
+
+
+def _differences(a, b) -> list[str]:
+    """Where two protos differ, floats equal within 1e-9 relative: merging TFDV's accumulators
+    of two splits, as Beam does, moves a standard deviation's last digit."""
+    from google.protobuf import json_format
+
+    found: list[str] = []
+
+    def walk(x, y, at):
+        if isinstance(x, float) or isinstance(y, float):
+            if not (isinstance(x, (int, float)) and isinstance(y, (int, float)) and math.isclose(x, y, rel_tol=1e-9)):
+                found.append(f"{at}: {x} != {y}")
+        elif isinstance(x, dict) and isinstance(y, dict):
+            for k in sorted(set(x) | set(y)):
+                walk(x.get(k), y.get(k), f"{at}.{k}")
+        elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+            for i, (p, q) in enumerate(zip(x, y)):
+                walk(p, q, f"{at}[{i}]")
+        elif x != y:
+            found.append(f"{at}: {x} != {y}")
+
+    walk(json_format.MessageToDict(a), json_format.MessageToDict(b), "")
+    return found
