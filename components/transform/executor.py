@@ -15,7 +15,12 @@ import os
 import shutil
 from typing import Any
 
-from pipelinekit.components.transform.in_process_statistics import statistics_in_process, write_statistics
+from pipelinekit.components.transform.in_process import (
+    STATISTICS_OUTPUTS,
+    TRANSFORMED_PREFIX,
+    runs_in_process,
+    transform_in_process,
+)
 from pipelinekit.components.util.arguments import parse_proto
 from pipelinekit.components.util.errors import InputDataError, UserModuleError
 from pipelinekit.components.util.examples_io import cast_to_arrow_schema, make_tfxio, payload_format, require_payload, write_split
@@ -29,7 +34,6 @@ from pipelinekit.types.standard import Examples, TransformCache, TransformGraph
 
 __all__ = ["run_transform"]
 
-TRANSFORMED_PREFIX = "transformed_examples"
 
 
 def run_transform(
@@ -62,11 +66,13 @@ def run_transform(
     if stats_options_updater_fn:
         updater = load_function("stats_options_updater_fn", dotted_path=stats_options_updater_fn)
     options = _stats_options(raw_schema, updater)
-    stats_here = statistics_in_process(context, examples, analyze, outputs, force_tf_compat_v1)
-    beam_outputs = {k: v for k, v in outputs.items() if not (stats_here and k in ("pre_transform_stats", "post_transform_stats"))}
+    here = runs_in_process(context, examples, list(dict.fromkeys([*analyze, *transform])), force_tf_compat_v1)
+    data_outputs = ("transformed_examples", *STATISTICS_OUTPUTS)
+    beam_outputs = {k: v for k, v in outputs.items() if not (here and k in data_outputs)}  # only analysis on Beam then
     _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, beam_outputs, force_tf_compat_v1, options)
-    if stats_here:
-        write_statistics([make_tfxio(examples, split, raw_schema, "Transform") for split in analyze], transform_graph.uri, outputs, options)
+    if here:
+        readers = {split: make_tfxio(examples, split, raw_schema, "Transform") for split in dict.fromkeys([*analyze, *transform])}
+        transform_in_process(readers, transform_graph.uri, analyze, transform, outputs, options)
     _complete_cache(analyzer_cache, outputs.get("updated_analyzer_cache"))
     tft.tf_metadata.metadata_io.write_metadata(
         tft.tf_metadata.dataset_metadata.DatasetMetadata(raw_schema), os.path.join(transform_graph.uri, "metadata")
@@ -165,7 +171,12 @@ def _run_pipeline(
     import tensorflow_data_validation as tfdv
     import tensorflow_transform.beam as tft_beam
 
-    tfxio = {split: make_tfxio(examples, split, raw_schema, "Transform") for split in {*analyze, *transform}}
+    transformed_examples = outputs.get("transformed_examples")
+    with_stats = outputs.get("pre_transform_stats") is not None
+    # Each split is transformed once: its batches feed both its examples and the statistics.
+    needed = [*transform] if transformed_examples is not None else []
+    needed += [s for s in analyze if with_stats and s not in needed]
+    tfxio = {split: make_tfxio(examples, split, raw_schema, "Transform") for split in dict.fromkeys([*analyze, *needed])}
     adapter = tfxio[analyze[0]].TensorAdapterConfig()
     keys = {split: tft_beam.analyzer_cache.DatasetKey(f"span-{examples.span or 0}-{split}") for split in analyze}
     temp = os.path.join(context.tmp_dir, "tft")
@@ -185,11 +196,6 @@ def _run_pipeline(
             flat = [raw[s] for s in analyze] | "Flatten" >> beam.Flatten()
             transform_fn = (flat, adapter) | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
         _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(transform_graph.uri)
-        transformed_examples = outputs.get("transformed_examples")
-        with_stats = outputs.get("pre_transform_stats") is not None
-        # Each split is transformed once: its batches feed both its examples and the statistics.
-        needed = [*transform] if transformed_examples is not None else []
-        needed += [s for s in analyze if with_stats and s not in needed]
         batches = {split: _transformed_batches(raw[split], adapter, transform_fn, split) for split in needed}
         if transformed_examples is not None:
             output_schema = transform_fn[1].schema  # TFT's: it says which outputs are ragged, for the encoder

@@ -279,7 +279,8 @@ def preprocessing_fn(inputs):
 
 def test_statistics_computed_in_process_equal_the_beam_branches(tmp_path, data_run, monkeypatch):
     """Dense, vocabulary, sparse (with missing rows) and ragged outputs, two analyzed splits: the
-    in-process statistics equal, proto for proto, what the Beam branches compute."""
+    in-process transformed examples equal the Beam branches' message for message, and the
+    statistics equal theirs proto for proto."""
     from pipelinekit.components import Transform
     from pipelinekit.components.util.tfdv_io import load_stats
 
@@ -289,7 +290,7 @@ def test_statistics_computed_in_process_equal_the_beam_branches(tmp_path, data_r
     module.write_text(VARIED_MODULE)
     base = data_pipeline(str(tmp_path / "base"), data_run.data, data_run.module_file)
     upstream = next(n for n in base.components if n.id == "Transform")
-    stats = {}
+    stats, records, files = {}, {}, {}
     for path in ("beam", "in_process"):
         monkeypatch.setenv("PIPELINEKIT_DATA_PATH", path)
         transform = Transform(
@@ -304,6 +305,11 @@ def test_statistics_computed_in_process_equal_the_beam_branches(tmp_path, data_r
             key: load_stats(os.path.join(result.output("Transform", key).uri, "FeatureStats.pb"))
             for key in ("pre_transform_stats", "post_transform_stats")
         }
+        transformed = result.output("Transform", "transformed_examples")
+        records[path] = {split: sorted(_records(transformed.split_uri(split))) for split in ("train", "eval")}
+        files[path] = sorted(os.listdir(transformed.split_uri("train")))
+    assert records["in_process"] == records["beam"] and all(records["beam"].values())
+    assert files["in_process"] == files["beam"] == ["transformed_examples-00000-of-00001.gz"]
     post = stats["beam"]["post_transform_stats"].datasets[0]
     assert {f.path.step[0] for f in post.features} >= {"mass_z", "species_id", "sex_raw", "island_letters"}
     assert post.num_examples == len(read_examples(data_run.output("CsvExampleGen", "examples").split_uri("train"))) + len(
@@ -311,6 +317,19 @@ def test_statistics_computed_in_process_equal_the_beam_branches(tmp_path, data_r
     )
     for key in stats["beam"]:
         assert _differences(stats["in_process"][key], stats["beam"][key]) == [], key
+
+
+def _records(folder: str) -> list[bytes]:
+    """The folder's tf.Examples, each serialized deterministically (features in name order: the
+    two paths' encoders write a record's features in different orders, the same message)."""
+    import tensorflow as tf
+    from tensorflow.core.example import example_pb2
+
+    return [
+        example_pb2.Example.FromString(r.numpy()).SerializeToString(deterministic=True)
+        for f in sorted(os.listdir(folder))
+        for r in tf.data.TFRecordDataset(os.path.join(folder, f), compression_type="GZIP")
+    ]
 
 
 def _differences(a, b) -> list[str]:
