@@ -55,7 +55,7 @@ def transform_in_process(
     raw: list[Any] = []
     transformed: list[Any] = []
     for split in dict.fromkeys([*write, *describe]):
-        folder = examples_out.split_uri(split) if split in write else None
+        folder = examples_out.split_uri(split) if examples_out is not None and split in write else None
         with SplitWriters([folder] if folder else [], prefix=TRANSFORMED_PREFIX) as writers:
             for batch, result in _transformed_batches(readers[split], output, converter):
                 if folder:
