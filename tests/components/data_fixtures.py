@@ -14,6 +14,19 @@ from typing import Any
 PENGUIN_COLUMNS = ("species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year")
 """penguins.csv's columns, which ExampleGen makes features and SchemaGen puts in the schema."""
 
+# The start of a test's Transform module file: its imports and a densifier for a [batch, 1]
+# feature that may be sparse (missing in some rows).
+TFT_MODULE_START = '''
+import tensorflow as tf
+import tensorflow_transform as tft
+
+
+def _dense(value, default):
+    if isinstance(value, tf.SparseTensor):
+        value = tf.sparse.to_dense(tf.SparseTensor(value.indices, value.values, [value.dense_shape[0], 1]), default_value=default)
+    return tf.squeeze(value, axis=1)
+'''
+
 PENGUIN_MODULE = '''
 import tensorflow as tf
 import tensorflow_transform as tft

@@ -9,21 +9,12 @@ import os
 import random
 
 import pytest
-from data_fixtures import read_examples
+from data_fixtures import TFT_MODULE_START, read_examples
 
 from pipelinekit import LocalDagRunner, Pipeline
 from pipelinekit.types.standard import Examples
 
-RARE_MODULE = """
-import tensorflow as tf
-import tensorflow_transform as tft
-
-
-def _dense(value, default):
-    if isinstance(value, tf.SparseTensor):
-        value = tf.sparse.to_dense(tf.SparseTensor(value.indices, value.values, [value.dense_shape[0], 1]), default_value=default)
-    return tf.squeeze(value, axis=1)
-
+RARE_MODULE = TFT_MODULE_START + """
 
 def preprocessing_fn(inputs):
     return {

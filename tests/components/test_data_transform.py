@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from data_fixtures import data_pipeline, read_examples
+from data_fixtures import TFT_MODULE_START, data_pipeline, read_examples
 from pipelinekit.components.util.errors import ComponentArgumentError
 
 from pipelinekit import LocalDagRunner, Pipeline, TransformCache, importer
@@ -256,16 +256,7 @@ def test_a_split_analyzed_but_not_transformed_still_gets_post_transform_statisti
     assert "bill_length_mm_xf" in {f.path.step[0] for f in post.datasets[0].features}
 
 
-VARIED_MODULE = '''
-import tensorflow as tf
-import tensorflow_transform as tft
-
-
-def _dense(value, default):
-    if isinstance(value, tf.SparseTensor):
-        value = tf.sparse.to_dense(tf.SparseTensor(value.indices, value.values, [value.dense_shape[0], 1]), default_value=default)
-    return tf.squeeze(value, axis=1)
-
+VARIED_MODULE = TFT_MODULE_START + '''
 
 def preprocessing_fn(inputs):
     return {
