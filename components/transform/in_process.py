@@ -14,9 +14,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipelinekit.components.util.examples_io import SplitWriters, concat_record_batches, in_process, payload_format, split_files
+from pipelinekit.components.util.examples_io import (
+    IN_PROCESS_ENV,
+    SplitWriters,
+    concat_record_batches,
+    in_process,
+    payload_format,
+    split_files,
+)
 from pipelinekit.components.util.tfdv_io import STATS_FILE, write_stats
 
+from pipelinekit.dsl import context as dsl_context
 from pipelinekit.dsl.context import ExecutionContext
 from pipelinekit.types.standard import Examples
 
@@ -29,10 +37,14 @@ TRANSFORMED_PREFIX = "transformed_examples"  # file names as TFX's: transformed_
 
 def runs_in_process(context: ExecutionContext, examples: Examples, splits: list[str], force_tf_compat_v1: bool) -> bool:
     """Whether the rows are transformed and described here: tf.Examples and a TF2 transform_fn,
-    on the DirectRunner with an input that fits (``examples_io.in_process``)."""
+    on the DirectRunner (``examples_io.in_process``) with a small input (``SMALL_INPUT_BYTES``,
+    unless ``PIPELINEKIT_DATA_PATH=in_process`` forces it): the analyzed splits are held in
+    memory twice, raw and transformed, for their statistics."""
     if force_tf_compat_v1 or payload_format(examples) != "FORMAT_TF_EXAMPLE":
         return False
-    return in_process(context, sum(os.path.getsize(path) for split in splits for path in split_files(examples, split)))
+    size = sum(os.path.getsize(path) for split in splits for path in split_files(examples, split))
+    forced = os.environ.get(IN_PROCESS_ENV) == "in_process"
+    return in_process(context, size) and (forced or size <= dsl_context.SMALL_INPUT_BYTES)
 
 
 def transform_in_process(

@@ -345,3 +345,37 @@ def _differences(a, b) -> list[str]:
 
     walk(json_format.MessageToDict(a), json_format.MessageToDict(b), "")
     return found
+
+
+@pytest.mark.parametrize(
+    ("case", "size", "env", "expected"),
+    [
+        ("small", 1000, None, True),
+        ("over the small-input size", 2000, None, False),
+        ("over it, forced", 2000, "in_process", True),
+        ("small, Beam forced", 1000, "beam", False),
+        ("Parquet", 1000, None, False),
+        ("TF1 transform_fn", 1000, None, False),
+        ("Flink", 1000, None, False),
+    ],
+)
+def test_which_transforms_run_their_rows_in_process(tmp_path, monkeypatch, case, size, env, expected):
+    from pipelinekit.components.transform.in_process import runs_in_process
+
+    from pipelinekit.dsl import context as dsl_context
+    from pipelinekit.dsl.context import ExecutionContext
+    from pipelinekit.types.standard import Examples
+
+    monkeypatch.setattr(dsl_context, "SMALL_INPUT_BYTES", 1500)
+    if env:
+        monkeypatch.setenv("PIPELINEKIT_DATA_PATH", env)
+    else:
+        monkeypatch.delenv("PIPELINEKIT_DATA_PATH", raising=False)
+    examples = Examples(str(tmp_path / "examples"))
+    os.makedirs(examples.split_uri("train"))
+    (tmp_path / "examples" / "Split-train" / "data.gz").write_bytes(b"x" * size)
+    if case == "Parquet":
+        examples.set_custom_property("payload_format", "FORMAT_PARQUET")
+    args = ["--runner=FlinkRunner", "--flink_master=localhost:8081"] if case == "Flink" else []
+    context = ExecutionContext("p", str(tmp_path), "Transform", "run", 1, str(tmp_path / "tmp"), args)
+    assert runs_in_process(context, examples, ["train"], force_tf_compat_v1=case == "TF1 transform_fn") is expected
