@@ -35,7 +35,6 @@ from pipelinekit.types.standard import Examples, TransformCache, TransformGraph
 __all__ = ["run_transform"]
 
 
-
 def run_transform(
     context: ExecutionContext,
     examples: Examples,
@@ -66,12 +65,12 @@ def run_transform(
     if stats_options_updater_fn:
         updater = load_function("stats_options_updater_fn", dotted_path=stats_options_updater_fn)
     options = _stats_options(raw_schema, updater)
-    here = runs_in_process(context, examples, list(dict.fromkeys([*analyze, *transform])), force_tf_compat_v1)
+    readers = {split: make_tfxio(examples, split, raw_schema, "Transform") for split in dict.fromkeys([*analyze, *transform])}
+    here = runs_in_process(context, examples, list(readers), force_tf_compat_v1)
     data_outputs = ("transformed_examples", *STATISTICS_OUTPUTS)
     beam_outputs = {k: v for k, v in outputs.items() if not (here and k in data_outputs)}  # only analysis on Beam then
-    _run_pipeline(context, examples, raw_schema, user_fn, analyze, transform, transform_graph, analyzer_cache, beam_outputs, force_tf_compat_v1, options)
+    _run_pipeline(context, examples, readers, user_fn, analyze, transform, transform_graph, analyzer_cache, beam_outputs, force_tf_compat_v1, options)
     if here:
-        readers = {split: make_tfxio(examples, split, raw_schema, "Transform") for split in dict.fromkeys([*analyze, *transform])}
         transform_in_process(readers, transform_graph.uri, analyze, transform, outputs, options)
     _complete_cache(analyzer_cache, outputs.get("updated_analyzer_cache"))
     tft.tf_metadata.metadata_io.write_metadata(
@@ -157,7 +156,7 @@ def _bind_custom_config(fn: Any, custom_config: dict[str, Any]) -> Any:
 def _run_pipeline(
     context: ExecutionContext,
     examples: Examples,
-    raw_schema: Any,
+    readers: dict[str, Any],
     preprocessing_fn: Any,
     analyze: list[str],
     transform: list[str],
@@ -176,7 +175,7 @@ def _run_pipeline(
     # Each split is transformed once: its batches feed both its examples and the statistics.
     needed = [*transform] if transformed_examples is not None else []
     needed += [s for s in analyze if with_stats and s not in needed]
-    tfxio = {split: make_tfxio(examples, split, raw_schema, "Transform") for split in dict.fromkeys([*analyze, *needed])}
+    tfxio = {split: readers[split] for split in dict.fromkeys([*analyze, *needed])}  # each split's TFXIO, raw schema
     adapter = tfxio[analyze[0]].TensorAdapterConfig()
     keys = {split: tft_beam.analyzer_cache.DatasetKey(f"span-{examples.span or 0}-{split}") for split in analyze}
     temp = os.path.join(context.tmp_dir, "tft")

@@ -62,8 +62,8 @@ def transform_in_process(
     converter = impl_helper.make_tensor_to_arrow_converter(output.transformed_metadata.schema)
     encoder = example_coder.RecordBatchToExamplesEncoder(output.transformed_metadata.schema)
     examples_out = outputs.get("transformed_examples")
-    write = [s for s in transform if examples_out is not None]
-    describe = [s for s in analyze if outputs.get(STATISTICS_OUTPUTS[0]) is not None]
+    write = transform if examples_out is not None else []
+    describe = analyze if outputs.get(STATISTICS_OUTPUTS[0]) is not None else []
     raw: list[Any] = []
     transformed: list[Any] = []
     for split in dict.fromkeys([*write, *describe]):

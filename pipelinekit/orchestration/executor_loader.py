@@ -13,11 +13,15 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelinekit.errors import ComponentDefinitionError, RunError
 from pipelinekit.orchestration.fingerprint import digest, imported_names, module_sources
 from pipelinekit.orchestration.ownership import process_start_time
+
+if TYPE_CHECKING:
+    from pipelinekit.dsl.component import ComponentDefinition, Executor
+    from pipelinekit.dsl.context import ExecutionContext
 
 __all__ = ["load_executor"]
 
@@ -99,3 +103,12 @@ def _dependencies_first(names: list[str], sources: dict[str, tuple[str, bytes]])
     for name in sorted(names):
         visit(name)
     return ordered
+
+
+def call_executor(definition: ComponentDefinition, executor: Executor, arguments: dict[str, Any], context: ExecutionContext) -> None:
+    """Call a node's executor with its arguments: a function component through its typed
+    signature (``function_io``), which also makes its Beam pipeline from ``context``."""
+    if definition.function_io:
+        definition.function_io.call(executor, arguments, context.make_beam_pipeline)
+    else:
+        executor(**arguments)

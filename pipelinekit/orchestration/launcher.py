@@ -25,7 +25,7 @@ from pipelinekit.orchestration.cache import (
     effective_parameters,
     recorded_parameters,
 )
-from pipelinekit.orchestration.executor_loader import load_executor
+from pipelinekit.orchestration.executor_loader import call_executor, load_executor
 from pipelinekit.orchestration.fingerprint import path_fingerprint, path_manifest
 from pipelinekit.orchestration.frozen_heap import frozen_heap
 from pipelinekit.orchestration.listener import RunListener
@@ -301,10 +301,7 @@ class NodeLauncher:
         if not callable(executor):
             executor = load_executor(definition.name, executor, key.parts.get("code_modules") or {})
         with frozen_heap():
-            if definition.function_io:
-                definition.function_io.call(executor, arguments, context.make_beam_pipeline)
-            else:
-                executor(**arguments)
+            call_executor(definition, executor, arguments, context)
 
     def _publish(
         self, node_id: str, execution_id: int, contexts: list[Any], outputs: dict[str, Artifact]

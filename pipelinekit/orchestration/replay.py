@@ -5,6 +5,7 @@ recorded in ML Metadata and the pipeline root is not touched."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pipelinekit.dsl.runtime_parameter import RuntimeParameter
 from pipelinekit.errors import RunError
 from pipelinekit.metadata.store import MetadataStore
 from pipelinekit.orchestration.cache import effective_parameters
-from pipelinekit.orchestration.executor_loader import load_executor
+from pipelinekit.orchestration.executor_loader import call_executor, load_executor
 from pipelinekit.types.artifact import Artifact
 
 __all__ = ["Replay", "prepare_replay"]
@@ -88,14 +89,12 @@ def prepare_replay(
         os.makedirs(tmp_dir, exist_ok=True)
         arguments[definition.context_argument] = context
     executor = definition.executor if callable(definition.executor) else load_executor(definition.name, definition.executor, {})
-
-    def run() -> None:
-        if definition.function_io:
-            definition.function_io.call(executor, arguments, context.make_beam_pipeline)
-        else:
-            executor(**arguments)
-
-    return Replay(node_id, execution_id, {key: [artifact] for key, artifact in outputs.items()}, run)
+    return Replay(
+        node_id,
+        execution_id,
+        {key: [artifact] for key, artifact in outputs.items()},
+        functools.partial(call_executor, definition, executor, arguments, context),
+    )
 
 
 def _resolved_at_launch(value: Any) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import json
-import math
 import os
 import subprocess
 import urllib.request
@@ -13,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from nested_compare import first_difference
 
 from pipelinekit.compile.compiler import compile_pipeline
 from pipelinekit.dsl.loader import load_pipeline
@@ -189,34 +189,13 @@ def _statistics(where: str, ours: Any, theirs: Any) -> None:
     assert paths, where
     for path in paths:
         a, b = comparable(path), comparable(os.path.join(theirs.uri, os.path.relpath(path, ours.uri)))
-        difference = _difference(a, b, STATISTICS)
+        difference = first_difference(a, b, STATISTICS)
         assert difference is None, f"{where}: {os.path.relpath(path, ours.uri)} differs at {difference}"
 
 
 def _close(a: Any, b: Any, tolerance: tuple[float, float]) -> bool:
     """Equal, with floats equal within ``tolerance`` (relative, absolute)."""
-    return _difference(a, b, tolerance) is None
-
-
-def _difference(a: Any, b: Any, tolerance: tuple[float, float], at: str = "") -> str | None:
-    """Where ``a`` and ``b`` first differ beyond ``tolerance`` (relative, absolute), with both
-    values, or None when they are equal within it."""
-    unequal = f"{at or '(top)'}: {a!r} != {b!r}"
-    if isinstance(a, float) or isinstance(b, float):
-        rel, absolute = tolerance
-        numbers = isinstance(a, int | float) and isinstance(b, int | float)
-        return None if numbers and math.isclose(a, b, rel_tol=rel, abs_tol=absolute) else unequal
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.keys() != b.keys():
-            return f"{at or '(top)'}: keys {sorted(a.keys() ^ b.keys())} on one side only"
-        found = (_difference(a[k], b[k], tolerance, f"{at}.{k}") for k in a)
-        return next((d for d in found if d is not None), None)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        if len(a) != len(b):
-            return f"{at or '(top)'}: {len(a)} items != {len(b)}"
-        found = (_difference(x, y, tolerance, f"{at}[{i}]") for i, (x, y) in enumerate(zip(a, b)))
-        return next((d for d in found if d is not None), None)
-    return None if a == b else unequal
+    return first_difference(a, b, tolerance) is None
 
 
 def _same_files(where: str, ours: Any, theirs: Any, names: tuple[str, ...]) -> None:
