@@ -13,9 +13,11 @@ run's state and metadata store); the data work inside executors goes wherever th
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pipelinekit.compile.plan import Plan
@@ -84,12 +86,11 @@ class BeamDagRunner:
         with _RUNS_LOCK:
             _RUNS[token] = (session, queue)
         try:
-            self._run_on_beam(len(remaining), self.options.workers(queue.max_concurrency), token)
+            with _worker_logs_silenced_on_sigint():
+                self._run_on_beam(len(remaining), self.options.workers(queue.max_concurrency), token)
         except KeyboardInterrupt:  # Ctrl-C reaches this (the main) thread; workers finish no new node
             queue.close()
-            # Beam's worker threads, torn down mid-bundle, log KeyErrors about bundles they lost:
-            # noise after an interrupt the user asked for, so they are not shown
-            logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
+            _silence_worker_logs()
             raise
         except Exception:
             queue.close()
@@ -114,3 +115,30 @@ class BeamDagRunner:
                 | "WorkerSlots" >> beam.Create(list(range(workers)))
                 | f"RunNodes[{node_count}]" >> beam.FlatMap(_work, token=token)
             )
+
+
+def _silence_worker_logs() -> None:
+    """Beam's worker threads, torn down mid-bundle by an interrupt, log KeyErrors about bundles
+    they lost: noise after an interrupt the user asked for, so they are not shown."""
+    logging.getLogger("apache_beam.runners.worker").setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def _worker_logs_silenced_on_sigint() -> Iterator[None]:
+    """Silence Beam's worker logs the moment SIGINT arrives, before the KeyboardInterrupt unwinds
+    Beam (its teardown logs before this runner's handler runs); only where a handler can be set,
+    in the main thread, and the previous handler still raises the interrupt."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+
+    def on_sigint(number: int, frame: Any) -> Any:
+        _silence_worker_logs()
+        return previous(number, frame)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
