@@ -43,13 +43,16 @@ def run_bulk_inferrer(
     splits = _splits(examples, parse_proto(data_spec, bulk_inferrer_pb2.DataSpec))
     spec = parse_proto(model_spec, bulk_inferrer_pb2.ModelSpec)
     handler = _handler(model, spec)
-    with context.make_beam_pipeline() as pipeline:
-        if inference_result is not None:
-            _write_logs(pipeline, examples, splits, handler, inference_result.uri)
-        else:
-            assert output_examples is not None
-            example_spec = parse_proto(output_example_spec, bulk_inferrer_pb2.OutputExampleSpec)
-            _write_examples(pipeline, examples, splits, handler, example_spec, output_examples)
+    try:
+        with context.make_beam_pipeline() as pipeline:
+            if inference_result is not None:
+                _write_logs(pipeline, examples, splits, handler, inference_result.uri)
+            else:
+                assert output_examples is not None
+                example_spec = parse_proto(output_example_spec, bulk_inferrer_pb2.OutputExampleSpec)
+                _write_examples(pipeline, examples, splits, handler, example_spec, output_examples)
+    finally:
+        handler.release()
     if output_examples is not None:
         output_examples.splits = sorted(splits)
 
@@ -72,8 +75,8 @@ def _handler(model: Model, spec: Any) -> Any:
 
     signatures = list(spec.model_signature_name) or ["serving_default"]
     tags = list(spec.tag) or ["serve"]
-    LoadedModel(model.serving_model_dir, tags, signatures)  # fail here, naming the field, not inside Beam
-    return SavedModelHandler(model.serving_model_dir, tags, signatures)
+    loaded = LoadedModel(model.serving_model_dir, tags, signatures)  # fail here, naming the field, not inside Beam
+    return SavedModelHandler(model.serving_model_dir, tags, signatures, loaded)
 
 
 def _inferred(pipeline: Any, examples: Examples, split: str, handler: Any) -> Any:
@@ -81,11 +84,7 @@ def _inferred(pipeline: Any, examples: Examples, split: str, handler: Any) -> An
     from apache_beam.ml.inference.base import RunInference
 
     pattern = os.path.join(examples.split_uri(split), "*")
-    return (
-        pipeline
-        | f"Read[{split}]" >> beam.io.ReadFromTFRecord(pattern)
-        | f"RunInference[{split}]" >> RunInference(handler)
-    )
+    return pipeline | f"Read[{split}]" >> beam.io.ReadFromTFRecord(pattern) | f"RunInference[{split}]" >> RunInference(handler)
 
 
 def _write_logs(pipeline: Any, examples: Examples, splits: list[str], handler: Any, uri: str) -> None:
@@ -105,9 +104,7 @@ def _write_logs(pipeline: Any, examples: Examples, splits: list[str], handler: A
     )
 
 
-def _write_examples(
-    pipeline: Any, examples: Examples, splits: list[str], handler: Any, spec: Any, output: Examples
-) -> None:
+def _write_examples(pipeline: Any, examples: Examples, splits: list[str], handler: Any, spec: Any, output: Examples) -> None:
     import apache_beam as beam
     from pipelinekit.components.bulk_inferrer.output_examples import ExampleWriter
 

@@ -9,6 +9,7 @@ signatures are called as TF2 functions; the logs have the layout tfx-bsl writes.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,6 +21,11 @@ __all__ = ["SavedModelHandler", "LoadedModel", "InferenceSetupError"]
 
 CLASSIFY = "tensorflow/serving/classify"
 REGRESS = "tensorflow/serving/regress"
+
+_LOADED_HERE: dict[str, LoadedModel] = {}
+"""Models this process loaded already, by the key of the handler that holds them: a handler
+pickled into a Beam pipeline and unpickled in this process finds its model here; unpickled in
+another process (a cluster's worker) it finds nothing and loads the model itself."""
 
 
 class InferenceSetupError(RunError):
@@ -42,7 +48,9 @@ class LoadedModel:
                 f"(its signatures: {', '.join(sorted(defs))})"
             )
         if len(signature_names) > 1 and any(defs[n].method_name not in (CLASSIFY, REGRESS) for n in signature_names):
-            raise InferenceSetupError("several model_signature_name entries need classify or regress signatures (a multi-inference)")
+            raise InferenceSetupError(
+                "several model_signature_name entries need classify or regress signatures (a multi-inference)"
+            )
         self.signatures = [(n, self.model.signatures[n], defs[n]) for n in signature_names]
         for name, _, signature in self.signatures:
             if len(signature.inputs) != 1:
@@ -125,19 +133,33 @@ def _fill_predict(predict_log: Any, name: str, input_name: str, record: bytes, o
 
 
 class SavedModelHandler(ModelHandler[bytes, Any, LoadedModel]):
-    """Beam ModelHandler: each worker loads the SavedModel once and runs batches of examples."""
+    """Beam ModelHandler: each worker loads the SavedModel once and runs batches of examples.
 
-    def __init__(self, path: str, tags: list[str], signature_names: list[str]) -> None:
+    Given the model already ``loaded`` (as the executor does, to check model_spec before Beam
+    starts), every RunInference in this process uses it instead of loading the model again,
+    one load per split; ``release()`` lets it go once the pipeline is done."""
+
+    def __init__(self, path: str, tags: list[str], signature_names: list[str], loaded: LoadedModel | None = None) -> None:
         super().__init__()
         self.path = path
         self.tags = tags
         self.signature_names = signature_names
+        self.key = uuid.uuid4().hex
+        if loaded is not None:
+            _LOADED_HERE[self.key] = loaded
 
     def load_model(self) -> LoadedModel:
+        loaded = _LOADED_HERE.get(self.key)
+        if loaded is not None:
+            return loaded
         from pipelinekit.components.util.keras3 import use_keras3
 
         use_keras3()
         return LoadedModel(self.path, self.tags, self.signature_names)
+
+    def release(self) -> None:
+        """Forget the model handed in as ``loaded``; later loads read it from ``path``."""
+        _LOADED_HERE.pop(self.key, None)
 
     def run_inference(
         self, batch: Sequence[bytes], model: LoadedModel, inference_args: dict[str, Any] | None = None

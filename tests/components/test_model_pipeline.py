@@ -207,6 +207,52 @@ def test_bulk_inferrer_logs_match_the_models_direct_answers(run):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_bulk_inferrer_handler_reuses_the_loaded_model_in_this_process_only(run, monkeypatch):
+    """The model the executor loads to check model_spec serves every RunInference of the pipeline
+    (one per split), also through Beam's pickling; a handler unpickled where that model is not
+    (another process, or after release) loads its own; the answers are the same."""
+    import pickle
+
+    import apache_beam as beam
+    import numpy as np
+    import tensorflow as tf
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.testing.util import assert_that
+    from pipelinekit.components.bulk_inferrer.inference import LoadedModel, SavedModelHandler
+
+    path = run.output("Trainer", "model").serving_model_dir
+    records = [e.SerializeToString() for e in _eval_examples(run)[:5]]
+    loads = []
+    real_load = tf.saved_model.load
+    monkeypatch.setattr(tf.saved_model, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    loaded = LoadedModel(path, ["serve"], ["serving_default"])
+    handler = SavedModelHandler(path, ["serve"], ["serving_default"], loaded)
+    assert len(loads) == 1
+
+    def outputs(logs):
+        return sorted(tf.make_ndarray(log.predict_log.response.outputs["probabilities"]).tolist() for log in logs)
+
+    expected = outputs(loaded.run(records))
+    assert len(expected) == len(records) == 5
+
+    def same_answers(logs):
+        # within float32 rounding: RunInference batches the records its own way
+        np.testing.assert_allclose(outputs(logs), expected, rtol=1e-6, atol=1e-7)
+
+    with beam.Pipeline() as pipeline:
+        for split in ("train", "eval"):
+            logs = pipeline | f"Create[{split}]" >> beam.Create(records) | f"Infer[{split}]" >> RunInference(handler)
+            assert_that(logs, same_answers, label=f"Check[{split}]")
+    assert len(loads) == 1
+
+    elsewhere = pickle.loads(pickle.dumps(handler))
+    assert elsewhere.load_model() is loaded  # in this process: the loaded one
+    handler.release()
+    fresh = elsewhere.load_model()
+    assert len(loads) == 2 and fresh is not loaded
+    np.testing.assert_allclose(outputs(fresh.run(records)), expected, rtol=1e-6, atol=1e-7)
+
+
 def test_bulk_inferrer_output_examples_carry_classify_columns(run):
     output = run.output("example_inferrer", "output_examples")
     assert output.splits == ["eval"] and os.listdir(output.uri) == ["Split-eval"]
