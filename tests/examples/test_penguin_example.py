@@ -104,6 +104,9 @@ def test_reruns_redo_only_what_tfx_semantics_require(penguin_root):
     assert {node for node, status in third.items() if status == "ran"} == {"latest_blessed_model_resolver"}, third
     assert (third["_tf_loaded"], third["_beam_loaded"]) == ("False", "False")  # a fully cached run imports neither
 
+
+@pytest.mark.long  # 30 s more; the default suite keeps the reruns above
+def test_a_trainer_hyperparameter_change_reruns_the_trainer_and_what_follows(penguin_root):
     changed = _run(penguin_root, PENGUIN_TRAIN_STEPS="121")
     reran = {node for node, status in changed.items() if status == "ran"}
     assert reran == {"latest_blessed_model_resolver", "Trainer", "Evaluator", "InfraValidator", "Pusher", "BulkInferrer"}, changed
