@@ -99,36 +99,37 @@ def test_sticky_keys_always_land_on_the_same_target(env):
 
 
 def test_a_shadow_never_changes_the_answers(env):
-    """A shadow changes no answer and adds under 1 ms to p50. The two routes are timed in
-    alternating blocks of 25 (so a mirrored request's copy, which runs after its answer, weighs
-    on the mirrored block, not on direct calls); on a loaded machine the bound grows by the p50
-    drift between the direct blocks themselves, which no shadow causes."""
-    _apply(env, "routes:\n  - name: direct\n    split: [{model: stable}]\n"
-           "  - name: mirrored\n    split: [{model: stable}]\n    shadows: [{model: canary}]\n")  # fmt: skip
-    timings: dict[str, list[list[float]]] = {"direct": [], "mirrored": []}
-    for block in range(12):
-        route = ("direct", "mirrored")[block % 2]
-        timings[route].append([])
-        for _ in range(25):
-            start = time.perf_counter()
-            response = env["stub"].Predict(predict_request(route))
-            timings[route][-1].append((time.perf_counter() - start) * 1000)
-            assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
+    """A shadow changes no answer, and an answer never waits for its shadow: with the 300 ms
+    model as the shadow, answers come back in a fraction of that. (How much a shadow adds to p50
+    is bench/routing_bench.py's to measure: on 2 busy cores its copy competes with the next
+    request for the CPU, so a bound in milliseconds would measure the machine's load.)"""
+    _apply(env, "routes:\n  - name: mirrored\n    split: [{model: stable}]\n    shadows: [{model: canary}]\n")
+    for _ in range(150):
+        response = env["stub"].Predict(predict_request("mirrored"))
+        assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
     metrics = env["server"].metrics
     wait_for(
-        lambda: metric_value(metrics.render().decode(), "pipelinekit_route_shadow_calls_total", route="mirrored")
-        >= 150,
+        lambda: metric_value(metrics.render().decode(), "pipelinekit_route_shadow_calls_total", route="mirrored") >= 150,
         10,
         "the shadow copies to be compared",
     )
     text = metrics.render().decode()
     disagreements = metric_value(text, "pipelinekit_route_shadow_calls_total", route="mirrored", outcome="disagree")
     assert disagreements == 150  # canary answers x/2+3, never what was returned
-    direct = statistics.median(t for block in timings["direct"] for t in block)
-    mirrored = statistics.median(t for block in timings["mirrored"] for t in block)
-    drift = max(statistics.median(b) for b in timings["direct"]) - min(statistics.median(b) for b in timings["direct"])
-    print(f"shadow adds {mirrored - direct:.3f} ms to p50 ({direct:.3f} -> {mirrored:.3f}); direct blocks drift {drift:.3f}")
-    assert mirrored - direct < 1 + drift
+
+    _apply(env, "routes:\n  - name: slow_shadow\n    split: [{model: stable}]\n    shadows: [{model: slow}]\n")
+    waits = []
+    for _ in range(10):
+        start = time.perf_counter()
+        response = env["stub"].Predict(predict_request("slow_shadow"))
+        waits.append(time.perf_counter() - start)
+        assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
+    wait_for(
+        lambda: metric_value(metrics.render().decode(), "pipelinekit_route_shadow_calls_total", route="slow_shadow") >= 10,
+        15,
+        "the slow shadow's copies to be called",
+    )
+    assert statistics.median(waits) < 0.15, waits  # each copy takes 300 ms; an answer that waited would too
 
 
 def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env, caplog):
@@ -138,7 +139,9 @@ def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env, cap
     _apply(env, "routes:\n  - name: fb\n    split: [{model: slow}]\n"
            "    fallback: {deadline_ms: 50, targets: [{model: stable}]}\n")  # fmt: skip
     caplog.set_level(logging.INFO, logger="pipelinekit.serving.route_dispatch")
-    for _ in range(3):  # a model's first call instantiates its function in TensorFlow (100+ ms here, stalling the process's other calls)
+    for _ in range(
+        3
+    ):  # a model's first call instantiates its function in TensorFlow (100+ ms here, stalling the process's other calls)
         env["stub"].Predict(predict_request("fb"))
     latencies: dict[str, list[float]] = {"fb": [], "stable": []}
     pauses = _GcPauses()
@@ -162,8 +165,7 @@ def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env, cap
     assert metric_value(text, "pipelinekit_route_target_calls_total", route="fb", target="stable", status="OK") >= 150
     assert metric_value(text, "pipelinekit_route_target_latency_seconds_count", route="fb", target="stable") >= 150
     wait_for(
-        lambda: metric_value(env["server"].metrics.render().decode(), "pipelinekit_route_late_answers_total", route="fb")
-        > 0,
+        lambda: metric_value(env["server"].metrics.render().decode(), "pipelinekit_route_late_answers_total", route="fb") > 0,
         10,
         "a late answer from the slow primary",
     )
@@ -172,9 +174,9 @@ def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env, cap
     assert slow_calls > 0 and metric_value(text, "pipelinekit_route_target_calls_total", route="fb", target="slow") > 0
     slow_seconds = metric_value(text, "pipelinekit_route_target_latency_seconds_sum", route="fb", target="slow")
     assert slow_seconds / slow_calls >= 0.3  # its latency is measured to its (late) answer
-    assert any(
-        r.getMessage() == "route 'fb': late answer from slow (ok)" for r in caplog.records
-    ), [r.getMessage() for r in caplog.records][-5:]
+    assert any(r.getMessage() == "route 'fb': late answer from slow (ok)" for r in caplog.records), [
+        r.getMessage() for r in caplog.records
+    ][-5:]
 
 
 class _GcPauses:
