@@ -108,11 +108,11 @@ def test_a_shadow_never_changes_the_answers(env):
         response = env["stub"].Predict(predict_request("mirrored"))
         assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
     metrics = env["server"].metrics
-    wait_for(
-        lambda: metric_value(metrics.render().decode(), "pipelinekit_route_shadow_calls_total", route="mirrored") >= 150,
-        10,
-        "the shadow copies to be compared",
-    )
+
+    def shadow_calls(route: str) -> float:
+        return metric_value(metrics.render().decode(), "pipelinekit_route_shadow_calls_total", route=route)
+
+    wait_for(lambda: shadow_calls("mirrored") >= 150, 10, "the shadow copies to be compared")
     text = metrics.render().decode()
     disagreements = metric_value(text, "pipelinekit_route_shadow_calls_total", route="mirrored", outcome="disagree")
     assert disagreements == 150  # canary answers x/2+3, never what was returned
@@ -124,11 +124,7 @@ def test_a_shadow_never_changes_the_answers(env):
         response = env["stub"].Predict(predict_request("slow_shadow"))
         waits.append(time.perf_counter() - start)
         assert (response.model_spec.name, offset_of(answered_y(response))) == ("stable", STABLE)
-    wait_for(
-        lambda: metric_value(metrics.render().decode(), "pipelinekit_route_shadow_calls_total", route="slow_shadow") >= 10,
-        15,
-        "the slow shadow's copies to be called",
-    )
+    wait_for(lambda: shadow_calls("slow_shadow") >= 10, 15, "the slow shadow's copies to be called")
     assert statistics.median(waits) < 0.15, waits  # each copy takes 300 ms; an answer that waited would too
 
 
@@ -139,9 +135,8 @@ def test_a_slow_primary_is_answered_by_the_fallback_within_the_deadline(env, cap
     _apply(env, "routes:\n  - name: fb\n    split: [{model: slow}]\n"
            "    fallback: {deadline_ms: 50, targets: [{model: stable}]}\n")  # fmt: skip
     caplog.set_level(logging.INFO, logger="pipelinekit.serving.route_dispatch")
-    for _ in range(
-        3
-    ):  # a model's first call instantiates its function in TensorFlow (100+ ms here, stalling the process's other calls)
+    # a model's first call instantiates its function in TensorFlow (100+ ms here, stalling the process's other calls)
+    for _ in range(3):
         env["stub"].Predict(predict_request("fb"))
     latencies: dict[str, list[float]] = {"fb": [], "stable": []}
     pauses = _GcPauses()
